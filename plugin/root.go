@@ -1,0 +1,52 @@
+// Package plugin is the command line: cobra commands, flags, and their conversion into
+// simulate.Config. No policy logic lives here.
+package plugin
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// Build information, set with -ldflags -X at release time.
+var (
+	Version = "dev"
+	Commit  = "unknown"
+)
+
+// NewCmdRoot is `kubectl verify`.
+func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kubectl verify",
+		Short: "Replay image-signature admission policies before they are enforced",
+		Long: `kubectl verify replays the image-verification admission policies of Kyverno
+(verifyImages rules) against your manifests or cluster, verifying signatures against the
+real registries, and reports what admission would allow, deny, warn and patch; and what
+would be denied if every policy were enforced.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl verify",
+		},
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	cmd.AddCommand(NewCmdSimulate(streams), NewCmdImages(streams), NewCmdVersion(streams))
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{err.Error()} })
+	return cmd
+}
+
+// NewCmdVersion is `kubectl verify version`.
+func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and the engine versions whose semantics are replayed",
+		Args:  cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(streams.Out, "kubectl-verify %s (commit %s)\nreplays: Kyverno 1.19\n", Version, Commit)
+			return err
+		},
+	}
+}

@@ -1,0 +1,345 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-verify/kubectl-verify/policyload"
+	"github.com/kubectl-verify/kubectl-verify/simulate"
+	"github.com/kubectl-verify/kubectl-verify/simulate/collect"
+	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
+)
+
+// SimulateOptions holds the flags of simulate and images (they share them).
+type SimulateOptions struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	Sources     SourceFlags
+	Registry    RegistryFlags
+	Engines     EngineFlags
+
+	Output    string
+	FailOn    string
+	Enforce   bool
+	Operation string
+	OldFiles  []string
+	Timeout   time.Duration
+	Parallel  int
+
+	images bool
+	args   []string
+	genericiooptions.IOStreams
+}
+
+// SourceFlags says where policies and resources come from.
+type SourceFlags struct {
+	Policies      []string
+	Filenames     []string
+	Recursive     bool
+	Kustomize     string
+	AllNamespaces bool
+	Selector      string
+	ChunkSize     int64
+}
+
+// AddFlags registers the source flags.
+func (f *SourceFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&f.Policies, "policy", nil, "Policy file or directory (repeatable, - for stdin); without it, policies come from the cluster")
+	fs.StringArrayVarP(&f.Filenames, "filename", "f", nil, "Manifest file or directory to evaluate (repeatable, - for stdin)")
+	fs.BoolVarP(&f.Recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively")
+	fs.StringVarP(&f.Kustomize, "kustomize", "k", "", "Process the kustomization directory")
+	fs.BoolVarP(&f.AllNamespaces, "all-namespaces", "A", false, "Evaluate resources in every namespace (cluster resources)")
+	fs.StringVarP(&f.Selector, "selector", "l", "", "Label selector to filter resources")
+	fs.Int64Var(&f.ChunkSize, "chunk-size", 500, "List cluster resources in chunks of this size")
+}
+
+// RegistryFlags say how registries are reached.
+type RegistryFlags struct {
+	Config      string
+	Insecure    []string
+	CacheDir    string
+	TrustedRoot string
+}
+
+// AddFlags registers the registry flags.
+func (f *RegistryFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.Config, "registry-config", "", "Docker config file with registry credentials (default: the usual lookup)")
+	fs.StringArrayVar(&f.Insecure, "insecure-registry", nil, "Registry host reached over plain HTTP or unverified TLS (repeatable)")
+	fs.StringVar(&f.CacheDir, "cache-dir", "", "Directory to cache registry answers in between runs")
+	fs.StringVar(&f.TrustedRoot, "trusted-root", "", "Sigstore trusted_root.json for keyless verification")
+}
+
+// ToRegistry converts the flags.
+func (f *RegistryFlags) ToRegistry() (*verify.Registry, error) {
+	return verify.NewRegistry(f.Config, f.Insecure, "kubectl-verify/"+Version)
+}
+
+// EngineFlags override engine configuration.
+type EngineFlags struct {
+	KyvernoConfig       string
+	SigstoreConfig      string
+	KyvernoNamespace    string
+	SigstoreNamespace   string
+	KubewardenNamespace string
+}
+
+// AddFlags registers the engine flags.
+func (f *EngineFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.KyvernoConfig, "kyverno-config", "", "Kyverno ConfigMap manifest (default: Kyverno's built-in defaults for file policies)")
+	fs.StringVar(&f.SigstoreConfig, "sigstore-config", "", "policy-controller ConfigMap manifest")
+	fs.StringVar(&f.KyvernoNamespace, "kyverno-namespace", "kyverno", "Namespace Kyverno runs in")
+	fs.StringVar(&f.SigstoreNamespace, "sigstore-namespace", "cosign-system", "Namespace policy-controller runs in")
+	fs.StringVar(&f.KubewardenNamespace, "kubewarden-namespace", "kubewarden", "Namespace Kubewarden runs in")
+}
+
+// NewSimulateOptions returns options with the contract's defaults.
+func NewSimulateOptions(streams genericiooptions.IOStreams) *SimulateOptions {
+	return &SimulateOptions{
+		ConfigFlags: genericclioptions.NewConfigFlags(true),
+		IOStreams:   streams,
+		Output:      "table",
+		FailOn:      "deny",
+		Operation:   "CREATE",
+		Parallel:    16,
+	}
+}
+
+func (o *SimulateOptions) addFlags(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	o.ConfigFlags.AddFlags(fs)
+	o.Sources.AddFlags(fs)
+	o.Registry.AddFlags(fs)
+	o.Engines.AddFlags(fs)
+	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml")
+	fs.StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a result reaches this: deny, warn or never")
+	fs.BoolVar(&o.Enforce, "enforce", false, "Judge the exit code by the decision if every policy were enforced")
+	fs.StringVar(&o.Operation, "operation", o.Operation, "Admission operation to replay: CREATE or UPDATE")
+	fs.StringArrayVar(&o.OldFiles, "old-filename", nil, "Old objects for --operation=UPDATE")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "Time limit for the whole run (0 = none)")
+	fs.IntVar(&o.Parallel, "parallel", o.Parallel, "How many resources to evaluate at once")
+}
+
+// NewCmdSimulate is `kubectl verify simulate`.
+func NewCmdSimulate(streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewSimulateOptions(streams)
+	cmd := &cobra.Command{
+		Use:   "simulate [TYPE[/NAME]...]",
+		Short: "Show what admission would allow, deny, warn and patch",
+		Example: `  # Replay Kyverno policies from files against local manifests
+  kubectl verify simulate --policy policies/ -f manifests/
+
+  # JSON report; exit 1 only if something would be denied once every policy is enforced
+  kubectl verify simulate --policy policies/ -f manifests/ -o json --enforce`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+// NewCmdImages is `kubectl verify images`.
+func NewCmdImages(streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewSimulateOptions(streams)
+	o.images = true
+	cmd := &cobra.Command{
+		Use:   "images [TYPE[/NAME]...]",
+		Short: "One row per container image: digest, checks, result",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+// Complete fills derived values.
+func (o *SimulateOptions) Complete(_ *cobra.Command, args []string) error {
+	o.args = args
+	o.Operation = strings.ToUpper(o.Operation)
+	return nil
+}
+
+// Validate refuses what cannot work, naming what is not available yet.
+func (o *SimulateOptions) Validate() error {
+	if !slices.Contains(report.Formats, o.Output) {
+		return &UsageError{fmt.Sprintf("--output %q is not supported; use one of %s", o.Output, strings.Join(report.Formats, ", "))}
+	}
+	switch o.FailOn {
+	case "deny", "warn", "never":
+	default:
+		return &UsageError{fmt.Sprintf("--fail-on %q: use deny, warn or never", o.FailOn)}
+	}
+	switch o.Operation {
+	case "CREATE":
+	case "UPDATE":
+		return &UsageError{"--operation=UPDATE is not available yet: only CREATE is replayed in this version"}
+	default:
+		return &UsageError{fmt.Sprintf("--operation %q: use CREATE or UPDATE", o.Operation)}
+	}
+	if len(o.OldFiles) > 0 {
+		return &UsageError{"--old-filename is not available yet: it goes with --operation=UPDATE"}
+	}
+	if o.Parallel < 1 {
+		return &UsageError{"--parallel must be at least 1"}
+	}
+	if len(o.Sources.Policies) == 0 {
+		return &UsageError{"policies from the cluster are not available yet: pass --policy FILE|DIR"}
+	}
+	if len(o.Sources.Filenames) == 0 && o.Sources.Kustomize == "" {
+		return &UsageError{"resources from the cluster are not available yet: pass -f FILE|DIR or -k DIR"}
+	}
+	if len(o.args) > 0 {
+		return &UsageError{"TYPE[/NAME] arguments select cluster resources, which are not available yet; use -f or -k"}
+	}
+	if o.Sources.AllNamespaces {
+		return &UsageError{"-A/--all-namespaces selects cluster resources, which are not available yet"}
+	}
+	if o.Sources.Selector != "" {
+		return &UsageError{"-l/--selector is not available yet"}
+	}
+	for flag, v := range map[string]string{"--cache-dir": o.Registry.CacheDir, "--trusted-root": o.Registry.TrustedRoot, "--sigstore-config": o.Engines.SigstoreConfig} {
+		if v != "" {
+			return &UsageError{flag + " is not available yet"}
+		}
+	}
+	stdin := 0
+	for _, p := range append(append([]string{}, o.Sources.Policies...), o.Sources.Filenames...) {
+		if p == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return &UsageError{"only one of --policy and -f can read stdin (-)"}
+	}
+	return nil
+}
+
+// namespace is -n, else the kubeconfig context's namespace, else default; reading the
+// kubeconfig file contacts no cluster.
+func (o *SimulateOptions) namespace() string {
+	if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
+		return *o.ConfigFlags.Namespace
+	}
+	if ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace(); err == nil && ns != "" {
+		return ns
+	}
+	return "default"
+}
+
+// Run loads, evaluates and prints.
+func (o *SimulateOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	ns := o.namespace()
+	set, err := policyload.Files(o.Sources.Policies, o.In, ns)
+	if err != nil {
+		return err
+	}
+	for _, w := range set.Warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+	}
+	kcfg, warnings, err := loadKyvernoConfig(o.Engines.KyvernoConfig)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+	}
+	objs, err := collect.Files(o.Sources.Filenames, o.Sources.Recursive, o.Sources.Kustomize, o.In)
+	if err != nil {
+		return err
+	}
+	reg, err := o.Registry.ToRegistry()
+	if err != nil {
+		return fmt.Errorf("--registry-config: %w", err)
+	}
+	rep, rows, err := simulate.Run(ctx, simulate.Config{
+		Kyverno: set.Kyverno, KyvernoConfig: kcfg, Resources: objs, DefaultNamespace: ns,
+		Operation: o.Operation, Parallel: o.Parallel, Verifier: verify.New(reg),
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range rep.Results {
+		for _, w := range r.InputWarnings {
+			fmt.Fprintf(o.ErrOut, "Warning: %s %s/%s: %s\n", r.Resource.Source, r.Resource.Kind, r.Resource.Name, w)
+		}
+	}
+	if err := o.print(rep, rows); err != nil {
+		return err
+	}
+	if simulate.FailOn(rep, o.FailOn, o.Enforce) {
+		n := 0
+		for _, r := range rep.Results {
+			if r.Decision == report.Deny || (o.Enforce && r.DecisionIfEnforced == report.Deny) {
+				n++
+			}
+		}
+		return &ThresholdError{Results: n}
+	}
+	return nil
+}
+
+func (o *SimulateOptions) print(rep *report.SimulationReport, rows []report.ImageRow) error {
+	if o.images {
+		doc := report.ImageReport{APIVersion: report.APIVersion, Kind: "ImageReport", Images: rows}
+		if doc.Images == nil {
+			doc.Images = []report.ImageRow{}
+		}
+		switch o.Output {
+		case "json":
+			return report.PrintJSON(o.Out, doc)
+		case "yaml":
+			return report.PrintYAML(o.Out, doc)
+		}
+		return report.PrintImageTable(o.Out, rows)
+	}
+	switch o.Output {
+	case "json":
+		return report.PrintJSON(o.Out, rep)
+	case "yaml":
+		return report.PrintYAML(o.Out, rep)
+	}
+	return report.PrintSimulationTable(o.Out, rep, o.Output == "wide", terminalWidth(o.Out))
+}
+
+func terminalWidth(w any) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width / 2
+}

@@ -1,0 +1,335 @@
+package kyverno
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"strings"
+)
+
+// Group is the API group of ClusterPolicy and Policy.
+const Group = "kyverno.io"
+
+// IsKyvernoPolicy reports whether apiVersion/kind name a policy this package parses.
+func IsKyvernoPolicy(apiVersion, kind string) bool {
+	group, version, _ := strings.Cut(apiVersion, "/")
+	return group == Group && (version == "v1" || version == "v2beta1") && (kind == "ClusterPolicy" || kind == "Policy")
+}
+
+// InvalidError is a policy Kyverno would refuse at creation. Path is the JSON field path.
+type InvalidError struct {
+	Policy string
+	Path   string
+	Msg    string
+}
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("%s: %s: %s", e.Policy, e.Path, e.Msg)
+}
+
+type object struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name        string            `json:"name"`
+		Namespace   string            `json:"namespace"`
+		Annotations map[string]string `json:"annotations"`
+	} `json:"metadata"`
+	Spec json.RawMessage `json:"spec"`
+}
+
+// Parse decodes one policy object (JSON), applies CRD defaults, folds deprecated v1 fields in
+// (Kyverno's Convert()), records unsupported fields, and validates as Kyverno does at creation.
+// defaultNamespace is where a Policy without metadata.namespace lands.
+func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
+	var obj object
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, fmt.Errorf("decoding policy: %w", err)
+	}
+	p := &Policy{Kind: obj.Kind, Name: obj.Metadata.Name, Annotations: obj.Metadata.Annotations, Source: source}
+	if obj.Kind == "Policy" {
+		p.Namespace = obj.Metadata.Namespace
+		if p.Namespace == "" {
+			p.Namespace = defaultNamespace
+		}
+	}
+	ref := obj.Kind + "/" + p.Key()
+	if p.Name == "" {
+		return nil, &InvalidError{Policy: obj.Kind, Path: "metadata.name", Msg: "name is required"}
+	}
+	if len(obj.Spec) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(obj.Spec))
+		if err := dec.Decode(&p.Spec); err != nil {
+			return nil, &InvalidError{Policy: ref, Path: "spec", Msg: err.Error()}
+		}
+	}
+	if p.Spec.ValidationFailureAction == "" {
+		p.Spec.ValidationFailureAction = "Audit" // CRD default
+	}
+	if err := p.normalise(ref); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func enforce(action string) bool { return action == "Enforce" || action == "enforce" }
+
+func validAction(action string) bool {
+	switch action {
+	case "Enforce", "enforce", "Audit", "audit":
+		return true
+	}
+	return false
+}
+
+func (p *Policy) normalise(ref string) error {
+	s := &p.Spec
+	if !validAction(s.ValidationFailureAction) {
+		return &InvalidError{ref, "spec.validationFailureAction", fmt.Sprintf("Unsupported value: %q: supported values: \"audit\", \"enforce\", \"Audit\", \"Enforce\"", s.ValidationFailureAction)}
+	}
+	if p.Namespace != "" && len(s.ValidationFailureActionOverrides) > 0 {
+		return &InvalidError{ref, "spec.validationFailureActionOverrides", "Policy is namespaced, validationFailureActionOverrides is not allowed"}
+	}
+	if s.FailurePolicy != "" && s.WebhookConfiguration != nil && s.WebhookConfiguration.FailurePolicy != "" {
+		return &InvalidError{ref, "spec", "either spec.failurePolicy or spec.webhookConfiguration.failurePolicy can be set, not both"}
+	}
+	if s.WebhookConfiguration != nil && len(s.WebhookConfiguration.MatchConditions) > 0 && string(s.WebhookConfiguration.MatchConditions) != "null" {
+		p.Warnings = append(p.Warnings, "spec.webhookConfiguration.matchConditions is not replayed: every request is treated as matching")
+	}
+	if s.ApplyRules != "" && s.ApplyRules != "All" && s.ApplyRules != "One" {
+		return &InvalidError{ref, "spec.applyRules", fmt.Sprintf("Unsupported value: %q", s.ApplyRules)}
+	}
+	if len(s.Rules) == 0 {
+		return &InvalidError{ref, "spec.rules", "a policy must have at least one rule"}
+	}
+	seen := map[string]bool{}
+	for i := range s.Rules {
+		r := &s.Rules[i]
+		path := fmt.Sprintf("spec.rules[%d]", i)
+		if r.Name == "" {
+			return &InvalidError{ref, path + ".name", "rule name is required"}
+		}
+		if seen[r.Name] {
+			return &InvalidError{ref, path + ".name", fmt.Sprintf("duplicate rule name: %q", r.Name)}
+		}
+		seen[r.Name] = true
+		if len(r.VerifyImages) == 0 {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s (%s): only verifyImages rules are replayed; this rule is ignored", path, r.Name))
+			continue
+		}
+		if len(r.ImageExtractors) > 0 {
+			r.Unsupported = append(r.Unsupported, path+".imageExtractors")
+		}
+		if present(r.Context) {
+			r.Unsupported = append(r.Unsupported, path+".context")
+		}
+		if present(r.Preconditions) || present(r.CELPreconditions) {
+			r.Unsupported = append(r.Unsupported, path+".preconditions")
+		}
+		for _, m := range append([]MatchResources{r.MatchResources}, deref(r.ExcludeResources)...) {
+			if userInfoSet(m) {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s (%s): match/exclude on roles, clusterRoles or subjects is not replayed: the requester is unknown offline, so match treats it as matching and exclude as not excluding", path, r.Name))
+				break
+			}
+		}
+		for j := range r.VerifyImages {
+			if err := p.normaliseEntry(ref, r, fmt.Sprintf("%s.verifyImages[%d]", path, j), &r.VerifyImages[j]); err != nil {
+				return err
+			}
+		}
+	}
+	for _, r := range s.Rules {
+		for _, u := range r.Unsupported {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s is not supported yet: images rule %q selects get an error check", u, r.Name))
+		}
+	}
+	return nil
+}
+
+func deref(m *MatchResources) []MatchResources {
+	if m == nil {
+		return nil
+	}
+	return []MatchResources{*m}
+}
+
+func userInfoSet(m MatchResources) bool {
+	if !m.UserInfo.IsEmpty() {
+		return true
+	}
+	for _, f := range append(append([]ResourceFilter{}, m.Any...), m.All...) {
+		if !f.UserInfo.IsEmpty() {
+			return true
+		}
+	}
+	return false
+}
+
+func present(raw json.RawMessage) bool {
+	s := strings.TrimSpace(string(raw))
+	return s != "" && s != "null" && s != "[]" && s != "{}"
+}
+
+// normaliseEntry is Kyverno's ImageVerification.Convert() plus its Validate() and the
+// policy-admission checks of pkg/validation/policy (spec/kyverno.md §1.1, §1.2).
+func (p *Policy) normaliseEntry(ref string, r *Rule, path string, iv *ImageVerification) error {
+	if iv.Image != "" {
+		iv.ImageReferences = append(iv.ImageReferences, iv.Image)
+		iv.Image = ""
+	}
+	if iv.Key != "" || iv.Roots != "" || iv.Subject != "" || iv.Issuer != "" {
+		if iv.Key != "" {
+			iv.Attestors = append(iv.Attestors, AttestorSet{Entries: []Attestor{{Keys: &KeysAttestor{PublicKeys: iv.Key}}}})
+		} else {
+			r.Unsupported = append(r.Unsupported, path+".roots/subject/issuer (keyless)")
+		}
+		iv.Key = ""
+	}
+	if iv.FailureAction != nil && !validAction(*iv.FailureAction) {
+		return &InvalidError{ref, path + ".failureAction", fmt.Sprintf("Unsupported value: %q: supported values: \"Audit\", \"Enforce\"", *iv.FailureAction)}
+	}
+	if len(iv.ImageReferences) == 0 {
+		return &InvalidError{ref, path, "An image reference is required"}
+	}
+	switch iv.Type {
+	case "", "Cosign":
+	case "Notary", "SigstoreBundle":
+		r.Unsupported = append(r.Unsupported, path+".type: "+iv.Type)
+	default:
+		return &InvalidError{ref, path + ".type", fmt.Sprintf("Unsupported value: %q: supported values: \"Cosign\", \"SigstoreBundle\", \"Notary\"", iv.Type)}
+	}
+	action := p.Spec.ValidationFailureAction
+	if iv.FailureAction != nil {
+		action = *iv.FailureAction
+	}
+	if !enforce(action) && iv.Mutate() {
+		return &InvalidError{ref, path + ".mutateDigest", "mutateDigest must be set to false for ‘Audit’ failure action"}
+	}
+	if present(iv.Attestations) {
+		r.Unsupported = append(r.Unsupported, path+".attestations")
+	}
+	if present(iv.ImageRegistryCredentials) {
+		r.Unsupported = append(r.Unsupported, path+".imageRegistryCredentials")
+	}
+	if present(iv.Validation) {
+		r.Unsupported = append(r.Unsupported, path+".validate")
+	}
+	if present(iv.Annotations) || present(iv.AdditionalExtensions) {
+		r.Unsupported = append(r.Unsupported, path+".annotations")
+	}
+	for k := range iv.Attestors {
+		if err := p.normaliseSet(ref, r, fmt.Sprintf("%s.attestors[%d]", path, k), &iv.Attestors[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Policy) normaliseSet(ref string, r *Rule, path string, set *AttestorSet) error {
+	if len(set.Entries) == 0 {
+		return &InvalidError{ref, path + ".entries", "An entry is required"}
+	}
+	if set.Count != nil && *set.Count > len(set.Entries) {
+		return &InvalidError{ref, path + ".count", "Count cannot exceed length of entries"}
+	}
+	if set.Count != nil && *set.Count < 0 {
+		return &InvalidError{ref, path + ".count", "count must be at least 1"}
+	}
+	for i := range set.Entries {
+		e := &set.Entries[i]
+		epath := fmt.Sprintf("%s.entries[%d]", path, i)
+		n := 0
+		for _, has := range []bool{e.Keys != nil, present(e.Certificates), present(e.Keyless), present(e.Attestor)} {
+			if has {
+				n++
+			}
+		}
+		if n != 1 {
+			return &InvalidError{ref, epath, "keys, certificates, keyless, or a nested attestor is required"}
+		}
+		if len(e.Annotations) > 0 {
+			r.Unsupported = append(r.Unsupported, epath+".annotations")
+		}
+		switch {
+		case present(e.Certificates):
+			r.Unsupported = append(r.Unsupported, epath+".certificates")
+		case present(e.Keyless):
+			r.Unsupported = append(r.Unsupported, epath+".keyless")
+		case present(e.Attestor):
+			r.Unsupported = append(r.Unsupported, epath+".attestor")
+		case e.Keys != nil:
+			if err := normaliseKeys(ref, r, epath+".keys", e.Keys); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func normaliseKeys(ref string, r *Rule, path string, k *KeysAttestor) error {
+	if k.PublicKeys == "" && k.KMS == "" && !present(k.Secret) {
+		return &InvalidError{ref, path, "A public key, kms key or secret is required"}
+	}
+	switch k.SignatureAlgorithm {
+	case "", "sha224", "sha256", "sha384", "sha512":
+	default:
+		return &InvalidError{ref, path + ".signatureAlgorithm", fmt.Sprintf("Unsupported value: %q: supported values: \"sha224\", \"sha256\", \"sha384\", \"sha512\"", k.SignatureAlgorithm)}
+	}
+	switch {
+	case k.KMS != "" && k.PublicKeys == "":
+		r.Unsupported = append(r.Unsupported, path+".kms")
+	case present(k.Secret) && k.PublicKeys == "":
+		r.Unsupported = append(r.Unsupported, path+".secret")
+	case strings.HasPrefix(strings.TrimSpace(k.PublicKeys), "-----BEGIN"):
+		for i, key := range SplitPEMKeys(k.PublicKeys) {
+			if err := checkPEMKey(key); err != nil {
+				return &InvalidError{ref, path + ".publicKeys", fmt.Sprintf("key %d is not a valid PEM public key: %v", i, err)}
+			}
+		}
+	case strings.Contains(k.PublicKeys, "{{"):
+		r.Unsupported = append(r.Unsupported, path+".publicKeys (variable)")
+	default:
+		r.Unsupported = append(r.Unsupported, path+".publicKeys ("+strings.SplitN(strings.TrimSpace(k.PublicKeys), ":", 2)[0]+" reference)")
+	}
+	if k.Rekor == nil || !k.Rekor.IgnoreTlog {
+		r.Unsupported = append(r.Unsupported, path+".rekor (transparency-log verification; set rekor.ignoreTlog: true to skip it)")
+	}
+	if k.CTLog == nil || !k.CTLog.IgnoreSCT {
+		r.Unsupported = append(r.Unsupported, path+".ctlog (CT-log keys from TUF; set ctlog.ignoreSCT: true to skip it)")
+	} else if k.CTLog.TSACertChain != "" {
+		r.Unsupported = append(r.Unsupported, path+".ctlog.tsaCertChain")
+	}
+	return nil
+}
+
+const pemEnd = "-----END PUBLIC KEY-----"
+
+// SplitPEMKeys is Kyverno's ExpandStaticKeys split: on the PEM end marker, each key becoming
+// its own attestor entry before count is computed (spec/kyverno.md §1.2).
+func SplitPEMKeys(keys string) []string {
+	var out []string
+	for _, part := range strings.Split(keys, pemEnd) {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		out = append(out, part+"\n"+pemEnd+"\n")
+	}
+	if len(out) == 0 {
+		if blk, _ := pem.Decode([]byte(keys)); blk != nil {
+			out = append(out, keys)
+		}
+	}
+	return out
+}
+
+func checkPEMKey(key string) error {
+	blk, _ := pem.Decode([]byte(key))
+	if blk == nil {
+		return fmt.Errorf("no PEM block found")
+	}
+	_, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	return err
+}

@@ -1,0 +1,238 @@
+// Package kyverno parses Kyverno ClusterPolicy/Policy objects (kyverno.io/v1 and v2beta1) into
+// typed, defaulted values, and refuses what Kyverno itself refuses at creation. It evaluates
+// nothing: semantics live in simulate/engine/kyverno. Field names mirror the CRD so that
+// encoding/json decodes the user's object directly.
+package kyverno
+
+import "encoding/json"
+
+// Policy is one ClusterPolicy (Namespace == "") or Policy.
+type Policy struct {
+	Kind        string
+	Name        string
+	Namespace   string
+	Annotations map[string]string
+	Source      string // FILE:LINE or cluster/CONTEXT
+	Spec        Spec
+	// Warnings are load warnings: fields we do not replay. Each names the field.
+	Warnings []string
+}
+
+// Key is how reports name the policy: name for a ClusterPolicy, ns/name for a Policy
+// (spec/kyverno.md §4.4).
+func (p *Policy) Key() string {
+	if p.Namespace == "" {
+		return p.Name
+	}
+	return p.Namespace + "/" + p.Name
+}
+
+// Spec is the subset of the policy spec that shapes verifyImages admission.
+type Spec struct {
+	ValidationFailureAction          string            `json:"validationFailureAction,omitempty"`
+	ValidationFailureActionOverrides []FailureOverride `json:"validationFailureActionOverrides,omitempty"`
+	FailurePolicy                    string            `json:"failurePolicy,omitempty"`
+	WebhookConfiguration             *WebhookConfig    `json:"webhookConfiguration,omitempty"`
+	WebhookTimeoutSeconds            *int32            `json:"webhookTimeoutSeconds,omitempty"`
+	Background                       *bool             `json:"background,omitempty"`
+	Admission                        *bool             `json:"admission,omitempty"`
+	ApplyRules                       string            `json:"applyRules,omitempty"`
+	EmitWarning                      *bool             `json:"emitWarning,omitempty"`
+	Rules                            []Rule            `json:"rules,omitempty"`
+}
+
+// WebhookConfig is spec.webhookConfiguration.
+type WebhookConfig struct {
+	FailurePolicy   string          `json:"failurePolicy,omitempty"`
+	TimeoutSeconds  *int32          `json:"timeoutSeconds,omitempty"`
+	MatchConditions json.RawMessage `json:"matchConditions,omitempty"`
+}
+
+// FailureOverride is one validationFailureActionOverrides entry.
+type FailureOverride struct {
+	Action            string         `json:"action,omitempty"`
+	Namespaces        []string       `json:"namespaces,omitempty"`
+	NamespaceSelector *LabelSelector `json:"namespaceSelector,omitempty"`
+}
+
+// FailurePolicyFail reports whether the policy's webhook failurePolicy is Fail (the code
+// default when unset, spec/kyverno.md §1.4).
+func (s *Spec) FailurePolicyFail() bool {
+	fp := s.FailurePolicy
+	if s.WebhookConfiguration != nil && s.WebhookConfiguration.FailurePolicy != "" {
+		fp = s.WebhookConfiguration.FailurePolicy
+	}
+	return fp != "Ignore"
+}
+
+// Rule is one policy rule. Only verifyImages rules are replayed.
+type Rule struct {
+	Name             string              `json:"name"`
+	MatchResources   MatchResources      `json:"match"`
+	ExcludeResources *MatchResources     `json:"exclude,omitempty"`
+	VerifyImages     []ImageVerification `json:"verifyImages,omitempty"`
+
+	Context          json.RawMessage `json:"context,omitempty"`
+	Preconditions    json.RawMessage `json:"preconditions,omitempty"`
+	CELPreconditions json.RawMessage `json:"celPreconditions,omitempty"`
+	ImageExtractors  json.RawMessage `json:"imageExtractors,omitempty"`
+	Validation       json.RawMessage `json:"validate,omitempty"`
+	Mutation         json.RawMessage `json:"mutate,omitempty"`
+	Generation       json.RawMessage `json:"generate,omitempty"`
+
+	// Unsupported lists fields of this rule we do not replay; every image the rule selects
+	// then gets an error check instead of a verdict we cannot stand behind.
+	Unsupported []string `json:"-"`
+}
+
+// MatchResources is match/exclude.
+type MatchResources struct {
+	Any []ResourceFilter `json:"any,omitempty"`
+	All []ResourceFilter `json:"all,omitempty"`
+	// Legacy single filter.
+	UserInfo
+	Resources ResourceDescription `json:"resources,omitempty"`
+}
+
+// ResourceFilter is one any/all entry.
+type ResourceFilter struct {
+	UserInfo
+	Resources ResourceDescription `json:"resources,omitempty"`
+}
+
+// UserInfo constrains the requester.
+type UserInfo struct {
+	Roles        []string  `json:"roles,omitempty"`
+	ClusterRoles []string  `json:"clusterRoles,omitempty"`
+	Subjects     []Subject `json:"subjects,omitempty"`
+}
+
+// IsEmpty reports whether no requester constraint is set.
+func (u UserInfo) IsEmpty() bool {
+	return len(u.Roles) == 0 && len(u.ClusterRoles) == 0 && len(u.Subjects) == 0
+}
+
+// Subject is an RBAC subject.
+type Subject struct {
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// ResourceDescription is the resource part of a filter.
+type ResourceDescription struct {
+	Kinds             []string          `json:"kinds,omitempty"`
+	Name              string            `json:"name,omitempty"`
+	Names             []string          `json:"names,omitempty"`
+	Namespaces        []string          `json:"namespaces,omitempty"`
+	Annotations       map[string]string `json:"annotations,omitempty"`
+	Selector          *LabelSelector    `json:"selector,omitempty"`
+	NamespaceSelector *LabelSelector    `json:"namespaceSelector,omitempty"`
+	Operations        []string          `json:"operations,omitempty"`
+}
+
+// IsEmpty reports whether the description constrains nothing.
+func (r ResourceDescription) IsEmpty() bool {
+	return len(r.Kinds) == 0 && r.Name == "" && len(r.Names) == 0 && len(r.Namespaces) == 0 &&
+		len(r.Annotations) == 0 && r.Selector == nil && r.NamespaceSelector == nil && len(r.Operations) == 0
+}
+
+// LabelSelector mirrors metav1.LabelSelector.
+type LabelSelector struct {
+	MatchLabels      map[string]string          `json:"matchLabels,omitempty"`
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+}
+
+// LabelSelectorRequirement mirrors metav1.LabelSelectorRequirement.
+type LabelSelectorRequirement struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// ImageVerification is one rules[].verifyImages[] entry, after Convert() and defaulting.
+type ImageVerification struct {
+	FailureAction       *string       `json:"failureAction,omitempty"`
+	Type                string        `json:"type,omitempty"`
+	ImageReferences     []string      `json:"imageReferences,omitempty"`
+	SkipImageReferences []string      `json:"skipImageReferences,omitempty"`
+	Attestors           []AttestorSet `json:"attestors,omitempty"`
+	Repository          string        `json:"repository,omitempty"`
+	CosignOCI11         bool          `json:"cosignOCI11,omitempty"`
+	MutateDigest        *bool         `json:"mutateDigest,omitempty"`
+	VerifyDigest        *bool         `json:"verifyDigest,omitempty"`
+	Required            *bool         `json:"required,omitempty"`
+	UseCache            *bool         `json:"useCache,omitempty"`
+
+	// Deprecated v1 fields folded in by Convert().
+	Image   string `json:"image,omitempty"`
+	Key     string `json:"key,omitempty"`
+	Roots   string `json:"roots,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	Issuer  string `json:"issuer,omitempty"`
+
+	Attestations             json.RawMessage `json:"attestations,omitempty"`
+	ImageRegistryCredentials json.RawMessage `json:"imageRegistryCredentials,omitempty"`
+	Validation               json.RawMessage `json:"validate,omitempty"`
+	AdditionalExtensions     json.RawMessage `json:"additionalExtensions,omitempty"`
+	Annotations              json.RawMessage `json:"annotations,omitempty"`
+}
+
+// Mutate, Digest and IsRequired return the defaulted booleans (CRD default true).
+func (iv *ImageVerification) Mutate() bool     { return iv.MutateDigest == nil || *iv.MutateDigest }
+func (iv *ImageVerification) Digest() bool     { return iv.VerifyDigest == nil || *iv.VerifyDigest }
+func (iv *ImageVerification) IsRequired() bool { return iv.Required == nil || *iv.Required }
+
+// HasChecks reports whether the entry verifies anything (attestors or attestations).
+func (iv *ImageVerification) HasChecks() bool {
+	return len(iv.Attestors) > 0 || len(iv.Attestations) > 0
+}
+
+// AttestorSet is attestors[].
+type AttestorSet struct {
+	Count   *int       `json:"count,omitempty"`
+	Entries []Attestor `json:"entries,omitempty"`
+}
+
+// RequiredCount is count, or all entries when unset or 0.
+func (s AttestorSet) RequiredCount() int {
+	if s.Count == nil || *s.Count == 0 {
+		return len(s.Entries)
+	}
+	return *s.Count
+}
+
+// Attestor is one entries[] item.
+type Attestor struct {
+	Keys               *KeysAttestor     `json:"keys,omitempty"`
+	Certificates       json.RawMessage   `json:"certificates,omitempty"`
+	Keyless            json.RawMessage   `json:"keyless,omitempty"`
+	Attestor           json.RawMessage   `json:"attestor,omitempty"`
+	Repository         string            `json:"repository,omitempty"`
+	Annotations        map[string]string `json:"annotations,omitempty"`
+	SignatureAlgorithm string            `json:"signatureAlgorithm,omitempty"`
+}
+
+// KeysAttestor is entries[].keys.
+type KeysAttestor struct {
+	PublicKeys         string          `json:"publicKeys,omitempty"`
+	SignatureAlgorithm string          `json:"signatureAlgorithm,omitempty"`
+	KMS                string          `json:"kms,omitempty"`
+	Secret             json.RawMessage `json:"secret,omitempty"`
+	Rekor              *Rekor          `json:"rekor,omitempty"`
+	CTLog              *CTLog          `json:"ctlog,omitempty"`
+}
+
+// Rekor is the transparency-log configuration of an entry.
+type Rekor struct {
+	URL        string `json:"url,omitempty"`
+	PubKey     string `json:"pubkey,omitempty"`
+	IgnoreTlog bool   `json:"ignoreTlog,omitempty"`
+}
+
+// CTLog is the certificate-transparency configuration of an entry.
+type CTLog struct {
+	IgnoreSCT    bool   `json:"ignoreSCT,omitempty"`
+	PubKey       string `json:"pubkey,omitempty"`
+	TSACertChain string `json:"tsaCertChain,omitempty"`
+}

@@ -1,0 +1,547 @@
+// Package kyverno replays Kyverno 1.19 verifyImages admission (spec/kyverno.md): the
+// mutating (verify and patch) phase, the validating (digest and required) phase, failure
+// action resolution, block messages, warnings and the JSON patch. It runs two pipelines over
+// the same verification results: the CLI's (`kyverno apply`: policies chained, the source of
+// `checks`) and admission's (webhooks by failurePolicy, the source of the decision).
+package kyverno
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
+	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
+)
+
+// EngineName is the `engine` of every check this package makes.
+const EngineName = "kyverno"
+
+// Config is the Kyverno configuration that shapes the replay (the `kyverno` ConfigMap).
+type Config struct {
+	DefaultRegistry               string
+	EnableDefaultRegistryMutation bool
+}
+
+// DefaultConfig is what `kyverno apply` uses (NewDefaultConfiguration).
+func DefaultConfig() Config {
+	return Config{DefaultRegistry: "docker.io", EnableDefaultRegistryMutation: true}
+}
+
+// Verifier is what the engine needs from the verify package.
+type Verifier interface {
+	VerifyKey(ctx context.Context, c verify.KeyCheck) (verify.KeyResult, error)
+	Digest(ctx context.Context, image string) (string, error)
+}
+
+// Engine replays a set of Kyverno policies.
+type Engine struct {
+	Policies []*kpol.Policy
+	Verifier Verifier
+	Config   Config
+}
+
+// Rule statuses, as Kyverno names them.
+const (
+	statusPass  = "pass"
+	statusFail  = "fail"
+	statusError = "error"
+	statusSkip  = "skip"
+)
+
+type ruleResponse struct {
+	policy      *kpol.Policy
+	rule        string
+	status      string
+	message     string
+	emitWarning bool
+	// image is the image the response is about (verify phase) or the first image the rule
+	// selected (validate phase); paths are every image pointer the response covers.
+	image  imageInfo
+	paths  []string
+	digest string
+}
+
+// Request is one admission request.
+type Request struct {
+	Object          map[string]any
+	Operation       string
+	NamespaceLabels map[string]string
+}
+
+func toResource(obj map[string]any, op string, nsLabels map[string]string) resource {
+	apiVersion, _ := obj["apiVersion"].(string)
+	group, version, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		group, version = "", apiVersion
+	}
+	kind, _ := obj["kind"].(string)
+	meta, _ := obj["metadata"].(map[string]any)
+	str := func(k string) string { s, _ := meta[k].(string); return s }
+	return resource{
+		Group: group, Version: version, Kind: kind,
+		Namespace: str("namespace"), Name: str("name"), GenerateName: str("generateName"),
+		Labels: stringMap(meta["labels"]), Annotations: stringMap(meta["annotations"]),
+		NamespaceLabels: nsLabels, Operation: op,
+	}
+}
+
+func stringMap(v any) map[string]string {
+	m, _ := v.(map[string]any)
+	out := make(map[string]string, len(m))
+	for k, x := range m {
+		if s, ok := x.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+// images is the resource's image map in a fixed order (Kyverno iterates a Go map). One
+// unparsable image empties the whole map, as deferred context loading does (§2.1).
+func (e *Engine) images(obj map[string]any) ([]imageInfo, []string) {
+	kind, _ := obj["kind"].(string)
+	var out []imageInfo
+	var warnings []string
+	byKey := map[string]int{}
+	for _, c := range extract.Images(kind, obj) {
+		if strings.TrimSpace(c.Image) == "" {
+			continue
+		}
+		info, err := parseImage(c.Image, e.Config)
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("%s: image %q does not parse: %v (Kyverno then sees no images in this resource)", c.Pointer, c.Image, err))
+			return nil, warnings
+		}
+		info.Pointer = c.Pointer
+		// Containers of one type are keyed by name: a duplicate name replaces the first.
+		key := c.Type + "\x00" + c.Name
+		if i, dup := byKey[key]; dup {
+			out[i] = info
+			continue
+		}
+		byKey[key] = len(out)
+		out = append(out, info)
+	}
+	return out, warnings
+}
+
+// matchingImages is GetMatchingImages: an image is listed once per entry whose
+// imageReferences it matches.
+func matchingImages(images []imageInfo, r *kpol.Rule) []imageInfo {
+	var out []imageInfo
+	for _, img := range images {
+		s := img.String()
+		for _, iv := range r.VerifyImages {
+			if matchAny(iv.ImageReferences, s) {
+				out = append(out, img)
+			}
+		}
+	}
+	return out
+}
+
+// metadata is ImageVerificationMetadata: the unscoped and the v1.19 scoped annotation.
+type metadata struct {
+	data     map[string]string
+	policies map[string]map[string]map[string]string
+}
+
+func (m *metadata) add(p *kpol.Policy, rule, image, status string, scoped bool) {
+	if m.data == nil {
+		m.data = map[string]string{}
+	}
+	m.data[image] = status
+	if !scoped {
+		return
+	}
+	if m.policies == nil {
+		m.policies = map[string]map[string]map[string]string{}
+	}
+	key := p.Namespace + "/" + p.Name
+	if m.policies[key] == nil {
+		m.policies[key] = map[string]map[string]string{}
+	}
+	if m.policies[key][rule] == nil {
+		m.policies[key][rule] = map[string]string{}
+	}
+	m.policies[key][rule][image] = status
+}
+
+func (m *metadata) merge(o *metadata) {
+	for k, v := range o.data {
+		if m.data == nil {
+			m.data = map[string]string{}
+		}
+		m.data[k] = v
+	}
+	for p, rules := range o.policies {
+		for r, imgs := range rules {
+			for img, s := range imgs {
+				if m.policies == nil {
+					m.policies = map[string]map[string]map[string]string{}
+				}
+				if m.policies[p] == nil {
+					m.policies[p] = map[string]map[string]string{}
+				}
+				if m.policies[p][r] == nil {
+					m.policies[p][r] = map[string]string{}
+				}
+				m.policies[p][r][img] = s
+			}
+		}
+	}
+}
+
+func (m *metadata) empty() bool { return len(m.data) == 0 && len(m.policies) == 0 }
+
+const (
+	annotationVerify = "kyverno.io/verify-images"
+	annotationScoped = "kyverno.io/verify-images-scoped"
+)
+
+// patches is ImageVerificationMetadata.Patches.
+func (m *metadata) patches(hasAnnotations bool) []report.PatchOp {
+	var ops []report.PatchOp
+	if !hasAnnotations {
+		ops = append(ops, report.PatchOp{Op: "add", Path: "/metadata/annotations", Value: map[string]any{}})
+	}
+	data, _ := json.Marshal(m.data)
+	ops = append(ops, report.PatchOp{Op: "add", Path: "/metadata/annotations/kyverno.io~1verify-images", Value: string(data)})
+	if m.policies != nil {
+		scoped, _ := json.Marshal(struct {
+			Version  int                                     `json:"version"`
+			Policies map[string]map[string]map[string]string `json:"policies"`
+		}{1, m.policies})
+		ops = append(ops, report.PatchOp{Op: "add", Path: "/metadata/annotations/kyverno.io~1verify-images-scoped", Value: string(scoped)})
+	}
+	return ops
+}
+
+// verifyPolicy is VerifyAndPatchImages for one policy on obj: rule responses, the image
+// patches (one per pointer, as the engine's JSON diff gives them) and the metadata.
+func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, obj map[string]any) ([]ruleResponse, []report.PatchOp, *metadata) {
+	md := &metadata{}
+	res := toResource(obj, req.Operation, req.NamespaceLabels)
+	if !policyApplies(p, res) {
+		return nil, nil, md
+	}
+	images, _ := e.images(obj)
+	var resps []ruleResponse
+	patched := map[string]string{}
+	for _, rule := range computeRules(p, "") {
+		rule := rule
+		if len(rule.VerifyImages) == 0 || !ruleMatches(&rule, res) {
+			continue
+		}
+		selected := matchingImages(images, &rule)
+		if len(selected) == 0 {
+			continue
+		}
+		before := len(resps)
+		if len(rule.Unsupported) > 0 {
+			for _, img := range dedupe(selected) {
+				resps = append(resps, ruleResponse{policy: p, rule: rule.Name, status: statusError, emitWarning: true, image: img, paths: []string{img.Pointer},
+					message: report.ToolErrorPrefix + "not replayed: " + strings.Join(rule.Unsupported, ", ") + " not supported yet"})
+			}
+		} else {
+			for _, iv := range rule.VerifyImages {
+				iv := iv
+				for _, img := range selected {
+					r, patch := e.verifyImage(ctx, p, &rule, &iv, img, md)
+					if patch != nil {
+						patched[patch.Path] = patch.Value.(string)
+					}
+					resps = append(resps, r...)
+				}
+			}
+		}
+		if p.Spec.ApplyRules == "One" && len(resps) > before {
+			break
+		}
+	}
+	var ops []report.PatchOp
+	for path, v := range patched {
+		ops = append(ops, report.PatchOp{Op: "replace", Path: path, Value: v})
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].Path < ops[j].Path })
+	return resps, ops, md
+}
+
+func dedupe(imgs []imageInfo) []imageInfo {
+	seen := map[string]bool{}
+	var out []imageInfo
+	for _, i := range imgs {
+		if !seen[i.Pointer] {
+			seen[i.Pointer] = true
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// policyApplies is the policy-level gate: a namespaced Policy sees only its namespace.
+func policyApplies(p *kpol.Policy, res resource) bool {
+	if p.Namespace == "" {
+		return true
+	}
+	ns := res.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	return ns == p.Namespace
+}
+
+// verifyImage is imageVerifier.Verify's loop body for one (entry, image) (§4.1 steps 3-9).
+func (e *Engine) verifyImage(ctx context.Context, p *kpol.Policy, rule *kpol.Rule, iv *kpol.ImageVerification, img imageInfo, md *metadata) ([]ruleResponse, *report.PatchOp) {
+	image := img.String()
+	var out []ruleResponse
+	var resp *ruleResponse
+	digest := ""
+	mk := func(status, msg string, warn bool) *ruleResponse {
+		return &ruleResponse{policy: p, rule: rule.Name, status: status, message: msg, emitWarning: warn || status == statusFail || status == statusError, image: img, paths: []string{img.Pointer}, digest: img.Digest}
+	}
+	if iv.HasChecks() {
+		switch {
+		case !matchAny(iv.ImageReferences, image):
+			resp = mk(statusSkip, fmt.Sprintf("skipping image reference image %s, policy %s ruleName %s", image, p.Name, rule.Name), false)
+		case matchAny(iv.SkipImageReferences, image):
+			md.add(p, rule.Name, image, statusSkip, false)
+			resp = mk(statusSkip, fmt.Sprintf("skipping image reference image %s, policy %s ruleName %s", image, p.Name, rule.Name), true)
+		default:
+			resp, digest = e.verifyAttestors(ctx, iv, img, mk)
+		}
+	}
+	var patch *report.PatchOp
+	if iv.Mutate() && img.Digest == "" {
+		d := digest
+		var err error
+		if d == "" {
+			d, err = e.Verifier.Digest(ctx, image)
+		}
+		if err != nil {
+			out = append(out, *mk(statusError, fmt.Sprintf("failed to update digest: failed to fetch image reference: %s, error: %s", image, err), true))
+		} else {
+			if resp == nil {
+				resp = mk(statusPass, "mutated image digest", false)
+			}
+			patch = &report.PatchOp{Op: "replace", Path: img.Pointer, Value: image + "@" + d}
+			img.Digest = d
+			image = img.String()
+			if resp.digest == "" {
+				resp.digest = d
+			}
+		}
+	}
+	if resp != nil {
+		if iv.HasChecks() {
+			status := resp.status
+			if status != statusPass && status != statusFail {
+				status = statusSkip
+			}
+			if resp.status == statusError {
+				status = statusFail
+			}
+			md.add(p, rule.Name, image, status, true)
+		}
+		out = append(out, *resp)
+	}
+	return out, patch
+}
+
+// ruleStatusToImageVerificationStatus maps pass→pass, fail/error→fail, skip/warn→skip.
+func (e *Engine) verifyAttestors(ctx context.Context, iv *kpol.ImageVerification, img imageInfo, mk func(string, string, bool) *ruleResponse) (*ruleResponse, string) {
+	image := img.String()
+	var digest string
+	for i, set := range iv.Attestors {
+		d, err := e.verifyAttestorSet(ctx, iv, set, image, fmt.Sprintf(".attestors[%d]", i))
+		if err != nil {
+			msg := fmt.Sprintf("failed to verify image %s: %s", image, err)
+			if verify.IsConnectionError(err) {
+				return mk(statusError, msg, true), ""
+			}
+			return mk(statusFail, msg, true), ""
+		}
+		digest = d
+	}
+	if len(iv.Attestations) > 0 {
+		// Attestations are refused at load (Unsupported); never reached.
+		return mk(statusError, report.ToolErrorPrefix+"attestations are not supported yet", true), ""
+	}
+	r := mk(statusPass, fmt.Sprintf("verified image signatures for %s", image), false)
+	r.digest = digest
+	return r, digest
+}
+
+type joinedError struct{ errs []error }
+
+func (j joinedError) Error() string {
+	parts := make([]string, len(j.errs))
+	for i, e := range j.errs {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (j joinedError) Unwrap() []error { return j.errs }
+
+type pathError struct {
+	path string
+	err  error
+}
+
+func (p pathError) Error() string { return p.path + ": " + p.err.Error() }
+func (p pathError) Unwrap() error { return p.err }
+
+// verifyAttestorSet tries entries in order until count is reached (keys split per PEM
+// block first); errors are joined with "; " as multierr does.
+func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerification, set kpol.AttestorSet, image, path string) (string, error) {
+	var entries []kpol.Attestor
+	for _, en := range set.Entries {
+		if en.Keys != nil {
+			if keys := kpol.SplitPEMKeys(en.Keys.PublicKeys); len(keys) > 1 {
+				for _, k := range keys {
+					c := en
+					kc := *en.Keys
+					kc.PublicKeys = k
+					c.Keys = &kc
+					entries = append(entries, c)
+				}
+				continue
+			}
+		}
+		entries = append(entries, en)
+	}
+	required := kpol.AttestorSet{Count: set.Count, Entries: entries}.RequiredCount()
+	verified := 0
+	var errs []error
+	for i, en := range entries {
+		ep := fmt.Sprintf("%s.entries[%d].keys", path, i)
+		repo := iv.Repository
+		if en.Repository != "" {
+			repo = en.Repository
+		}
+		res, err := e.Verifier.VerifyKey(ctx, verify.KeyCheck{
+			Image: image, PublicKey: en.Keys.PublicKeys, HashAlgorithm: en.Keys.SignatureAlgorithm,
+			Repository: repo, OCI11: iv.CosignOCI11,
+		})
+		if err != nil {
+			errs = append(errs, pathError{ep, err})
+			continue
+		}
+		verified++
+		if verified >= required {
+			return res.Digest, nil
+		}
+	}
+	if len(errs) == 0 {
+		return "", fmt.Errorf("attestors verification failed")
+	}
+	if len(errs) == 1 {
+		return "", errs[0]
+	}
+	return "", joinedError{errs}
+}
+
+// validatePolicy is the validating phase for one policy on the (mutated) object (§4.2).
+func (e *Engine) validatePolicy(p *kpol.Policy, req Request, obj map[string]any) []ruleResponse {
+	res := toResource(obj, req.Operation, req.NamespaceLabels)
+	if !policyApplies(p, res) {
+		return nil
+	}
+	images, _ := e.images(obj)
+	annotations := res.Annotations
+	var resps []ruleResponse
+	for _, rule := range computeRules(p, res.Kind) {
+		rule := rule
+		if !hasVerifyImageChecks(&rule) || len(rule.Unsupported) > 0 || !ruleMatches(&rule, res) {
+			continue
+		}
+		selected := matchingImages(images, &rule)
+		if len(selected) == 0 {
+			continue
+		}
+		resps = append(resps, validateRule(p, &rule, images, selected, annotations))
+		if p.Spec.ApplyRules == "One" {
+			break
+		}
+	}
+	return resps
+}
+
+func hasVerifyImageChecks(r *kpol.Rule) bool {
+	for i := range r.VerifyImages {
+		if r.VerifyImages[i].Digest() || r.VerifyImages[i].IsRequired() {
+			return true
+		}
+	}
+	return false
+}
+
+func validateRule(p *kpol.Policy, rule *kpol.Rule, images, selected []imageInfo, annotations map[string]string) ruleResponse {
+	var paths []string
+	for _, s := range dedupe(selected) {
+		paths = append(paths, s.Pointer)
+	}
+	mk := func(status, msg string, img imageInfo) ruleResponse {
+		return ruleResponse{policy: p, rule: rule.Name, status: status, message: msg, emitWarning: status == statusFail, image: img, paths: paths, digest: img.Digest}
+	}
+	var skipped, passed []string
+	for _, iv := range rule.VerifyImages {
+		for _, img := range images {
+			image := img.String()
+			if !matchAny(iv.ImageReferences, image) {
+				continue
+			}
+			if iv.Digest() && img.Digest == "" {
+				r := mk(statusFail, fmt.Sprintf("missing digest for %s", image), img)
+				r.paths = []string{img.Pointer}
+				return r
+			}
+			if iv.IsRequired() {
+				status := scopedStatus(annotations, p, rule.Name, image)
+				switch status {
+				case statusFail:
+					r := mk(statusFail, fmt.Sprintf("unverified image %s", image), img)
+					r.paths = []string{img.Pointer}
+					return r
+				case statusSkip:
+					skipped = append(skipped, image)
+				case statusPass:
+					passed = append(passed, image)
+				}
+			}
+		}
+	}
+	first := selected[0]
+	if len(passed) > 0 || len(passed)+len(skipped) == 0 {
+		if len(skipped) > 0 {
+			return mk(statusPass, strings.Join(append([]string{"image verified, skipped images:"}, skipped...), " "), first)
+		}
+		return mk(statusPass, "image verified", first)
+	}
+	return mk(statusSkip, strings.Join(append([]string{"image skipped, skipped images:"}, skipped...), " "), first)
+}
+
+// scopedStatus reads kyverno.io/verify-images-scoped; anything missing is fail.
+func scopedStatus(annotations map[string]string, p *kpol.Policy, rule, image string) string {
+	raw, ok := annotations[annotationScoped]
+	if !ok {
+		return statusFail
+	}
+	var scoped struct {
+		Version  int                                     `json:"version"`
+		Policies map[string]map[string]map[string]string `json:"policies"`
+	}
+	if err := json.Unmarshal([]byte(raw), &scoped); err != nil || scoped.Version != 1 {
+		return statusFail
+	}
+	if s, ok := scoped.Policies[p.Namespace+"/"+p.Name][rule][image]; ok {
+		return s
+	}
+	return statusFail
+}

@@ -1,0 +1,91 @@
+// Package extract finds container images in pod-bearing objects, the way the API server's
+// built-in kinds nest pod specs. Every engine starts from this list; each then applies its own
+// normalisation and selection.
+package extract
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Container is one image field of an object.
+type Container struct {
+	// Type is initContainers, containers or ephemeralContainers.
+	Type  string
+	Name  string
+	Index int
+	// Pointer is the JSON pointer of the image field, e.g. /spec/template/spec/containers/0/image.
+	Pointer string
+	Image   string
+	// PresentImage is false when the container has no image field at all.
+	PresentImage bool
+}
+
+// podSpecPaths maps kinds to where their pod spec lives (spec/kyverno.md §2.1).
+var podSpecPaths = map[string][]string{
+	"Pod":                   {"spec"},
+	"DaemonSet":             {"spec", "template", "spec"},
+	"Deployment":            {"spec", "template", "spec"},
+	"ReplicaSet":            {"spec", "template", "spec"},
+	"ReplicationController": {"spec", "template", "spec"},
+	"StatefulSet":           {"spec", "template", "spec"},
+	"Job":                   {"spec", "template", "spec"},
+	"CronJob":               {"spec", "jobTemplate", "spec", "template", "spec"},
+}
+
+// ContainerTypes is the scan order Kyverno uses.
+var ContainerTypes = []string{"initContainers", "containers", "ephemeralContainers"}
+
+// HandlesKind reports whether kind carries a pod spec we know how to read.
+func HandlesKind(kind string) bool {
+	_, ok := podSpecPaths[kind]
+	return ok
+}
+
+// PodSpecPath is the JSON pointer prefix of kind's pod spec ("" when the kind has none).
+func PodSpecPath(kind string) string {
+	p, ok := podSpecPaths[kind]
+	if !ok {
+		return ""
+	}
+	return "/" + strings.Join(p, "/")
+}
+
+// Images lists the containers of obj in Kyverno's scan order.
+func Images(kind string, obj map[string]any) []Container {
+	path, ok := podSpecPaths[kind]
+	if !ok {
+		return nil
+	}
+	spec, ok := lookup(obj, path)
+	if !ok {
+		return nil
+	}
+	prefix := "/" + strings.Join(path, "/")
+	var out []Container
+	for _, t := range ContainerTypes {
+		list, _ := spec[t].([]any)
+		for i, c := range list {
+			m, _ := c.(map[string]any)
+			name, _ := m["name"].(string)
+			img, present := m["image"].(string)
+			out = append(out, Container{
+				Type: t, Name: name, Index: i, Image: img, PresentImage: present,
+				Pointer: fmt.Sprintf("%s/%s/%d/image", prefix, t, i),
+			})
+		}
+	}
+	return out
+}
+
+func lookup(obj map[string]any, path []string) (map[string]any, bool) {
+	cur := obj
+	for _, p := range path {
+		next, ok := cur[p].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur = next
+	}
+	return cur, true
+}

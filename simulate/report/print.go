@@ -1,0 +1,119 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Formats every command accepts today.
+var Formats = []string{"table", "wide", "json", "yaml"}
+
+// PrintJSON writes v as indented JSON.
+func PrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// PrintYAML writes v as YAML (the same document as JSON).
+func PrintYAML(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	y, err := yaml.JSONToYAML(b)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(y)
+	return err
+}
+
+// oneLine folds a message onto one line and cuts it to width (0 = no cut).
+func oneLine(s string, width int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if width > 3 && len(s) > width {
+		s = s[:width-3] + "..."
+	}
+	return s
+}
+
+// reason is the first failing check's message, else the deny message.
+func reason(r Result) string {
+	for _, c := range r.Checks {
+		if c.Result == ResultFail || c.Result == ResultError || c.Result == ResultWarn {
+			return c.Message
+		}
+	}
+	return r.Message
+}
+
+// PrintSimulationTable writes the simulate table; width cuts REASON (0 = no cut).
+func PrintSimulationTable(w io.Writer, rep *SimulationReport, wide bool, width int) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	head := "NAMESPACE\tRESOURCE\tDECISION\tIF-ENFORCED\t"
+	if wide {
+		head += "POLICY\tRULE\tPATCHED\t"
+	}
+	fmt.Fprintln(tw, head+"REASON")
+	for _, r := range rep.Results {
+		line := fmt.Sprintf("%s\t%s/%s\t%s\t%s\t", dash(r.Resource.Namespace), r.Resource.Kind, r.Resource.Name, r.Decision, r.DecisionIfEnforced)
+		if wide {
+			pol, rule := "-", "-"
+			for _, c := range r.Checks {
+				if c.Result == ResultFail || c.Result == ResultError || c.Result == ResultWarn {
+					pol, rule = c.Policy, c.Rule
+					break
+				}
+			}
+			if pol == "-" && len(r.Checks) > 0 {
+				pol, rule = r.Checks[0].Policy, r.Checks[0].Rule
+			}
+			patched := "no"
+			for _, p := range r.Patch {
+				if strings.HasSuffix(p.Path, "/image") {
+					patched = "yes"
+					break
+				}
+			}
+			line += fmt.Sprintf("%s\t%s\t%s\t", pol, rule, patched)
+		}
+		fmt.Fprintln(tw, line+dash(oneLine(reason(r), width)))
+	}
+	return tw.Flush()
+}
+
+// PrintImageTable writes the images table.
+func PrintImageTable(w io.Writer, rows []ImageRow) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(tw, "NAMESPACE\tRESOURCE\tCONTAINER\tIMAGE\tDIGEST\tRESULT\tPOLICIES")
+	for _, r := range rows {
+		var pols []string
+		seen := map[string]bool{}
+		for _, c := range r.Checks {
+			if !seen[c.Policy] {
+				seen[c.Policy] = true
+				pols = append(pols, c.Policy)
+			}
+		}
+		digest := r.Digest
+		if len(digest) > 19 {
+			digest = digest[:19]
+		}
+		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Resource.Namespace), r.Resource.Kind, r.Resource.Name,
+			dash(r.Container), dash(r.Image), dash(digest), r.Result, dash(strings.Join(pols, ",")))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

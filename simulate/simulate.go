@@ -1,0 +1,298 @@
+// Package simulate runs the pipeline: for each resource, what each engine would check, and
+// what the API server would answer now and if every policy were enforced. No cobra here:
+// callers hand in typed config.
+package simulate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/simulate/admission"
+	"github.com/kubectl-verify/kubectl-verify/simulate/collect"
+	"github.com/kubectl-verify/kubectl-verify/simulate/engine/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
+	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+	"golang.org/x/sync/errgroup"
+)
+
+// Config is one run.
+type Config struct {
+	Kyverno       []*kpol.Policy
+	KyvernoConfig kyverno.Config
+	Resources     []manifest.Object
+	// DefaultNamespace is given to objects without one (-n, else the context's, else default).
+	DefaultNamespace string
+	// Operation is CREATE (UPDATE needs old objects, a later addition).
+	Operation string
+	// Parallel bounds how many resources are evaluated at once (default 16).
+	Parallel int
+	Verifier kyverno.Verifier
+}
+
+// Run evaluates every resource. Results are sorted by (namespace, kind, name).
+func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.ImageRow, error) {
+	if cfg.Operation == "" {
+		cfg.Operation = "CREATE"
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 16
+	}
+	nsLabels := collect.NamespaceLabels(cfg.Resources)
+	var objs []manifest.Object
+	for _, o := range cfg.Resources {
+		if o.Kind() == "Namespace" && o.APIVersion() == "v1" {
+			continue
+		}
+		objs = append(objs, o)
+	}
+	eng := &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig}
+	results := make([]report.Result, len(objs))
+	rows := make([][]report.ImageRow, len(objs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cfg.Parallel)
+	for i := range objs {
+		g.Go(func() error {
+			r, ir, err := evaluate(gctx, eng, cfg, objs[i], objs, nsLabels)
+			if err != nil {
+				return fmt.Errorf("%s: %w", objs[i].Source, err)
+			}
+			results[i], rows[i] = r, ir
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	order := make([]int, len(results))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := results[order[a]].Resource, results[order[b]].Resource
+		if x.Namespace != y.Namespace {
+			return x.Namespace < y.Namespace
+		}
+		if x.Kind != y.Kind {
+			return x.Kind < y.Kind
+		}
+		return x.Name < y.Name
+	})
+	rep := &report.SimulationReport{APIVersion: report.APIVersion, Kind: "SimulationReport", Results: []report.Result{}}
+	var imageRows []report.ImageRow
+	for _, i := range order {
+		rep.Results = append(rep.Results, results[i])
+		imageRows = append(imageRows, rows[i]...)
+	}
+	rep.Summary = Summarise(rep.Results)
+	return rep, imageRows, nil
+}
+
+func evaluate(ctx context.Context, eng *kyverno.Engine, cfg Config, o manifest.Object, all []manifest.Object, nsLabels map[string]map[string]string) (report.Result, []report.ImageRow, error) {
+	obj, err := admission.DeepCopy(o.Obj)
+	if err != nil {
+		return report.Result{}, nil, err
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		obj["metadata"] = meta
+	}
+	ns, _ := meta["namespace"].(string)
+	if ns == "" {
+		ns = cfg.DefaultNamespace
+		if ns == "" {
+			ns = "default"
+		}
+		meta["namespace"] = ns
+	}
+	labels := nsLabels[ns]
+	if labels == nil {
+		labels = map[string]string{"kubernetes.io/metadata.name": ns}
+	}
+	res := report.Result{
+		Resource:      report.Resource{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: ns, Name: o.Name(), Source: o.Source, Owner: owner(obj, all)},
+		Warnings:      []string{},
+		Patch:         []report.PatchOp{},
+		Checks:        []report.Check{},
+		NotChecked:    []report.NotChecked{},
+		InputWarnings: []string{},
+	}
+	containers := extract.Images(o.Kind(), obj)
+	for _, c := range containers {
+		if strings.TrimSpace(c.Image) == "" {
+			res.InputWarnings = append(res.InputWarnings, fmt.Sprintf("%s: container %q has an empty image", c.Pointer, c.Name))
+		}
+	}
+	req := kyverno.Request{Object: obj, Operation: cfg.Operation, NamespaceLabels: labels}
+	out, err := eng.Checks(ctx, req)
+	if err != nil {
+		return res, nil, err
+	}
+	res.InputWarnings = append(res.InputWarnings, out.InputWarnings...)
+	kyverno.SortChecks(out.Checks, out.CheckPaths)
+	res.Checks = append(res.Checks, out.Checks...)
+	res.NotChecked = append(res.NotChecked, out.NotChecked...)
+	if len(cfg.Kyverno) == 0 {
+		for i := range res.NotChecked {
+			res.NotChecked[i] = report.NotChecked{Image: res.NotChecked[i].Image, Path: res.NotChecked[i].Path, Reason: report.ReasonNoMatchingPolicy}
+		}
+	}
+	now, err := admission.Run(ctx, obj, eng.Webhooks(req, false))
+	if err != nil {
+		return res, nil, err
+	}
+	enforced, err := admission.Run(ctx, obj, eng.Webhooks(req, true))
+	if err != nil {
+		return res, nil, err
+	}
+	res.Decision, res.DecisionIfEnforced = report.Allow, report.Allow
+	if !now.Allowed {
+		res.Decision = report.Deny
+		res.Message = now.Message
+	}
+	if !enforced.Allowed {
+		res.DecisionIfEnforced = report.Deny
+	}
+	if now.Warnings != nil {
+		res.Warnings = now.Warnings
+	}
+	res.Patch = now.Patch
+	return res, imageRows(res, containers, out.CheckPaths), nil
+}
+
+// owner names the controller owner when it is among the inputs.
+func owner(obj map[string]any, all []manifest.Object) *report.Owner {
+	meta, _ := obj["metadata"].(map[string]any)
+	refs, _ := meta["ownerReferences"].([]any)
+	for _, r := range refs {
+		ref, _ := r.(map[string]any)
+		if c, _ := ref["controller"].(bool); !c {
+			continue
+		}
+		kind, _ := ref["kind"].(string)
+		name, _ := ref["name"].(string)
+		for _, o := range all {
+			if o.Kind() == kind && o.Name() == name {
+				return &report.Owner{Kind: kind, Name: name}
+			}
+		}
+	}
+	return nil
+}
+
+var severity = map[string]int{report.ResultSkip: 1, report.ResultPass: 2, report.ResultWarn: 3, report.ResultFail: 4, report.ResultError: 5}
+
+func imageRows(res report.Result, containers []extract.Container, paths [][]string) []report.ImageRow {
+	var rows []report.ImageRow
+	for _, c := range containers {
+		row := report.ImageRow{Resource: res.Resource, Container: c.Name, Path: c.Pointer, Image: c.Image, Checks: []report.Check{}, NotChecked: []report.NotChecked{}, Result: "none"}
+		worst := 0
+		for i, ch := range res.Checks {
+			covers := ch.Path == c.Pointer
+			for _, p := range paths[i] {
+				if p == c.Pointer {
+					covers = true
+				}
+			}
+			if !covers {
+				continue
+			}
+			row.Checks = append(row.Checks, ch)
+			if ch.Digest != "" && row.Digest == "" {
+				row.Digest = ch.Digest
+			}
+			if severity[ch.Result] > worst {
+				worst = severity[ch.Result]
+				row.Result = ch.Result
+			}
+		}
+		for _, nc := range res.NotChecked {
+			if nc.Path == c.Pointer {
+				row.NotChecked = append(row.NotChecked, nc)
+			}
+		}
+		if len(row.Checks) == 0 {
+			row.Result = "none"
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// Summarise counts results as contract.md defines each field.
+func Summarise(results []report.Result) report.Summary {
+	var s report.Summary
+	for _, r := range results {
+		s.Resources++
+		if r.Decision == report.Deny {
+			s.Denied++
+		} else {
+			s.Allowed++
+			if warned(r) {
+				s.Warned++
+			}
+			for _, p := range r.Patch {
+				if strings.HasSuffix(p.Path, "/image") {
+					s.Mutated++
+					break
+				}
+			}
+		}
+		errs, incomplete := false, false
+		for _, c := range r.Checks {
+			if c.Result == report.ResultError {
+				errs = true
+				if strings.HasPrefix(c.Message, report.ToolErrorPrefix) {
+					incomplete = true
+				}
+			}
+		}
+		if errs {
+			s.Errors++
+		}
+		if incomplete {
+			s.Incomplete++
+		}
+		if r.DecisionIfEnforced == report.Deny {
+			s.DeniedIfEnforced++
+		}
+	}
+	return s
+}
+
+func warned(r report.Result) bool {
+	if len(r.Warnings) > 0 {
+		return true
+	}
+	for _, c := range r.Checks {
+		if c.Mode != "enforce" && c.Mode != "deny" && c.Mode != "protect" && c.Result != report.ResultPass && c.Result != report.ResultSkip {
+			return true
+		}
+	}
+	return false
+}
+
+// FailOn decides the exit status from the report: 1 when a result reaches the threshold.
+// failOn is deny, warn or never; enforce judges decisionIfEnforced instead of decision.
+func FailOn(rep *report.SimulationReport, failOn string, enforce bool) bool {
+	if failOn == "never" {
+		return false
+	}
+	for _, r := range rep.Results {
+		d := r.Decision
+		if enforce {
+			d = r.DecisionIfEnforced
+		}
+		if d == report.Deny {
+			return true
+		}
+		if failOn == "warn" && warned(r) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,280 @@
+// Package verify is the only package that talks to cosign and to registries. It resolves each
+// tag once, verifies each (image, check) once, and returns typed outcomes whose messages are
+// the library's own text, so engines can replay the exact strings their real counterparts
+// print.
+package verify
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sigstore/cosign/v3/pkg/cosign"
+	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+	"golang.org/x/sync/singleflight"
+)
+
+// FailedError means the registry answered and the signatures do not satisfy the check
+// ("verification failed"). Error() is the library's text, unchanged.
+type FailedError struct{ Err error }
+
+func (e *FailedError) Error() string { return e.Err.Error() }
+func (e *FailedError) Unwrap() error { return e.Err }
+
+// UnavailableError means the check could not be made: connection, DNS, TLS, HTTP status,
+// timeout ("could not verify"). Error() is the library's text, unchanged.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// IsConnectionError reports whether err carries a *net.OpError: what Kyverno alone counts as a
+// registry error rather than a failure (spec/kyverno.md §4.1 step 6).
+func IsConnectionError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op)
+}
+
+// KeyCheck is one public-key signature check of one image.
+type KeyCheck struct {
+	// Image is the reference as the engine names it (tag or digest form).
+	Image string
+	// PublicKey is one PEM public key.
+	PublicKey string
+	// HashAlgorithm is "", sha224, sha256, sha384 or sha512 ("" = sha256).
+	HashAlgorithm string
+	// Repository, when set, is where signatures are read from instead of the image's own.
+	Repository string
+	// OCI11 also looks for signatures through the OCI 1.1 referrers API first.
+	OCI11 bool
+}
+
+// KeyResult is a passed KeyCheck.
+type KeyResult struct {
+	// Digest is the signed payload's docker-manifest-digest.
+	Digest string
+}
+
+// Verifier verifies signatures and resolves tags. Safe for concurrent use; results are
+// cached for its lifetime, so one Verifier serves one run.
+type Verifier struct {
+	reg *Registry
+
+	group   singleflight.Group
+	mu      sync.Mutex
+	keys    map[KeyCheck]keyOutcome
+	digests map[string]digestOutcome
+	gets    map[string]digestOutcome
+}
+
+type keyOutcome struct {
+	res KeyResult
+	err error
+}
+
+type digestOutcome struct {
+	digest string
+	err    error
+}
+
+// New returns a Verifier that reaches registries as reg says.
+func New(reg *Registry) *Verifier {
+	return &Verifier{
+		reg:     reg,
+		keys:    map[KeyCheck]keyOutcome{},
+		digests: map[string]digestOutcome{},
+		gets:    map[string]digestOutcome{},
+	}
+}
+
+var hashes = map[string]crypto.Hash{
+	"": crypto.SHA256, "sha224": crypto.SHA224, "sha256": crypto.SHA256, "sha384": crypto.SHA384, "sha512": crypto.SHA512,
+}
+
+// VerifyKey checks the legacy (.sig tag) cosign signatures of c.Image against c.PublicKey,
+// offline as to transparency logs (the caller decides whether that is what the policy asks).
+func (v *Verifier) VerifyKey(ctx context.Context, c KeyCheck) (KeyResult, error) {
+	v.mu.Lock()
+	if o, ok := v.keys[c]; ok {
+		v.mu.Unlock()
+		return o.res, o.err
+	}
+	v.mu.Unlock()
+	key := fmt.Sprintf("key\x00%s\x00%s\x00%s\x00%s\x00%t", c.Image, c.PublicKey, c.HashAlgorithm, c.Repository, c.OCI11)
+	out, _, _ := v.group.Do(key, func() (any, error) {
+		res, err := v.verifyKey(ctx, c)
+		o := keyOutcome{res, err}
+		if ctx.Err() == nil {
+			v.mu.Lock()
+			v.keys[c] = o
+			v.mu.Unlock()
+		}
+		return o, nil
+	})
+	o := out.(keyOutcome)
+	return o.res, o.err
+}
+
+func (v *Verifier) verifyKey(ctx context.Context, c KeyCheck) (KeyResult, error) {
+	ref, err := name.ParseReference(c.Image, v.reg.nameOptions(c.Image)...)
+	if err != nil {
+		return KeyResult{}, &FailedError{fmt.Errorf("failed to parse image %s", c.Image)}
+	}
+	hash, ok := hashes[c.HashAlgorithm]
+	if !ok {
+		return KeyResult{}, &FailedError{fmt.Errorf("invalid signature algorithm provided %s", c.HashAlgorithm)}
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(c.PublicKey))
+	if err != nil {
+		return KeyResult{}, &FailedError{fmt.Errorf("failed to load public key from PEM: pem to public key: %w", err)}
+	}
+	sv, err := signature.LoadVerifier(pub, hash)
+	if err != nil {
+		return KeyResult{}, &FailedError{fmt.Errorf("failed to load public key from PEM: %w", err)}
+	}
+	regOpts := []ociremote.Option{ociremote.WithRemoteOptions(v.reg.remoteOptions(ctx)...)}
+	if c.Repository != "" {
+		repo, err := name.NewRepository(c.Repository, v.reg.nameOptions(c.Repository)...)
+		if err != nil {
+			return KeyResult{}, &FailedError{fmt.Errorf("failed to parse signature repository %s: %w", c.Repository, err)}
+		}
+		regOpts = append(regOpts, ociremote.WithTargetRepository(repo))
+	}
+	// Resolve the tag through our cache (one request per tag per run); cosign's own
+	// resolution is then a no-op on the digest reference, and errors read as cosign's.
+	if _, isTag := ref.(name.Tag); isTag {
+		d, err := v.resolve(ctx, ref)
+		if err != nil {
+			return KeyResult{}, classify(err)
+		}
+		ref = ref.Context().Digest(d)
+	}
+	co := &cosign.CheckOpts{
+		Annotations:        map[string]any{},
+		RegistryClientOpts: regOpts,
+		ClaimVerifier:      cosign.SimpleClaimVerifier,
+		SigVerifier:        sv,
+		IgnoreTlog:         true,
+		IgnoreSCT:          true,
+		ExperimentalOCI11:  c.OCI11,
+	}
+	sigs, _, err := cosign.VerifyImageSignatures(ctx, ref, co)
+	if err != nil {
+		return KeyResult{}, classify(err)
+	}
+	for _, sig := range sigs {
+		pld, err := sig.Payload()
+		if err != nil {
+			return KeyResult{}, &FailedError{fmt.Errorf("failed to get payload: %w", err)}
+		}
+		var sci payload.SimpleContainerImage
+		if err := json.Unmarshal(pld, &sci); err != nil {
+			return KeyResult{}, &FailedError{fmt.Errorf("error decoding the payload: %w", err)}
+		}
+		if d := sci.Critical.Image.DockerManifestDigest; d != "" {
+			return KeyResult{Digest: d}, nil
+		}
+		return KeyResult{}, &FailedError{fmt.Errorf("failed to extract image digest from signature payload for %s", c.Image)}
+	}
+	return KeyResult{}, &FailedError{fmt.Errorf("digest not found for %s", c.Image)}
+}
+
+// resolve is cosign's ResolveDigest for a tag, cached per reference, with cosign's 404 text.
+func (v *Verifier) resolve(ctx context.Context, ref name.Reference) (string, error) {
+	k := ref.String()
+	v.mu.Lock()
+	if o, ok := v.digests[k]; ok {
+		v.mu.Unlock()
+		return o.digest, o.err
+	}
+	v.mu.Unlock()
+	out, _, _ := v.group.Do("resolve\x00"+k, func() (any, error) {
+		d, err := ociremote.ResolveDigest(ref, ociremote.WithRemoteOptions(v.reg.remoteOptions(ctx)...))
+		var o digestOutcome
+		if err != nil {
+			if terr := (&transport.Error{}); errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+				err = &UnavailableError{fmt.Errorf("image tag not found: %w", err)}
+			}
+			o.err = err
+		} else {
+			o.digest = d.DigestStr()
+		}
+		if ctx.Err() == nil {
+			v.mu.Lock()
+			v.digests[k] = o
+			v.mu.Unlock()
+		}
+		return o, nil
+	})
+	o := out.(digestOutcome)
+	return o.digest, o.err
+}
+
+// Digest fetches the manifest (or index) of image the way Kyverno's registry client does for
+// digest mutation (remote.Get), cached per reference.
+func (v *Verifier) Digest(ctx context.Context, image string) (string, error) {
+	v.mu.Lock()
+	if o, ok := v.gets[image]; ok {
+		v.mu.Unlock()
+		return o.digest, o.err
+	}
+	v.mu.Unlock()
+	out, _, _ := v.group.Do("get\x00"+image, func() (any, error) {
+		var o digestOutcome
+		ref, err := name.ParseReference(image, v.reg.nameOptions(image)...)
+		if err != nil {
+			o.err = err
+		} else if d, ok := v.cachedDigest(ref); ok {
+			o.digest = d
+		} else if desc, err := remote.Get(ref, v.reg.remoteOptions(ctx)...); err != nil {
+			o.err = classify(err)
+		} else {
+			o.digest = desc.Digest.String()
+		}
+		if ctx.Err() == nil {
+			v.mu.Lock()
+			v.gets[image] = o
+			v.mu.Unlock()
+		}
+		return o, nil
+	})
+	o := out.(digestOutcome)
+	return o.digest, o.err
+}
+
+func (v *Verifier) cachedDigest(ref name.Reference) (string, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	o, ok := v.digests[ref.String()]
+	return o.digest, ok && o.err == nil
+}
+
+// classify sorts an error into could-not-verify (the registry could not answer) or
+// verification failed, keeping its text.
+func classify(err error) error {
+	var f *FailedError
+	var u *UnavailableError
+	if errors.As(err, &f) || errors.As(err, &u) {
+		return err
+	}
+	var terr *transport.Error
+	switch {
+	case IsConnectionError(err), errors.As(err, &terr), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return &UnavailableError{err}
+	case strings.Contains(err.Error(), "x509:"), strings.Contains(err.Error(), "tls:"):
+		return &UnavailableError{err}
+	}
+	return &FailedError{err}
+}
