@@ -67,7 +67,6 @@ func (f *SourceFlags) AddFlags(fs *pflag.FlagSet) {
 type RegistryFlags struct {
 	Config      string
 	Insecure    []string
-	CacheDir    string
 	TrustedRoot string
 }
 
@@ -75,7 +74,6 @@ type RegistryFlags struct {
 func (f *RegistryFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Config, "registry-config", "", "Docker config file with registry credentials (default: the usual lookup)")
 	fs.StringArrayVar(&f.Insecure, "insecure-registry", nil, "Registry host reached over plain HTTP or unverified TLS (repeatable)")
-	fs.StringVar(&f.CacheDir, "cache-dir", "", "Directory to cache registry answers in between runs")
 	fs.StringVar(&f.TrustedRoot, "trusted-root", "", "Sigstore trusted_root.json for keyless verification")
 }
 
@@ -220,7 +218,7 @@ func (o *SimulateOptions) Validate() error {
 	if o.Sources.Selector != "" {
 		return &UsageError{"-l/--selector is not available yet"}
 	}
-	for flag, v := range map[string]string{"--cache-dir": o.Registry.CacheDir, "--trusted-root": o.Registry.TrustedRoot, "--sigstore-config": o.Engines.SigstoreConfig} {
+	for flag, v := range map[string]string{"--trusted-root": o.Registry.TrustedRoot, "--sigstore-config": o.Engines.SigstoreConfig} {
 		if v != "" {
 			return &UsageError{flag + " is not available yet"}
 		}

@@ -1,0 +1,126 @@
+// Package verifytest makes registry fixtures for tests and the demo: an in-process registry,
+// images with distinct content, key pairs, and legacy (.sig tag) cosign signatures made with
+// cosign's own library, as `cosign sign --key --tlog-upload=false` writes them.
+package verifytest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v3/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
+	"github.com/sigstore/cosign/v3/pkg/oci/static"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// Registry is an in-process OCI registry on loopback.
+type Registry struct {
+	Server *httptest.Server
+	// Host is host:port, usable in image references.
+	Host string
+}
+
+// NewRegistry starts a registry; referrers enables the OCI 1.1 referrers API.
+func NewRegistry(referrers bool) *Registry {
+	opts := []registry.Option{registry.Logger(log.New(io.Discard, "", 0))}
+	if referrers {
+		opts = append(opts, registry.WithReferrersSupport(true))
+	}
+	s := httptest.NewServer(registry.New(opts...))
+	return &Registry{Server: s, Host: strings.TrimPrefix(s.URL, "http://")}
+}
+
+// Close stops the registry.
+func (r *Registry) Close() { r.Server.Close() }
+
+// Key is an ECDSA P-256 key pair, as cosign generate-key-pair makes.
+type Key struct {
+	Private   *ecdsa.PrivateKey
+	PublicPEM string
+}
+
+// NewKey makes a key pair.
+func NewKey() (*Key, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{Private: k, PublicPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}, nil
+}
+
+// Push pushes a small random image to ref (host/repo:tag) and returns its digest.
+func Push(ref string) (string, error) {
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return "", err
+	}
+	img, err := random.Image(256, 1)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(tag, img); err != nil {
+		return "", err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	return d.String(), nil
+}
+
+// Sign attaches a legacy cosign signature by key to the image at ref (resolved to its
+// digest), stored under the sha256-<digest>.sig tag.
+func Sign(ref string, key *Key) error {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return err
+	}
+	desc, err := remote.Get(r)
+	if err != nil {
+		return err
+	}
+	digest := r.Context().Digest(desc.Digest.String())
+	pl, err := (&payload.Cosign{Image: digest}).MarshalJSON()
+	if err != nil {
+		return err
+	}
+	h := sha256.Sum256(pl)
+	raw, err := ecdsa.SignASN1(rand.Reader, key.Private, h[:])
+	if err != nil {
+		return err
+	}
+	sig, err := static.NewSignature(pl, base64.StdEncoding.EncodeToString(raw))
+	if err != nil {
+		return err
+	}
+	se, err := ociremote.SignedEntity(digest)
+	if err != nil {
+		return err
+	}
+	signed, err := mutate.AttachSignatureToEntity(se, sig)
+	if err != nil {
+		return err
+	}
+	if err := ociremote.WriteSignatures(digest.Repository, signed); err != nil {
+		return fmt.Errorf("writing signature for %s: %w", ref, err)
+	}
+	return nil
+}
