@@ -76,6 +76,7 @@ func run() error {
 	fmt.Printf("$ kubectl verify simulate --policy policy.yaml -f manifests.yaml -o wide --fail-on=never\n\n")
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	cmd := plugin.NewCmdRoot(streams)
-	cmd.SetArgs([]string{"simulate", "--policy", policy, "-f", manifests, "-o", "wide", "--fail-on=never"})
+	// Extra arguments (e.g. `go run ./hack/demo -o json`) override the defaults.
+	cmd.SetArgs(append([]string{"simulate", "--policy", policy, "-f", manifests, "-o", "wide", "--fail-on=never"}, os.Args[1:]...))
 	return cmd.ExecuteContext(context.Background())
 }

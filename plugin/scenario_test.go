@@ -1,0 +1,98 @@
+package plugin_test
+
+import (
+	"bytes"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/scenario"
+	"github.com/kubectl-verify/kubectl-verify/plugin"
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
+)
+
+// deadHost is a loopback host:port where nothing listens.
+func deadHost(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() //nolint:errcheck // freeing the port is the point
+	return addr
+}
+
+// run executes `kubectl verify args...` in-process and returns stdout, stderr, exit code.
+func run(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := plugin.NewCmdRoot(genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), errOut.String(), plugin.ExitCode(err)
+}
+
+// TestScenarios runs every testdata/scenarios suite against an in-process registry, with and
+// without the OCI referrers API, signatures made in Go.
+func TestScenarios(t *testing.T) {
+	all, err := scenario.LoadAll(filepath.Join("..", "testdata", "scenarios"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) == 0 {
+		t.Fatal("no scenarios found")
+	}
+	for _, referrers := range []bool{false, true} {
+		name := "legacy-registry"
+		if referrers {
+			name = "referrers-registry"
+		}
+		t.Run(name, func(t *testing.T) {
+			reg := verifytest.NewRegistry(referrers)
+			defer reg.Close()
+			dead := deadHost(t)
+			for _, sc := range all {
+				t.Run(sc.Name, func(t *testing.T) {
+					env := scenario.Env{Registry: reg.Host, DeadRegistry: dead, Digests: map[string]string{}, PublicKeys: map[string]string{}}
+					keys := map[string]*verifytest.Key{}
+					for _, k := range sc.Images.Keys {
+						key, err := verifytest.NewKey()
+						if err != nil {
+							t.Fatal(err)
+						}
+						keys[k] = key
+						env.PublicKeys[k] = key.PublicPEM
+					}
+					for _, im := range sc.Images.Images {
+						// Each scenario gets its own repository namespace so tags do not collide.
+						ref := reg.Host + "/" + im.Ref
+						d, err := verifytest.Push(ref)
+						if err != nil {
+							t.Fatal(err)
+						}
+						env.Digests[im.Ref] = d
+						for _, k := range im.Sign {
+							if err := verifytest.Sign(ref, keys[k]); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					files, err := sc.Materialize(env, t.TempDir())
+					if err != nil {
+						t.Fatal(err)
+					}
+					args := append([]string{"simulate", "--policy", files.Policies, "-f", files.Resources, "-o", "json"}, files.Args...)
+					out, stderr, code := run(t, "", args...)
+					if code == 2 {
+						t.Fatalf("kubectl verify %s: exit 2: %s", strings.Join(args, " "), stderr)
+					}
+					scenario.Compare(t, files.Expected, []byte(out), code)
+				})
+			}
+		})
+	}
+}
