@@ -1,0 +1,61 @@
+package kyverno
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseRefuses(t *testing.T) {
+	entry := func(extra string) string {
+		return `{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":"k8s://a/b","rekor":{"ignoreTlog":true},"ctlog":{"ignoreSCT":true}}}]}]` + extra + `}`
+	}
+	tests := []struct {
+		name, spec, wantPath, wantMsg string
+	}{
+		{"audit with mutateDigest", `{"rules":[{"name":"r","match":{},"verifyImages":[` + entry("") + `]}]}`,
+			"spec.rules[0].verifyImages[0].mutateDigest", "mutateDigest must be set to false for ‘Audit’ failure action"},
+		{"no image references", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[{"attestors":[]}]}]}`,
+			"spec.rules[0].verifyImages[0]", "An image reference is required"},
+		{"count over entries", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"attestors":[{"count":2,"entries":[{"keys":{"publicKeys":"k8s://a/b"}}]}]}]}]}`,
+			"spec.rules[0].verifyImages[0].attestors[0].count", "Count cannot exceed length of entries"},
+		{"no entries", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[]}]}]}]}`,
+			"spec.rules[0].verifyImages[0].attestors[0].entries", "An entry is required"},
+		{"empty keys", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{}}]}]}]}]}`,
+			"spec.rules[0].verifyImages[0].attestors[0].entries[0].keys", "A public key, kms key or secret is required"},
+		{"invalid PEM", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}}]}]}]}]}`,
+			"spec.rules[0].verifyImages[0].attestors[0].entries[0].keys.publicKeys", "not a valid PEM public key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := `{"apiVersion":"kyverno.io/v1","kind":"ClusterPolicy","metadata":{"name":"p"},"spec":` + tt.spec + `}`
+			_, err := Parse([]byte(raw), "f.yaml:1", "default")
+			var ie *InvalidError
+			if !errors.As(err, &ie) {
+				t.Fatalf("Parse() error = %v, want *InvalidError", err)
+			}
+			if ie.Path != tt.wantPath || !strings.Contains(ie.Msg, tt.wantMsg) || ie.Policy != "ClusterPolicy/p" {
+				t.Errorf("Parse() = %q at %q (policy %q), want %q at %q", ie.Msg, ie.Path, ie.Policy, tt.wantMsg, tt.wantPath)
+			}
+		})
+	}
+}
+
+func TestParseDefaultsAndConvert(t *testing.T) {
+	raw := `{"apiVersion":"kyverno.io/v1","kind":"Policy","metadata":{"name":"p"},"spec":{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[{"image":"ghcr.io/*","key":"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM\n5/KAQN0/KjHcorm/J5yctVd7iEcnessRQjU917hmKO6JWVGHpDguIyakZA==\n-----END PUBLIC KEY-----"}]}]}}`
+	p, err := Parse([]byte(raw), "f.yaml:1", "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv := p.Spec.Rules[0].VerifyImages[0]
+	if p.Key() != "team/p" || len(iv.ImageReferences) != 1 || iv.ImageReferences[0] != "ghcr.io/*" || len(iv.Attestors) != 1 || iv.Attestors[0].Entries[0].Keys == nil {
+		t.Errorf("Parse() = key %q refs %v attestors %d, want team/p [ghcr.io/*] 1 (deprecated image/key folded in)", p.Key(), iv.ImageReferences, len(iv.Attestors))
+	}
+	if !iv.Mutate() || !iv.Digest() || !iv.IsRequired() {
+		t.Error("mutateDigest/verifyDigest/required default to true")
+	}
+	// The key entry has no rekor.ignoreTlog: replaying it needs the transparency log.
+	if len(p.Spec.Rules[0].Unsupported) == 0 {
+		t.Error("a key entry without rekor.ignoreTlog must be marked unsupported")
+	}
+}
