@@ -1,4 +1,4 @@
-// Package policyload finds policy objects in files (and, later, the cluster), recognises
+// Package policyload finds policy objects in files (and, later, the cluster), recognizes
 // each engine's kinds and hands them to the engine's parser.
 package policyload
 
@@ -56,7 +56,7 @@ func Files(paths []string, stdin io.Reader, defaultNamespace string) (*Set, erro
 	return FromObjects(objs, defaultNamespace)
 }
 
-// FromObjects recognises and parses already-read policy objects.
+// FromObjects recognizes and parses already-read policy objects.
 func FromObjects(objs []manifest.Object, defaultNamespace string) (*Set, error) {
 	set := &Set{}
 	for _, o := range objs {

@@ -87,7 +87,7 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 		rep.Results = append(rep.Results, results[i])
 		imageRows = append(imageRows, rows[i]...)
 	}
-	rep.Summary = Summarise(rep.Results)
+	rep.Summary = Summarize(rep.Results)
 	return rep, imageRows, nil
 }
 
@@ -223,8 +223,8 @@ func imageRows(res report.Result, containers []extract.Container, paths [][]stri
 	return rows
 }
 
-// Summarise counts results as contract.md defines each field.
-func Summarise(results []report.Result) report.Summary {
+// Summarize counts results as contract.md defines each field.
+func Summarize(results []report.Result) report.Summary {
 	var s report.Summary
 	for _, r := range results {
 		s.Resources++

@@ -22,7 +22,7 @@ type Object struct {
 	Source string
 }
 
-// APIVersion, Kind, Name and Namespace read the object's identity.
+// APIVersion is the object's apiVersion.
 func (o Object) APIVersion() string { s, _ := o.Obj["apiVersion"].(string); return s }
 
 // Kind is the object's kind.

@@ -178,7 +178,7 @@ type ImageVerification struct {
 	Annotations              json.RawMessage `json:"annotations,omitempty"`
 }
 
-// Mutate, Digest and IsRequired return the defaulted booleans (CRD default true).
+// Mutate is mutateDigest, defaulted (CRD default true); Digest and IsRequired likewise.
 func (iv *ImageVerification) Mutate() bool     { return iv.MutateDigest == nil || *iv.MutateDigest }
 func (iv *ImageVerification) Digest() bool     { return iv.VerifyDigest == nil || *iv.VerifyDigest }
 func (iv *ImageVerification) IsRequired() bool { return iv.Required == nil || *iv.Required }

@@ -174,21 +174,22 @@ func (v *Verifier) verifyKey(ctx context.Context, c KeyCheck) (KeyResult, error)
 	if err != nil {
 		return KeyResult{}, classify(err)
 	}
-	for _, sig := range sigs {
-		pld, err := sig.Payload()
-		if err != nil {
-			return KeyResult{}, &FailedError{fmt.Errorf("failed to get payload: %w", err)}
-		}
-		var sci payload.SimpleContainerImage
-		if err := json.Unmarshal(pld, &sci); err != nil {
-			return KeyResult{}, &FailedError{fmt.Errorf("error decoding the payload: %w", err)}
-		}
-		if d := sci.Critical.Image.DockerManifestDigest; d != "" {
-			return KeyResult{Digest: d}, nil
-		}
-		return KeyResult{}, &FailedError{fmt.Errorf("failed to extract image digest from signature payload for %s", c.Image)}
+	// Kyverno reads the digest from the first verified signature's payload (extractDigest).
+	if len(sigs) == 0 {
+		return KeyResult{}, &FailedError{fmt.Errorf("digest not found for %s", c.Image)}
 	}
-	return KeyResult{}, &FailedError{fmt.Errorf("digest not found for %s", c.Image)}
+	pld, err := sigs[0].Payload()
+	if err != nil {
+		return KeyResult{}, &FailedError{fmt.Errorf("failed to get payload: %w", err)}
+	}
+	var sci payload.SimpleContainerImage
+	if err := json.Unmarshal(pld, &sci); err != nil {
+		return KeyResult{}, &FailedError{fmt.Errorf("error decoding the payload: %w", err)}
+	}
+	if d := sci.Critical.Image.DockerManifestDigest; d != "" {
+		return KeyResult{Digest: d}, nil
+	}
+	return KeyResult{}, &FailedError{fmt.Errorf("failed to extract image digest from signature payload for %s", c.Image)}
 }
 
 // resolve is cosign's ResolveDigest for a tag, cached per reference, with cosign's 404 text.

@@ -1,0 +1,571 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/scenario"
+)
+
+// suite is the shared state TestMain prepares.
+type suite struct {
+	root string // repository root
+	work string // work directory for this run
+
+	bin     string // kubectl-verify binary
+	binErr  error  // why there is no binary
+	kubectl string
+
+	crane, cosign, kyverno string
+
+	env     []string // isolated environment for every child process
+	pathDir string   // directory on PATH holding kubectl-verify
+
+	dead string              // ${DEAD_REGISTRY}
+	keys map[string]*keyPair // by name
+
+	scenarios []*prepared
+}
+
+type keyPair struct {
+	priv, pub string // file paths
+	pem       string
+}
+
+// prepared is one scenario with its own registry, pushed and signed images, and substituted
+// files on disk.
+type prepared struct {
+	sc       *scenario.Scenario
+	dir      string
+	registry string
+	files    *scenario.Files
+	err      error // setup failure: every test of this scenario fails with it
+
+	kyvernoOnce sync.Once
+	kyvernoOut  []byte
+	kyvernoErr  error
+
+	oursOnce sync.Once
+	ours     runResult
+}
+
+type runResult struct {
+	stdout, stderr []byte
+	exitCode       int
+	err            error // the process could not be run at all
+	cmdline        string
+}
+
+var s *suite
+
+func TestMain(m *testing.M) {
+	code, err := setup()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e setup: %v\n", err)
+		teardown()
+		os.Exit(2)
+	}
+	if code == 0 {
+		code = m.Run()
+	}
+	teardown()
+	os.Exit(code)
+}
+
+var (
+	procsMu sync.Mutex
+	procs   []*exec.Cmd
+)
+
+func teardown() {
+	procsMu.Lock()
+	defer procsMu.Unlock()
+	for _, c := range procs {
+		if c.Process != nil {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}
+	procs = nil
+	if s != nil && s.work != "" {
+		if os.Getenv("E2E_KEEP") != "" {
+			fmt.Fprintf(os.Stderr, "e2e: work directory kept: %s\n", s.work)
+		} else {
+			_ = os.RemoveAll(s.work)
+		}
+	}
+}
+
+func setup() (int, error) {
+	s = &suite{keys: map[string]*keyPair{}}
+	wd, err := os.Getwd()
+	if err != nil {
+		return 0, err
+	}
+	s.root = filepath.Dir(wd) // tests run in e2e/
+	if _, err := os.Stat(filepath.Join(s.root, "go.mod")); err != nil {
+		return 0, fmt.Errorf("repository root not found from %s: %w", wd, err)
+	}
+	if s.work, err = os.MkdirTemp("", "kubectl-verify-e2e-"); err != nil {
+		return 0, err
+	}
+
+	// Tools.
+	hb := filepath.Join(s.root, "hack", "bin")
+	s.crane, s.cosign, s.kyverno = filepath.Join(hb, "crane"), filepath.Join(hb, "cosign"), filepath.Join(hb, "kubectl-kyverno")
+	for _, p := range []string{s.crane, s.cosign, s.kyverno} {
+		if _, err := os.Stat(p); err != nil {
+			return 0, fmt.Errorf("%s is missing: run `make tools`", p)
+		}
+	}
+	s.kubectl = os.Getenv("KUBECTL")
+	if s.kubectl == "" {
+		if s.kubectl, err = exec.LookPath("kubectl"); err != nil {
+			return 0, errors.New("kubectl not found on PATH (set KUBECTL)")
+		}
+	}
+
+	// Isolated environment: nothing from this machine's HOME, docker config or kubeconfig.
+	home := filepath.Join(s.work, "home")
+	s.pathDir = filepath.Join(s.work, "path")
+	for _, d := range []string{home, filepath.Join(home, ".docker"), filepath.Join(home, ".kube"), s.pathDir, filepath.Join(s.work, "tmp")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return 0, err
+		}
+	}
+	s.env = []string{
+		"HOME=" + home,
+		"DOCKER_CONFIG=" + filepath.Join(home, ".docker"),
+		"KUBECONFIG=" + filepath.Join(home, ".kube", "config"), // never created
+		"PATH=" + s.pathDir + ":/usr/local/bin:/usr/bin:/bin",
+		"TMPDIR=" + filepath.Join(s.work, "tmp"),
+		"COSIGN_PASSWORD=",
+		"SIGSTORE_NO_CACHE=true",
+		"TUF_ROOT=" + filepath.Join(home, ".sigstore", "root"),
+		"NO_COLOR=1",
+		"LANG=C.UTF-8",
+	}
+
+	// The binary under test (a failure here fails only the tests that need it).
+	if p := os.Getenv("KUBECTL_VERIFY_BIN"); p != "" {
+		// A relative path is taken from the repository root (go test runs in e2e/).
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(s.root, p)
+		}
+		s.bin = p
+		_, s.binErr = os.Stat(s.bin)
+	} else {
+		s.bin = filepath.Join(s.root, "bin", "kubectl-verify")
+		cmd := exec.Command("go", "build", "-o", s.bin, "./cmd/kubectl-verify")
+		cmd.Dir = s.root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			s.binErr = fmt.Errorf("go build ./cmd/kubectl-verify: %v\n%s", err, out)
+		}
+	}
+	if s.binErr == nil {
+		if err := os.Symlink(s.bin, filepath.Join(s.pathDir, "kubectl-verify")); err != nil {
+			return 0, err
+		}
+	}
+
+	// Scenarios.
+	all, err := scenario.LoadAll(filepath.Join(s.root, "testdata", "scenarios"))
+	if err != nil {
+		return 0, err
+	}
+	var only *regexp.Regexp
+	if f := os.Getenv("E2E_SCENARIO"); f != "" {
+		if only, err = regexp.Compile(f); err != nil {
+			return 0, fmt.Errorf("E2E_SCENARIO: %w", err)
+		}
+	}
+	keyNames := map[string]bool{}
+	for _, sc := range all {
+		if only != nil && !only.MatchString(sc.Name) {
+			continue
+		}
+		s.scenarios = append(s.scenarios, &prepared{sc: sc, dir: filepath.Join(s.work, "scenarios", sc.Name)})
+		for _, k := range sc.Images.Keys {
+			keyNames[k] = true
+		}
+	}
+	if len(s.scenarios) == 0 {
+		return 0, errors.New("no scenario selected")
+	}
+
+	// ${DEAD_REGISTRY}: a loopback port that was free a moment ago and that no registry of
+	// this run will take.
+	deadPort, err := freePort(nil)
+	if err != nil {
+		return 0, err
+	}
+	s.dead = "127.0.0.1:" + strconv.Itoa(deadPort)
+
+	// Key pairs, made by the real cosign CLI.
+	keyDir := filepath.Join(s.work, "keys")
+	if err := os.MkdirAll(keyDir, 0o755); err != nil {
+		return 0, err
+	}
+	for name := range keyNames {
+		if err := generateKey(keyDir, name); err != nil {
+			return 0, err
+		}
+	}
+
+	// Registries, images and signatures, a few scenarios at a time.
+	sem := make(chan struct{}, max(2, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for _, p := range s.scenarios {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			p.err = p.prepare(deadPort)
+		}()
+	}
+	wg.Wait()
+	return 0, nil
+}
+
+func generateKey(dir, name string) error {
+	out, err := run(context.Background(), dir, nil, s.cosign, "generate-key-pair", "--output-key-prefix", name)
+	if err != nil {
+		return fmt.Errorf("cosign generate-key-pair %s: %v\n%s", name, err, out)
+	}
+	kp := &keyPair{priv: filepath.Join(dir, name+".key"), pub: filepath.Join(dir, name+".pub")}
+	pem, err := os.ReadFile(kp.pub)
+	if err != nil {
+		return err
+	}
+	kp.pem = string(pem)
+	s.keys[name] = kp
+	return nil
+}
+
+// prepare starts the scenario's registry, pushes and signs its images and writes its
+// substituted files.
+func (p *prepared) prepare(deadPort int) error {
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return err
+	}
+	reg, err := startRegistry(p.dir, deadPort)
+	if err != nil {
+		return err
+	}
+	p.registry = reg
+	env := scenario.Env{Registry: reg, DeadRegistry: s.dead, Digests: map[string]string{}, PublicKeys: map[string]string{}}
+	for _, k := range p.sc.Images.Keys {
+		env.PublicKeys[k] = s.keys[k].pem
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for i, img := range p.sc.Images.Images {
+		ref := reg + "/" + img.Ref
+		layer := filepath.Join(p.dir, fmt.Sprintf("layer-%d.tar", i))
+		if err := writeLayer(layer, p.sc.Name, img.Ref); err != nil {
+			return err
+		}
+		if out, err := run(ctx, p.dir, nil, s.crane, "append", "-f", layer, "-t", ref); err != nil {
+			return fmt.Errorf("crane append %s: %v\n%s", ref, err, out)
+		}
+		out, err := run(ctx, p.dir, nil, s.crane, "digest", ref)
+		if err != nil {
+			return fmt.Errorf("crane digest %s: %v\n%s", ref, err, out)
+		}
+		digest := strings.TrimSpace(string(out))
+		if !strings.HasPrefix(digest, "sha256:") {
+			return fmt.Errorf("crane digest %s printed %q", ref, digest)
+		}
+		env.Digests[img.Ref] = digest
+		byDigest := reg + "/" + img.Repo() + "@" + digest
+		for _, k := range img.Sign {
+			if out, err := run(ctx, p.dir, nil, s.cosign, "sign", "--key", s.keys[k].priv,
+				"--tlog-upload=false", "--new-bundle-format=false", "--use-signing-config=false", "-y", byDigest); err != nil {
+				return fmt.Errorf("cosign sign --key %s %s: %v\n%s", k, byDigest, err, out)
+			}
+			// The fixture must verify with the real cosign before anything is compared.
+			if out, err := run(ctx, p.dir, nil, s.cosign, "verify", "--key", s.keys[k].pub,
+				"--insecure-ignore-tlog=true", "--new-bundle-format=false", byDigest); err != nil {
+				return fmt.Errorf("cosign verify --key %s %s: %v\n%s", k, byDigest, err, out)
+			}
+		}
+		for _, k := range img.SignBundle {
+			// cosign v3's default: a Sigstore bundle, through the OCI 1.1 referrers API or
+			// its sha256-<digest> tag fallback.
+			if out, err := run(ctx, p.dir, nil, s.cosign, "sign", "--key", s.keys[k].priv,
+				"--tlog-upload=false", "--use-signing-config=false", "-y", byDigest); err != nil {
+				return fmt.Errorf("cosign sign (bundle) --key %s %s: %v\n%s", k, byDigest, err, out)
+			}
+			if out, err := run(ctx, p.dir, nil, s.cosign, "verify", "--key", s.keys[k].pub,
+				"--insecure-ignore-tlog=true", "--new-bundle-format=true", byDigest); err != nil {
+				return fmt.Errorf("cosign verify (bundle) --key %s %s: %v\n%s", k, byDigest, err, out)
+			}
+		}
+	}
+	inputs := filepath.Join(p.dir, "inputs")
+	if err := os.MkdirAll(inputs, 0o755); err != nil {
+		return err
+	}
+	f, err := p.sc.Materialize(env, inputs)
+	if err != nil {
+		return err
+	}
+	p.files = f
+	return nil
+}
+
+// writeLayer writes a one-file layer tarball whose content names the scenario and image, so
+// that every image of the run has its own digest, and the same one on every run.
+func writeLayer(path, scenarioName, ref string) error {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := []byte("kubectl-verify e2e fixture\nscenario: " + scenarioName + "\nimage: " + ref + "\n")
+	if err := tw.WriteHeader(&tar.Header{
+		Name: "fixture.txt", Mode: 0o644, Size: int64(len(body)),
+		ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg, Format: tar.FormatPAX,
+	}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(body); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// startRegistry runs `crane registry serve` on a free loopback port and waits until it
+// answers /v2/.
+func startRegistry(dir string, avoid int) (string, error) {
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port, err := freePort(map[int]bool{avoid: true})
+		if err != nil {
+			return "", err
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		logf, err := os.Create(filepath.Join(dir, "registry.log"))
+		if err != nil {
+			return "", err
+		}
+		cmd := exec.Command(s.crane, "registry", "serve", "--address", addr)
+		cmd.Env = s.env
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			logf.Close()
+			return "", err
+		}
+		procsMu.Lock()
+		procs = append(procs, cmd)
+		procsMu.Unlock()
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited); logf.Close() }()
+		lastErr = fmt.Errorf("registry on %s did not answer /v2/ in 15s (see %s)", addr, logf.Name())
+	wait:
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+			select {
+			case <-exited:
+				lastErr = fmt.Errorf("registry on %s exited early (see %s)", addr, logf.Name())
+				break wait
+			default:
+			}
+			resp, err := http.Get("http://" + addr + "/v2/")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return addr, nil
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return "", lastErr
+}
+
+var (
+	portsMu sync.Mutex
+	ports   = map[int]bool{}
+)
+
+// freePort returns a loopback port nothing listened on a moment ago, never the same twice in
+// one run and never one in avoid.
+func freePort(avoid map[int]bool) (int, error) {
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for i := 0; i < 50; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !ports[port] && !avoid[port] {
+			ports[port] = true
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free loopback port")
+}
+
+// run runs a tool in the isolated environment and returns its combined output.
+func run(ctx context.Context, dir string, extraEnv []string, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append([]string{}, s.env...), extraEnv...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd.CombinedOutput()
+}
+
+// exec runs a command in the isolated environment with stdout and stderr apart.
+func execCmd(ctx context.Context, dir, name string, args ...string) runResult {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = s.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := runResult{stdout: stdout.Bytes(), stderr: stderr.Bytes(), cmdline: shellQuote(append([]string{name}, args...))}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee) && ee.Exited():
+		r.exitCode = ee.ExitCode()
+	default:
+		r.err = err
+		if ctx.Err() != nil {
+			r.err = fmt.Errorf("%v (%v)", err, ctx.Err())
+		}
+	}
+	return r
+}
+
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"$\\*?[]{}()<>|&;#~") {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		} else {
+			q[i] = a
+		}
+	}
+	return strings.Join(q, " ")
+}
+
+// requireBinary stops the test when kubectl-verify could not be built.
+func requireBinary(t *testing.T) {
+	t.Helper()
+	if s.binErr != nil {
+		t.Fatalf("no kubectl-verify binary: %v", s.binErr)
+	}
+}
+
+// requireReady stops the test when the scenario's setup failed.
+func (p *prepared) requireReady(t *testing.T) {
+	t.Helper()
+	if p.err != nil {
+		t.Fatalf("scenario setup: %v", p.err)
+	}
+}
+
+// simulate runs `kubectl verify simulate --policy P -f R -o json ARGS` once per scenario.
+func (p *prepared) simulate() runResult {
+	p.oursOnce.Do(func() {
+		args := []string{"verify", "simulate", "--policy", p.files.Policies, "-f", p.files.Resources, "-o", "json"}
+		args = append(args, p.files.Args...)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		p.ours = execCmd(ctx, p.dir, s.kubectl, args...)
+		p.save("kubectl-verify", p.ours)
+	})
+	return p.ours
+}
+
+// kyvernoApply runs `kyverno apply -p --output-format json` once per scenario and returns
+// its per-resource (policy, rule, result, message) sets.
+func (p *prepared) kyvernoApply() (map[string][]scenario.CheckKey, []byte, error) {
+	p.kyvernoOnce.Do(func() {
+		args := []string{"apply", p.files.Policies, "--resource", p.files.Resources, "-p", "--output-format", "json"}
+		resources, err := os.ReadFile(p.files.Resources)
+		if err != nil {
+			p.kyvernoErr = err
+			return
+		}
+		if ok, err := scenario.HasNamespaceObjects(resources); err != nil {
+			p.kyvernoErr = err
+			return
+		} else if ok {
+			values, err := scenario.KyvernoValues(resources)
+			if err != nil {
+				p.kyvernoErr = err
+				return
+			}
+			vf := filepath.Join(p.dir, "inputs", "kyverno-values.yaml")
+			if err := os.WriteFile(vf, values, 0o644); err != nil {
+				p.kyvernoErr = err
+				return
+			}
+			args = append(args, "--values-file", vf)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		r := execCmd(ctx, p.dir, s.kyverno, args...)
+		p.save("kyverno", r)
+		if r.err != nil {
+			p.kyvernoErr = fmt.Errorf("%s: %v\n%s", r.cmdline, r.err, r.stderr)
+			return
+		}
+		p.kyvernoOut = r.stdout
+		switch {
+		case bytes.Contains(r.stdout, []byte("Policies Skipped")):
+			// Kyverno refused a policy (it would be rejected at creation): the comparison
+			// would be meaningless. Scenarios about invalid policies set differential: false.
+			p.kyvernoErr = fmt.Errorf("%s skipped a policy (exit %d):\n%s", r.cmdline, r.exitCode, r.stdout)
+		case r.exitCode != 0 && !bytes.Contains(r.stdout, []byte(`"results"`)):
+			p.kyvernoErr = fmt.Errorf("%s failed without a report (exit %d):\nstdout:\n%s\nstderr:\n%s", r.cmdline, r.exitCode, r.stdout, r.stderr)
+		}
+	})
+	if p.kyvernoErr != nil {
+		return nil, p.kyvernoOut, p.kyvernoErr
+	}
+	checks, err := scenario.KyvernoChecks(p.kyvernoOut)
+	return checks, p.kyvernoOut, err
+}
+
+// save writes a command's output next to the scenario's inputs, for E2E_KEEP=1.
+func (p *prepared) save(name string, r runResult) {
+	_ = os.WriteFile(filepath.Join(p.dir, name+".stdout"), r.stdout, 0o644)
+	_ = os.WriteFile(filepath.Join(p.dir, name+".stderr"), r.stderr, 0o644)
+	_ = os.WriteFile(filepath.Join(p.dir, name+".cmd"), []byte(fmt.Sprintf("%s\nexit %d\n", r.cmdline, r.exitCode)), 0o644)
+}
+
+func scenarioNames() []string {
+	var n []string
+	for _, p := range s.scenarios {
+		n = append(n, p.sc.Name)
+	}
+	sort.Strings(n)
+	return n
+}

@@ -1,0 +1,370 @@
+// Package scenario loads the scenario folders under testdata/scenarios (format:
+// testdata/scenarios/README.md), substitutes their placeholders for one test environment, and
+// compares a `kubectl verify simulate -o json` report, or a `kyverno apply -p` report, with what
+// the scenario expects.
+//
+// It is test support shared by the unit tests of the simulate packages and the end-to-end suite
+// under e2e/. It does not sign or push anything: callers make the registry, keys and images and
+// describe them in an Env.
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// File names inside a scenario folder.
+const (
+	ImagesFile    = "images.yaml"
+	PoliciesFile  = "policies.yaml"
+	ResourcesFile = "resources.yaml"
+	ExpectedFile  = "expected.yaml"
+	ArgsFile      = "args"
+)
+
+// Scenario is one folder under testdata/scenarios, as read from disk (placeholders intact).
+type Scenario struct {
+	// Name is the folder's base name.
+	Name string
+	// Dir is the folder's path.
+	Dir string
+	// Images is images.yaml.
+	Images Images
+	// Policies, Resources and Expected are the raw file contents.
+	Policies  []byte
+	Resources []byte
+	Expected  []byte
+	// Args is the args file's raw content, nil when the file is absent.
+	Args []byte
+}
+
+// Images is the content of images.yaml.
+type Images struct {
+	// Keys names the key pairs the harness makes (e.g. k1, k2).
+	Keys []string `json:"keys,omitempty"`
+	// Images are pushed to the test registry, each with distinct content.
+	Images []Image `json:"images,omitempty"`
+}
+
+// Image is one image to push and sign.
+type Image struct {
+	// Ref is repository:tag relative to the registry, e.g. test/app:signed.
+	Ref string `json:"ref"`
+	// Sign names the keys (from Images.Keys) that sign the image in cosign's legacy
+	// `.sig`-tag format, without a transparency log entry.
+	Sign []string `json:"sign,omitempty"`
+	// SignBundle names the keys that sign the image in cosign v3's default Sigstore bundle
+	// format (`cosign sign` without --new-bundle-format=false), without a transparency log
+	// entry. On a registry without the OCI 1.1 referrers API the bundle lands under the
+	// sha256-<digest> fallback tag.
+	SignBundle []string `json:"signBundle,omitempty"`
+}
+
+// Repo returns the repository part of Ref (test/app for test/app:signed).
+func (i Image) Repo() string {
+	repo, _ := splitRef(i.Ref)
+	return repo
+}
+
+// Tag returns the tag part of Ref (signed for test/app:signed).
+func (i Image) Tag() string {
+	_, tag := splitRef(i.Ref)
+	return tag
+}
+
+func splitRef(ref string) (repo, tag string) {
+	i := strings.LastIndex(ref, ":")
+	if i < 0 || strings.Contains(ref[i:], "/") {
+		return ref, ""
+	}
+	return ref[:i], ref[i+1:]
+}
+
+// Env is what the placeholders of one test environment stand for.
+type Env struct {
+	// Registry is the test registry's host:port (${REGISTRY}).
+	Registry string
+	// DeadRegistry is a loopback host:port where nothing listens (${DEAD_REGISTRY}).
+	DeadRegistry string
+	// Digests maps an images.yaml ref (repo:tag) to its manifest digest, sha256:...
+	// (${DIGEST:<repo>:<tag>}).
+	Digests map[string]string
+	// PublicKeys maps a key name to its PEM public key (${KEY:<name>}).
+	PublicKeys map[string]string
+}
+
+// Load reads the scenario folder dir.
+func Load(dir string) (*Scenario, error) {
+	s := &Scenario{Name: filepath.Base(dir), Dir: dir}
+	read := func(name string, optional bool) ([]byte, error) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			if optional && errors.Is(err, os.ErrNotExist) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
+		}
+		return b, nil
+	}
+	var err error
+	var images []byte
+	if images, err = read(ImagesFile, true); err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(images)) > 0 {
+		if err := yaml.UnmarshalStrict(images, &s.Images); err != nil {
+			return nil, fmt.Errorf("scenario %s: %s: %w", s.Name, ImagesFile, err)
+		}
+	}
+	if err := s.Images.validate(); err != nil {
+		return nil, fmt.Errorf("scenario %s: %s: %w", s.Name, ImagesFile, err)
+	}
+	if s.Policies, err = read(PoliciesFile, false); err != nil {
+		return nil, err
+	}
+	if s.Resources, err = read(ResourcesFile, false); err != nil {
+		return nil, err
+	}
+	if s.Expected, err = read(ExpectedFile, false); err != nil {
+		return nil, err
+	}
+	if s.Args, err = read(ArgsFile, true); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (im Images) validate() error {
+	keys := map[string]bool{}
+	for _, k := range im.Keys {
+		if k == "" {
+			return errors.New("empty key name")
+		}
+		if keys[k] {
+			return fmt.Errorf("key %q listed twice", k)
+		}
+		keys[k] = true
+	}
+	refs := map[string]bool{}
+	for i, img := range im.Images {
+		if img.Repo() == "" || img.Tag() == "" {
+			return fmt.Errorf("images[%d].ref = %q, want repo:tag", i, img.Ref)
+		}
+		if refs[img.Ref] {
+			return fmt.Errorf("images[%d].ref %q listed twice", i, img.Ref)
+		}
+		refs[img.Ref] = true
+		for _, k := range append(append([]string(nil), img.Sign...), img.SignBundle...) {
+			if !keys[k] {
+				return fmt.Errorf("images[%d] (%s) is signed by %q, which keys does not list", i, img.Ref, k)
+			}
+		}
+	}
+	return nil
+}
+
+// LoadAll loads every scenario folder directly under root (folders without an expected.yaml
+// are ignored), sorted by name.
+func LoadAll(root string) ([]*Scenario, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Scenario
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		if _, err := os.Stat(filepath.Join(dir, ExpectedFile)); err != nil {
+			continue
+		}
+		s, err := Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+var placeholderRE = regexp.MustCompile(`\$\{([A-Z_]+)(?::([^}]*))?\}`)
+
+// Substitute replaces the placeholders in text (README: ${REGISTRY}, ${DEAD_REGISTRY},
+// ${DIGEST:<repo>:<tag>}, and ${KEY:<name>} alone on a line). An unknown placeholder, one whose
+// value env lacks, or a ${KEY:...} that shares its line with anything else is an error.
+func Substitute(text string, env Env) (string, error) {
+	lines := strings.SplitAfter(text, "\n")
+	var b strings.Builder
+	var errs []error
+	for n, line := range lines {
+		body := strings.TrimRight(line, "\r\n")
+		eol := line[len(body):]
+		if m := keyLineRE.FindStringSubmatch(body); m != nil {
+			pem, ok := env.PublicKeys[m[2]]
+			if !ok {
+				errs = append(errs, fmt.Errorf("line %d: ${KEY:%s}: no such key", n+1, m[2]))
+				continue
+			}
+			for _, pl := range strings.Split(strings.TrimRight(pem, "\n"), "\n") {
+				b.WriteString(m[1] + pl + "\n")
+			}
+			if eol == "" {
+				// The placeholder ended the text without a newline; keep it that way.
+				s := b.String()
+				b.Reset()
+				b.WriteString(strings.TrimSuffix(s, "\n"))
+			}
+			continue
+		}
+		out := placeholderRE.ReplaceAllStringFunc(body, func(ph string) string {
+			m := placeholderRE.FindStringSubmatch(ph)
+			v, err := value(m[1], m[2], env)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("line %d: %s: %w", n+1, ph, err))
+				return ph
+			}
+			return v
+		})
+		b.WriteString(out + eol)
+	}
+	if len(errs) > 0 {
+		return "", errors.Join(errs...)
+	}
+	return b.String(), nil
+}
+
+var keyLineRE = regexp.MustCompile(`^(\s*)\$\{KEY:([^}]*)\}\s*$`)
+
+func value(name, arg string, env Env) (string, error) {
+	switch name {
+	case "REGISTRY":
+		if arg != "" || env.Registry == "" {
+			return "", errors.New("no registry (or an unexpected argument)")
+		}
+		return env.Registry, nil
+	case "DEAD_REGISTRY":
+		if arg != "" || env.DeadRegistry == "" {
+			return "", errors.New("no dead registry (or an unexpected argument)")
+		}
+		return env.DeadRegistry, nil
+	case "DIGEST":
+		d, ok := env.Digests[arg]
+		if !ok {
+			return "", errors.New("no digest for that image (is it in images.yaml?)")
+		}
+		return d, nil
+	case "KEY":
+		return "", errors.New("${KEY:...} must be alone on its line")
+	}
+	return "", errors.New("unknown placeholder")
+}
+
+// Files are a scenario's inputs, substituted for one Env and written to disk.
+type Files struct {
+	// Policies and Resources are the paths of the substituted policies.yaml and resources.yaml.
+	Policies  string
+	Resources string
+	// Args are the extra flags from the args file (substituted; blank lines and lines starting
+	// with # are dropped).
+	Args []string
+	// Expected is the parsed, substituted expected.yaml.
+	Expected Expected
+}
+
+// Materialize substitutes the scenario's files for env and writes policies.yaml and
+// resources.yaml into dir (which must exist).
+func (s *Scenario) Materialize(env Env, dir string) (*Files, error) {
+	if err := s.checkEnv(env); err != nil {
+		return nil, err
+	}
+	f := &Files{
+		Policies:  filepath.Join(dir, PoliciesFile),
+		Resources: filepath.Join(dir, ResourcesFile),
+	}
+	for _, w := range []struct {
+		name string
+		raw  []byte
+		path string
+	}{{PoliciesFile, s.Policies, f.Policies}, {ResourcesFile, s.Resources, f.Resources}} {
+		text, err := Substitute(string(w.raw), env)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %s: %w", s.Name, w.name, err)
+		}
+		if err := os.WriteFile(w.path, []byte(text), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	args, err := s.SubstitutedArgs(env)
+	if err != nil {
+		return nil, err
+	}
+	f.Args = args
+	exp, err := s.SubstitutedExpected(env)
+	if err != nil {
+		return nil, err
+	}
+	f.Expected = exp
+	return f, nil
+}
+
+// checkEnv reports images and keys the scenario needs but env does not describe.
+func (s *Scenario) checkEnv(env Env) error {
+	var errs []error
+	for _, k := range s.Images.Keys {
+		if _, ok := env.PublicKeys[k]; !ok {
+			errs = append(errs, fmt.Errorf("no public key %q", k))
+		}
+	}
+	for _, img := range s.Images.Images {
+		if _, ok := env.Digests[img.Ref]; !ok {
+			errs = append(errs, fmt.Errorf("no digest for image %q", img.Ref))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("scenario %s: env: %w", s.Name, errors.Join(errs...))
+	}
+	return nil
+}
+
+// SubstitutedArgs returns the args file's flags for env.
+func (s *Scenario) SubstitutedArgs(env Env) ([]string, error) {
+	if s.Args == nil {
+		return nil, nil
+	}
+	text, err := Substitute(string(s.Args), env)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %s: %w", s.Name, ArgsFile, err)
+	}
+	var args []string
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		args = append(args, l)
+	}
+	return args, nil
+}
+
+// SubstitutedExpected parses expected.yaml after substitution for env.
+func (s *Scenario) SubstitutedExpected(env Env) (Expected, error) {
+	text, err := Substitute(string(s.Expected), env)
+	if err != nil {
+		return Expected{}, fmt.Errorf("scenario %s: %s: %w", s.Name, ExpectedFile, err)
+	}
+	exp, err := ParseExpected([]byte(text))
+	if err != nil {
+		return Expected{}, fmt.Errorf("scenario %s: %s: %w", s.Name, ExpectedFile, err)
+	}
+	return exp, nil
+}
