@@ -36,6 +36,19 @@ func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	return out.String(), errOut.String(), plugin.ExitCode(err)
 }
 
+// errorOf runs the command and returns its exit code and error text.
+func errorOf(t *testing.T, stdin string, args ...string) (int, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := plugin.NewCmdRoot(genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	if err == nil {
+		return 0, ""
+	}
+	return plugin.ExitCode(err), err.Error()
+}
+
 // TestScenarios runs every testdata/scenarios suite against an in-process registry, with and
 // without the OCI referrers API, signatures made in Go.
 func TestScenarios(t *testing.T) {

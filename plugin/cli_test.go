@@ -1,0 +1,126 @@
+package plugin_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
+)
+
+// fixture writes a signed image, a policy trusting its key and a Pod using it.
+func fixture(t *testing.T) (dir, policy, pod string) {
+	t.Helper()
+	reg := verifytest.NewRegistry(false)
+	t.Cleanup(reg.Close)
+	key, err := verifytest.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reg.Host + "/cli/app:v1"
+	if _, err := verifytest.Push(ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := verifytest.Sign(ref, key); err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	pem := strings.ReplaceAll(strings.TrimSpace(key.PublicPEM), "\n", "\n              ")
+	policy = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: check-image}
+spec:
+  rules:
+  - name: check-image
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    verifyImages:
+    - failureAction: Enforce
+      imageReferences: ["` + reg.Host + `/*"]
+      attestors:
+      - entries:
+        - keys:
+            publicKeys: |-
+              ` + pem + `
+            rekor: {ignoreTlog: true}
+            ctlog: {ignoreSCT: true}
+`
+	pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - {name: app, image: " + ref + "}\n"
+	write(t, filepath.Join(dir, "policy.yaml"), policy)
+	write(t, filepath.Join(dir, "pod.yaml"), pod)
+	write(t, filepath.Join(dir, "kustomization.yaml"), "resources: [pod.yaml]\n")
+	return dir, policy, pod
+}
+
+func write(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInputsAndExitCodes(t *testing.T) {
+	dir, policy, pod := fixture(t)
+	p, f := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "pod.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	write(t, bad, "apiVersion: v1\nkind: Pod\nmetadata: {name: x\n")
+	audit := filepath.Join(dir, "audit.yaml")
+	write(t, audit, strings.Replace(policy, "    - failureAction: Enforce\n", "    - failureAction: Audit\n", 1))
+	tests := []struct {
+		name       string
+		stdin      string
+		args       []string
+		wantCode   int
+		wantOut    string // substring of stdout
+		wantErr    string // substring of the error/stderr
+		wantSource string // resource.source of the single result
+	}{
+		{name: "files", args: []string{"simulate", "--policy", p, "-f", f, "-o", "json"}, wantCode: 0, wantSource: f + ":1"},
+		{name: "resources on stdin", stdin: pod, args: []string{"simulate", "--policy", p, "-f", "-", "-o", "json"}, wantCode: 0, wantSource: "-:1"},
+		{name: "policies on stdin", stdin: policy, args: []string{"simulate", "--policy", "-", "-f", f, "-o", "json"}, wantCode: 0, wantSource: f + ":1"},
+		{name: "kustomize", args: []string{"simulate", "--policy", p, "-k", dir, "-o", "json"}, wantCode: 0, wantSource: "kustomize:" + dir},
+		{name: "directory recursive", args: []string{"simulate", "--policy", p, "-f", dir, "-R", "-o", "json"}, wantCode: 2, wantErr: "bad.yaml"},
+		{name: "yaml that does not parse", args: []string{"simulate", "--policy", p, "-f", bad}, wantCode: 2, wantErr: bad},
+		{name: "missing file", args: []string{"simulate", "--policy", p, "-f", filepath.Join(dir, "nope.yaml")}, wantCode: 2, wantErr: "does not exist"},
+		{name: "policy kyverno refuses", args: []string{"simulate", "--policy", audit, "-f", f}, wantCode: 2, wantErr: "spec.rules[0].verifyImages[0].mutateDigest: mutateDigest must be set to false"},
+		{name: "resource as policy", args: []string{"simulate", "--policy", f, "-f", f}, wantCode: 2, wantErr: "Pod/web: not a policy kind"},
+		{name: "update not yet", args: []string{"simulate", "--policy", p, "-f", f, "--operation=UPDATE"}, wantCode: 2, wantErr: "not available yet"},
+		{name: "cluster policies not yet", args: []string{"simulate", "-f", f}, wantCode: 2, wantErr: "not available yet"},
+		{name: "cluster resources not yet", args: []string{"simulate", "--policy", p, "pods"}, wantCode: 2, wantErr: "not available yet"},
+		{name: "bad output", args: []string{"simulate", "--policy", p, "-f", f, "-o", "xml"}, wantCode: 2, wantErr: "--output"},
+		{name: "unknown flag", args: []string{"simulate", "--nope"}, wantCode: 2, wantErr: "unknown flag"},
+		{name: "table", args: []string{"simulate", "--policy", p, "-f", f}, wantCode: 0, wantOut: "NAMESPACE   RESOURCE   DECISION   IF-ENFORCED   REASON"},
+		{name: "images json", args: []string{"images", "--policy", p, "-f", f, "-o", "json"}, wantCode: 0, wantOut: `"kind": "ImageReport"`},
+		{name: "images table", args: []string{"images", "--policy", p, "-f", f}, wantCode: 0, wantOut: "CONTAINER"},
+		{name: "version", args: []string{"version"}, wantCode: 0, wantOut: "Kyverno 1.19"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, code := run(t, tt.stdin, tt.args...)
+			if code != tt.wantCode {
+				t.Fatalf("kubectl verify %v: exit %d, want %d (stderr %q)", tt.args, code, tt.wantCode, stderr)
+			}
+			if tt.wantOut != "" && !strings.Contains(out, tt.wantOut) {
+				t.Errorf("stdout = %q, want it to contain %q", out, tt.wantOut)
+			}
+			if tt.wantErr != "" {
+				// Execute returns the error to main, which prints it; the message is what run sees.
+				_, errText := errorOf(t, tt.stdin, tt.args...)
+				if !strings.Contains(errText+stderr, tt.wantErr) {
+					t.Errorf("error = %q, want it to contain %q", errText+stderr, tt.wantErr)
+				}
+			}
+			if tt.wantSource != "" {
+				var rep report.SimulationReport
+				if err := json.Unmarshal([]byte(out), &rep); err != nil {
+					t.Fatalf("report does not parse: %v", err)
+				}
+				if len(rep.Results) != 1 || rep.Results[0].Resource.Source != tt.wantSource || rep.Results[0].Decision != report.Allow {
+					t.Errorf("results = %+v, want one allowed result from %s", rep.Results, tt.wantSource)
+				}
+			}
+		})
+	}
+}
