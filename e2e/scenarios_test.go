@@ -150,48 +150,70 @@ func TestCLI(t *testing.T) {
 	tests := []struct {
 		name     string
 		scenario string
-		args     func(p *prepared) []string
+		args     func(t *testing.T, p *prepared) []string
 		wantExit int
 		// every string must appear in stdout (table) or stderr (errors)
 		wantStdout []string
 		wantStderr []string
 	}{
 		{
-			name:       "table, allowed",
-			scenario:   "signed",
-			args:       func(p *prepared) []string { return []string{"--policy", p.files.Policies, "-f", p.files.Resources} },
+			name:     "table, allowed",
+			scenario: "signed",
+			args: func(t *testing.T, p *prepared) []string {
+				return []string{"--policy", p.files.Policies, "-f", p.files.Resources}
+			},
 			wantExit:   0,
 			wantStdout: []string{"NAMESPACE", "RESOURCE", "DECISION", "IF-ENFORCED", "REASON", "default", "Pod/good", "allow"},
 		},
 		{
-			name:       "table, denied",
-			scenario:   "unsigned",
-			args:       func(p *prepared) []string { return []string{"--policy", p.files.Policies, "-f", p.files.Resources} },
+			name:     "table, denied",
+			scenario: "unsigned",
+			args: func(t *testing.T, p *prepared) []string {
+				return []string{"--policy", p.files.Policies, "-f", p.files.Resources}
+			},
 			wantExit:   1,
 			wantStdout: []string{"NAMESPACE", "RESOURCE", "DECISION", "IF-ENFORCED", "REASON", "Pod/bad", "deny", "no signatures found"},
 		},
 		{
 			name:     "denied but --fail-on=never",
 			scenario: "unsigned",
-			args: func(p *prepared) []string {
+			args: func(t *testing.T, p *prepared) []string {
 				return []string{"--policy", p.files.Policies, "-f", p.files.Resources, "--fail-on=never"}
 			},
 			wantExit:   0,
 			wantStdout: []string{"Pod/bad", "deny"},
 		},
 		{
-			name:     "audit failure allowed; --enforce follows decisionIfEnforced",
+			name:     "audit failure only: allowed, exit 0",
 			scenario: "audit-enforce-override",
-			args: func(p *prepared) []string {
-				return []string{"--policy", p.files.Policies, "-f", p.files.Resources, "--enforce"}
+			args: func(t *testing.T, p *prepared) []string {
+				return []string{"--policy", p.files.Policies, "-f", auditOnly(t, p)}
+			},
+			wantExit:   0,
+			wantStdout: []string{"dev", "Pod/unsigned", "allow", "deny"},
+		},
+		{
+			name:     "audit failure only, --enforce: exit follows decisionIfEnforced",
+			scenario: "audit-enforce-override",
+			args: func(t *testing.T, p *prepared) []string {
+				return []string{"--policy", p.files.Policies, "-f", auditOnly(t, p), "--enforce"}
 			},
 			wantExit:   1,
-			wantStdout: []string{"dev", "prod", "Pod/unsigned"},
+			wantStdout: []string{"Pod/unsigned"},
+		},
+		{
+			name:     "audit failure only, --fail-on=warn",
+			scenario: "audit-enforce-override",
+			args: func(t *testing.T, p *prepared) []string {
+				return []string{"--policy", p.files.Policies, "-f", auditOnly(t, p), "--fail-on=warn"}
+			},
+			wantExit:   1,
+			wantStdout: []string{"Pod/unsigned"},
 		},
 		{
 			name:     "nonexistent -f file",
 			scenario: "signed",
-			args: func(p *prepared) []string {
+			args: func(t *testing.T, p *prepared) []string {
 				return []string{"--policy", p.files.Policies, "-f", filepath.Join(p.dir, "does-not-exist.yaml")}
 			},
 			wantExit:   2,
@@ -200,7 +222,7 @@ func TestCLI(t *testing.T) {
 		{
 			name:     "nonexistent --policy file",
 			scenario: "signed",
-			args: func(p *prepared) []string {
+			args: func(t *testing.T, p *prepared) []string {
 				return []string{"--policy", filepath.Join(p.dir, "no-policies.yaml"), "-f", p.files.Resources}
 			},
 			wantExit:   2,
@@ -213,7 +235,7 @@ func TestCLI(t *testing.T) {
 			p := find(t, tc.scenario)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			r := execCmd(ctx, p.dir, s.kubectl, append([]string{"verify", "simulate"}, tc.args(p)...)...)
+			r := execCmd(ctx, p.dir, s.kubectl, append([]string{"verify", "simulate"}, tc.args(t, p)...)...)
 			if r.err != nil {
 				t.Fatalf("%s: %v", r.cmdline, r.err)
 			}
@@ -235,6 +257,19 @@ func TestCLI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// auditOnly writes a manifest with only the audit-enforce-override scenario's Pod that fails
+// in Audit mode (namespace dev): allowed with warnings, denied if enforced.
+func auditOnly(t *testing.T, p *prepared) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit-only.yaml")
+	manifest := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: unsigned\n  namespace: dev\nspec:\n  containers:\n  - name: app\n    image: " +
+		p.registry + "/test/app:unsigned\n"
+	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // TestHarness checks the fixtures themselves: every scenario set up, and the isolated

@@ -81,7 +81,8 @@ func TestScenarios(t *testing.T) {
 						env.PublicKeys[k] = key.PublicPEM
 					}
 					for _, im := range sc.Images.Images {
-						// Each scenario gets its own repository namespace so tags do not collide.
+						// Scenarios share repository paths: each push gives new content (a new digest), and
+						// signatures attach to digests, so earlier scenarios leave nothing behind.
 						ref := reg.Host + "/" + im.Ref
 						d, err := verifytest.Push(ref)
 						if err != nil {
