@@ -94,6 +94,11 @@ func TestScenarios(t *testing.T) {
 								t.Fatal(err)
 							}
 						}
+						for _, k := range im.SignBundle {
+							if err := verifytest.SignBundle(ref, keys[k]); err != nil {
+								t.Fatal(err)
+							}
+						}
 					}
 					files, err := sc.Materialize(env, t.TempDir())
 					if err != nil {
