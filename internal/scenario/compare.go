@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -376,6 +377,8 @@ func KyvernoChecks(out []byte) (map[string][]CheckKey, error) {
 	return res, nil
 }
 
+var yamlSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
+
 // jsonDocuments splits a stream of JSON values, skipping any non-JSON lines before the first
 // value.
 func jsonDocuments(b []byte) ([]json.RawMessage, error) {
@@ -394,6 +397,8 @@ func jsonDocuments(b []byte) ([]json.RawMessage, error) {
 		}
 		b = b[i+1:]
 	}
+	// Namespaced policies come out as several reports separated by "---" lines.
+	b = yamlSeparator.ReplaceAll(b, []byte("\n"))
 	dec := json.NewDecoder(bytes.NewReader(b))
 	var docs []json.RawMessage
 	for {

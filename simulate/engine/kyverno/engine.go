@@ -246,7 +246,7 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 		if len(rule.Unsupported) > 0 {
 			for _, img := range dedupe(selected) {
 				resps = append(resps, ruleResponse{policy: p, rule: rule.Name, status: statusError, emitWarning: true, image: img, paths: []string{img.Pointer},
-					message: report.ToolErrorPrefix + "not replayed: " + strings.Join(rule.Unsupported, ", ") + " not supported yet"})
+					message: report.ToolErrorPrefix + "rule uses what is not replayed yet: " + strings.Join(rule.Unsupported, "; ")})
 			}
 		} else {
 			for _, iv := range rule.VerifyImages {
