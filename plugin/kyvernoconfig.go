@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
 	"github.com/kubectl-verify/kubectl-verify/simulate/engine/kyverno"
+	"k8s.io/cli-runtime/pkg/resource"
 )
 
 // replayedKyvernoKeys are the `kyverno` ConfigMap keys that change a verifyImages replay.
@@ -13,12 +13,12 @@ var replayedKyvernoKeys = map[string]bool{"defaultRegistry": true, "enableDefaul
 
 // loadKyvernoConfig reads --kyverno-config (a ConfigMap manifest); without it, the
 // built-in defaults `kyverno apply` uses.
-func loadKyvernoConfig(path string) (kyverno.Config, []string, error) {
+func loadKyvernoConfig(getter resource.RESTClientGetter, path string) (kyverno.Config, []string, error) {
 	cfg := kyverno.DefaultConfig()
 	if path == "" {
 		return cfg, nil, nil
 	}
-	objs, err := manifest.Read([]string{path}, false, nil)
+	objs, err := readObjects(getter, []string{path}, false, "", nil)
 	if err != nil {
 		return cfg, nil, fmt.Errorf("--kyverno-config: %w", err)
 	}

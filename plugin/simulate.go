@@ -16,7 +16,6 @@ import (
 
 	"github.com/kubectl-verify/kubectl-verify/policyload"
 	"github.com/kubectl-verify/kubectl-verify/simulate"
-	"github.com/kubectl-verify/kubectl-verify/simulate/collect"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
 )
@@ -258,21 +257,25 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		defer cancel()
 	}
 	ns := o.namespace()
-	set, err := policyload.Files(o.Sources.Policies, o.In, ns)
+	policyObjs, err := readObjects(o.ConfigFlags, o.Sources.Policies, true, "", o.In)
+	if err != nil {
+		return fmt.Errorf("--policy: %w", err)
+	}
+	set, err := policyload.FromObjects(policyObjs, ns)
 	if err != nil {
 		return err
 	}
 	for _, w := range set.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
 	}
-	kcfg, warnings, err := loadKyvernoConfig(o.Engines.KyvernoConfig)
+	kcfg, warnings, err := loadKyvernoConfig(o.ConfigFlags, o.Engines.KyvernoConfig)
 	if err != nil {
 		return err
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
 	}
-	objs, err := collect.Files(o.Sources.Filenames, o.Sources.Recursive, o.Sources.Kustomize, o.In)
+	objs, err := readObjects(o.ConfigFlags, o.Sources.Filenames, o.Sources.Recursive, o.Sources.Kustomize, o.In)
 	if err != nil {
 		return err
 	}

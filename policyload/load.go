@@ -3,9 +3,7 @@
 package policyload
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
@@ -40,20 +38,6 @@ var later = map[string]string{
 	"policies.kubewarden.io/ClusterAdmissionPolicy": "Kubewarden",
 	"policies.kubewarden.io/AdmissionPolicy":        "Kubewarden",
 	"policies.kyverno.io/ImageValidatingPolicy":     "Kyverno ImageValidatingPolicy",
-}
-
-// Files loads policies from paths ("-" is stdin). defaultNamespace places namespaced
-// policies that name none.
-func Files(paths []string, stdin io.Reader, defaultNamespace string) (*Set, error) {
-	objs, err := manifest.Read(paths, true, stdin)
-	if err != nil {
-		var me *manifest.Error
-		if errors.As(err, &me) {
-			return nil, &Error{Source: me.Source, Err: me.Err}
-		}
-		return nil, err
-	}
-	return FromObjects(objs, defaultNamespace)
 }
 
 // FromObjects recognizes and parses already-read policy objects.

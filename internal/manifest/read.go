@@ -1,5 +1,5 @@
-// Package manifest reads Kubernetes manifests from files, directories and stdin, keeping
-// where each object came from (FILE:LINE), and flattening List wrappers.
+// Package manifest splits Kubernetes manifests into objects, keeping where each came from
+// (FILE:LINE), and flattening List wrappers.
 package manifest
 
 import (
@@ -8,9 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -48,83 +45,6 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Source, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
-
-var extensions = map[string]bool{".yaml": true, ".yml": true, ".json": true}
-
-// Read reads every path ("-" is stdin, read at most once). Directories give their
-// .yaml/.yml/.json files, recursing when recursive is set, as kubectl -f/-R do.
-func Read(paths []string, recursive bool, stdin io.Reader) ([]Object, error) {
-	var out []Object
-	stdinRead := false
-	for _, p := range paths {
-		if p == "-" {
-			if stdinRead {
-				continue
-			}
-			stdinRead = true
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				return nil, &Error{"-", err}
-			}
-			objs, err := Parse(data, "-")
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, objs...)
-			continue
-		}
-		files, err := expand(p, recursive)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return nil, &Error{f, err}
-			}
-			objs, err := Parse(data, f)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, objs...)
-		}
-	}
-	return out, nil
-}
-
-func expand(p string, recursive bool) ([]string, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, &Error{p, fmt.Errorf("the path %q does not exist", p)}
-		}
-		return nil, &Error{p, err}
-	}
-	if !st.IsDir() {
-		return []string{p}, nil
-	}
-	var files []string
-	err = filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != p && !recursive {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if extensions[strings.ToLower(filepath.Ext(path))] {
-			files = append(files, path)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, &Error{p, err}
-	}
-	sort.Strings(files)
-	return files, nil
-}
 
 // Parse splits YAML or JSON documents; source names them in errors and provenance.
 func Parse(data []byte, source string) ([]Object, error) {

@@ -1,0 +1,105 @@
+package plugin
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/resource"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+)
+
+// stdinSource is how resource.Builder names a stream we hand it.
+const stdinSource = "STDIN"
+
+// readObjects reads local inputs the way kubectl does (resource.Builder, local mode: no API
+// request, no REST mapping), then attaches provenance: FILE:LINE from re-reading each local
+// file with internal/manifest (the Builder keeps only the file name), -:LINE for stdin,
+// kustomize:DIR for -k. Stdin is the injected stream, never os.Stdin.
+func readObjects(getter resource.RESTClientGetter, paths []string, recursive bool, kustomize string, stdin io.Reader) ([]manifest.Object, error) {
+	var files []string
+	var stdinData []byte
+	readStdin := false
+	for _, p := range paths {
+		if p == "-" {
+			readStdin = true
+			continue
+		}
+		files = append(files, p)
+	}
+	b := resource.NewBuilder(getter).Unstructured().Local().ContinueOnError()
+	if len(files) > 0 || kustomize != "" {
+		b = b.FilenameParam(false, &resource.FilenameOptions{Filenames: files, Recursive: recursive, Kustomize: kustomize})
+	}
+	if readStdin {
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("reading stdin: %w", err)
+		}
+		stdinData = data
+		b = b.Stream(bytes.NewReader(data), stdinSource)
+	}
+	infos, err := b.Flatten().Do().Infos()
+	if err != nil {
+		return nil, err
+	}
+	lines := provenance{stdin: stdinData, kustomize: kustomize, seen: map[string]int{}, parsed: map[string][]manifest.Object{}}
+	out := make([]manifest.Object, 0, len(infos))
+	for _, info := range infos {
+		u, ok := info.Object.(*unstructured.Unstructured)
+		if !ok {
+			return nil, fmt.Errorf("%s: %s/%s is not an unstructured object", info.Source, info.Mapping, info.Name)
+		}
+		out = append(out, manifest.Object{Obj: u.Object, Source: lines.of(info.Source)})
+	}
+	return out, nil
+}
+
+// provenance maps the n-th object the Builder read from a source to the n-th object our
+// parser finds there: both split documents and flatten Lists in file order.
+type provenance struct {
+	stdin     []byte
+	kustomize string
+	seen      map[string]int
+	parsed    map[string][]manifest.Object
+}
+
+func (p *provenance) of(source string) string {
+	switch {
+	case p.kustomize != "" && (source == p.kustomize || strings.HasPrefix(source, p.kustomize)) && !isManifestFile(source):
+		return "kustomize:" + p.kustomize
+	case strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://"):
+		return source
+	}
+	name := source
+	if source == stdinSource {
+		name = "-"
+	}
+	objs, ok := p.parsed[source]
+	if !ok {
+		data := p.stdin
+		if source != stdinSource {
+			var err error
+			if data, err = os.ReadFile(source); err != nil {
+				data = nil
+			}
+		}
+		objs, _ = manifest.Parse(data, name)
+		p.parsed[source] = objs
+	}
+	i := p.seen[source]
+	p.seen[source] = i + 1
+	if i < len(objs) {
+		return objs[i].Source
+	}
+	return name
+}
+
+func isManifestFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
+}
