@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
+
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
 )
@@ -122,5 +125,68 @@ func TestInputsAndExitCodes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestYAMLOwnerAndInputWarnings(t *testing.T) {
+	dir, _, _ := fixture(t)
+	p := filepath.Join(dir, "policy.yaml")
+	res := filepath.Join(dir, "owned.yaml")
+	write(t, res, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: app, image: ""}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-1
+  namespace: default
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: Deployment, name: web, uid: u1, controller: true}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: app, image: ""}
+`)
+	jsonOut, _, code := run(t, "", "simulate", "--policy", p, "-f", res, "-o", "json")
+	yamlOut, stderr, code2 := run(t, "", "simulate", "--policy", p, "-f", res, "-o", "yaml")
+	if code != 0 || code2 != 0 {
+		t.Fatalf("exit %d/%d: %s", code, code2, stderr)
+	}
+	var fromJSON, fromYAML report.SimulationReport
+	if err := json.Unmarshal([]byte(jsonOut), &fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(yamlOut), &fromYAML); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(fromJSON, fromYAML); d != "" {
+		t.Errorf("-o yaml is not the -o json document (-json +yaml):\n%s", d)
+	}
+	var rs *report.Result
+	for i := range fromJSON.Results {
+		if fromJSON.Results[i].Resource.Kind == "ReplicaSet" {
+			rs = &fromJSON.Results[i]
+		}
+	}
+	if rs == nil || rs.Resource.Owner == nil || *rs.Resource.Owner != (report.Owner{Kind: "Deployment", Name: "web"}) {
+		t.Errorf("ReplicaSet owner = %+v, want Deployment/web", rs)
+	}
+	want := `/spec/template/spec/containers/0/image: container "app" has an empty image`
+	if len(rs.InputWarnings) != 1 || rs.InputWarnings[0] != want {
+		t.Errorf("inputWarnings = %q, want [%q]", rs.InputWarnings, want)
+	}
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr = %q, want the input warning there too", stderr)
 	}
 }

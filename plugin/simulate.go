@@ -342,5 +342,5 @@ func terminalWidth(w any) int {
 	if err != nil {
 		return 0
 	}
-	return width / 2
+	return width
 }

@@ -53,16 +53,17 @@ func reason(r Result) string {
 	return r.Message
 }
 
-// PrintSimulationTable writes the simulate table; width cuts REASON (0 = no cut).
+// PrintSimulationTable writes the simulate table. width is the terminal's (0 = not a
+// terminal): REASON, the last column, is cut so that each line fits it.
 func PrintSimulationTable(w io.Writer, rep *SimulationReport, wide bool, width int) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	head := "NAMESPACE\tRESOURCE\tDECISION\tIF-ENFORCED\t"
+	head := []string{"NAMESPACE", "RESOURCE", "DECISION", "IF-ENFORCED"}
 	if wide {
-		head += "POLICY\tRULE\tPATCHED\t"
+		head = append(head, "POLICY", "RULE", "PATCHED")
 	}
-	fmt.Fprintln(tw, head+"REASON")
+	rows := [][]string{head}
+	reasons := []string{"REASON"}
 	for _, r := range rep.Results {
-		line := fmt.Sprintf("%s\t%s/%s\t%s\t%s\t", dash(r.Resource.Namespace), r.Resource.Kind, r.Resource.Name, r.Decision, r.DecisionIfEnforced)
+		row := []string{dash(r.Resource.Namespace), r.Resource.Kind + "/" + r.Resource.Name, r.Decision, r.DecisionIfEnforced}
 		if wide {
 			pol, rule := "-", "-"
 			for _, c := range r.Checks {
@@ -81,11 +82,44 @@ func PrintSimulationTable(w io.Writer, rep *SimulationReport, wide bool, width i
 					break
 				}
 			}
-			line += fmt.Sprintf("%s\t%s\t%s\t", pol, rule, patched)
+			row = append(row, pol, rule, patched)
 		}
-		fmt.Fprintln(tw, line+dash(oneLine(reason(r), width)))
+		rows = append(rows, row)
+		reasons = append(reasons, dash(oneLine(reason(r), 0)))
 	}
-	return tw.Flush()
+	return printColumns(w, rows, reasons, width)
+}
+
+// printColumns aligns rows like kubectl (three spaces between columns) and appends last,
+// cut to what width leaves of the line.
+func printColumns(w io.Writer, rows [][]string, last []string, width int) error {
+	widths := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, c := range row {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	prefix := 0
+	for _, n := range widths {
+		prefix += n + 3
+	}
+	room := 0
+	if width > 0 {
+		room = max(width-prefix, 20)
+	}
+	var b strings.Builder
+	for i, row := range rows {
+		b.Reset()
+		for j, c := range row {
+			b.WriteString(c)
+			b.WriteString(strings.Repeat(" ", widths[j]-len(c)+3))
+		}
+		b.WriteString(oneLine(last[i], room))
+		if _, err := fmt.Fprintln(w, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PrintImageTable writes the images table.
