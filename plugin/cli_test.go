@@ -31,27 +31,12 @@ func fixture(t *testing.T) (dir, policy, pod string) {
 		t.Fatal(err)
 	}
 	dir = t.TempDir()
-	pem := strings.ReplaceAll(strings.TrimSpace(key.PublicPEM), "\n", "\n              ")
-	policy = `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata: {name: check-image}
-spec:
-  rules:
-  - name: check-image
-    match: {any: [{resources: {kinds: [Pod]}}]}
-    verifyImages:
-    - failureAction: Enforce
-      imageReferences: ["` + reg.Host + `/*"]
-      attestors:
-      - entries:
-        - keys:
-            publicKeys: |-
-              ` + pem + `
-            rekor: {ignoreTlog: true}
-            ctlog: {ignoreSCT: true}
-`
+	data, err := os.ReadFile(keyPolicy(t, dir, reg.Host, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy = string(data)
 	pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - {name: app, image: " + ref + "}\n"
-	write(t, filepath.Join(dir, "policy.yaml"), policy)
 	write(t, filepath.Join(dir, "pod.yaml"), pod)
 	write(t, filepath.Join(dir, "kustomization.yaml"), "resources: [pod.yaml]\n")
 	return dir, policy, pod

@@ -339,21 +339,26 @@ func (e *Engine) verifyImage(ctx context.Context, p *kpol.Policy, rule *kpol.Rul
 	}
 	if resp != nil {
 		if iv.HasChecks() {
-			status := resp.status
-			if status != statusPass && status != statusFail {
-				status = statusSkip
-			}
-			if resp.status == statusError {
-				status = statusFail
-			}
-			md.add(p, rule.Name, image, status, true)
+			md.add(p, rule.Name, image, imageStatus(resp.status), true)
 		}
 		out = append(out, *resp)
 	}
 	return out, patch
 }
 
-// ruleStatusToImageVerificationStatus maps pass→pass, fail/error→fail, skip/warn→skip.
+// imageStatus is ruleStatusToImageVerificationStatus: pass→pass, skip/warn→skip, anything
+// else (fail, error)→fail.
+func imageStatus(ruleStatus string) string {
+	switch ruleStatus {
+	case statusPass, statusSkip:
+		return ruleStatus
+	case "warn":
+		return statusSkip
+	}
+	return statusFail
+}
+
+// verifyAttestors checks every attestor set; the first failing set decides the response.
 func (e *Engine) verifyAttestors(ctx context.Context, iv *kpol.ImageVerification, img imageInfo, mk func(string, string, bool) *ruleResponse) (*ruleResponse, string) {
 	image := img.String()
 	var digest string

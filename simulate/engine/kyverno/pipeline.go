@@ -9,7 +9,6 @@ import (
 
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/simulate/admission"
-	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"go.yaml.in/yaml/v3"
 )
@@ -29,12 +28,12 @@ type Outcome struct {
 // produced (annotations applied per policy), then every validating phase on the result.
 func (e *Engine) Checks(ctx context.Context, req Request) (Outcome, error) {
 	var out Outcome
-	_, out.InputWarnings = e.images(req.Object)
+	original, warnings := e.images(req.Object)
+	out.InputWarnings = warnings
 	obj, err := admission.DeepCopy(req.Object)
 	if err != nil {
 		return out, err
 	}
-	original, _ := e.images(req.Object)
 	var all []ruleResponse
 	for _, p := range e.Policies {
 		resps, ops, md := e.verifyPolicy(ctx, p, req, obj)
@@ -332,9 +331,6 @@ func (e *Engine) matchOverride(p *kpol.Policy, req Request) (string, bool) {
 	}
 	return "", false
 }
-
-// HandlesKind reports whether Kyverno finds images in kind without imageExtractors.
-func HandlesKind(kind string) bool { return extract.HandlesKind(kind) }
 
 // SortChecks orders checks by (engine, policy, rule, path, message), the contract's order.
 func SortChecks(cs []report.Check, paths [][]string) {

@@ -92,15 +92,10 @@ func Push(ref string, opts ...remote.Option) (string, error) {
 // Sign attaches a legacy cosign signature by key to the image at ref (resolved to its
 // digest), stored under the sha256-<digest>.sig tag.
 func Sign(ref string, key *Key, opts ...remote.Option) error {
-	r, err := name.ParseReference(ref)
+	digest, err := resolve(ref, opts...)
 	if err != nil {
 		return err
 	}
-	desc, err := remote.Get(r, opts...)
-	if err != nil {
-		return err
-	}
-	digest := r.Context().Digest(desc.Digest.String())
 	pl, err := (&payload.Cosign{Image: digest}).MarshalJSON()
 	if err != nil {
 		return err
@@ -135,16 +130,11 @@ func Sign(ref string, key *Key, opts ...remote.Option) error {
 // has no referrers API. Tests use it to show where engines do and do not look; the bundle's
 // cryptography is well-formed but not claimed to satisfy `cosign verify`.
 func SignBundle(ref string, key *Key, opts ...remote.Option) error {
-	r, err := name.ParseReference(ref)
+	digest, err := resolve(ref, opts...)
 	if err != nil {
 		return err
 	}
-	desc, err := remote.Get(r, opts...)
-	if err != nil {
-		return err
-	}
-	digest := r.Context().Digest(desc.Digest.String())
-	sum, err := hex.DecodeString(desc.Digest.Hex)
+	sum, err := hex.DecodeString(strings.TrimPrefix(digest.DigestStr(), "sha256:"))
 	if err != nil {
 		return err
 	}
@@ -166,4 +156,17 @@ func SignBundle(ref string, key *Key, opts ...remote.Option) error {
 		return err
 	}
 	return ociremote.WriteAttestationNewBundleFormat(digest, bundle, "", ociremote.WithRemoteOptions(opts...))
+}
+
+// resolve is ref's manifest digest, as cosign signs it.
+func resolve(ref string, opts ...remote.Option) (name.Digest, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	desc, err := remote.Get(r, opts...)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	return r.Context().Digest(desc.Digest.String()), nil
 }
