@@ -75,8 +75,8 @@ func TestInputsAndExitCodes(t *testing.T) {
 		{name: "policy kyverno refuses", args: []string{"simulate", "--policy", audit, "-f", f}, wantCode: 2, wantErr: "spec.rules[0].verifyImages[0].mutateDigest: mutateDigest must be set to false"},
 		{name: "resource as policy", args: []string{"simulate", "--policy", f, "-f", f}, wantCode: 2, wantErr: "Pod/web: not a policy kind"},
 		{name: "update not yet", args: []string{"simulate", "--policy", p, "-f", f, "--operation=UPDATE"}, wantCode: 2, wantErr: "not available yet"},
-		{name: "cluster policies not yet", args: []string{"simulate", "-f", f}, wantCode: 2, wantErr: "not available yet"},
-		{name: "cluster resources not yet", args: []string{"simulate", "--policy", p, "pods"}, wantCode: 2, wantErr: "not available yet"},
+		{name: "TYPE with -f", args: []string{"simulate", "--policy", p, "-f", f, "pods"}, wantCode: 2, wantErr: "without -f/-k"},
+		{name: "-A with -f", args: []string{"simulate", "--policy", p, "-f", f, "-A"}, wantCode: 2, wantErr: "without -f/-k"},
 		{name: "bad output", args: []string{"simulate", "--policy", p, "-f", f, "-o", "xml"}, wantCode: 2, wantErr: "--output"},
 		{name: "unknown flag", args: []string{"simulate", "--nope"}, wantCode: 2, wantErr: "unknown flag"},
 		{name: "table", args: []string{"simulate", "--policy", p, "-f", f}, wantCode: 0, wantOut: "NAMESPACE   RESOURCE   DECISION   IF-ENFORCED   REASON"},
@@ -173,5 +173,34 @@ spec:
 	}
 	if !strings.Contains(stderr, want) {
 		t.Errorf("stderr = %q, want the input warning there too", stderr)
+	}
+}
+
+// TestUnreachableCluster: when the cluster is needed and cannot be reached, exit 2 naming
+// the server, for each way the cluster is needed.
+func TestUnreachableCluster(t *testing.T) {
+	dir, _, _ := fixture(t)
+	dead := deadHost(t)
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	write(t, kubeconfig, `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://`+dead+`"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`)
+	t.Setenv("KUBECONFIG", kubeconfig)
+	p, f := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "pod.yaml")
+	for name, args := range map[string][]string{
+		"cluster policies":  {"simulate", "-f", f},
+		"cluster resources": {"simulate", "--policy", p, "pods"},
+		"both":              {"images"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, msg := errorOf(t, "", args...)
+			if code != 2 || !strings.Contains(msg, "cannot reach the cluster at https://"+dead) {
+				t.Errorf("kubectl verify %v = exit %d %q, want exit 2 naming https://%s", args, code, msg, dead)
+			}
+		})
 	}
 }

@@ -236,7 +236,9 @@ func (b basicAuth) Authorization() (*authn.AuthConfig, error) {
 
 func TestInsecureRegistry(t *testing.T) {
 	_, h := newObserved()
-	srv := httptest.NewTLSServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+	srv.StartTLS()
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "https://")
 	trust := remote.WithTransport(srv.Client().Transport)

@@ -14,7 +14,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-verify/kubectl-verify/policyload"
 	"github.com/kubectl-verify/kubectl-verify/simulate"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
@@ -202,20 +201,12 @@ func (o *SimulateOptions) Validate() error {
 	if o.Parallel < 1 {
 		return &UsageError{"--parallel must be at least 1"}
 	}
-	if len(o.Sources.Policies) == 0 {
-		return &UsageError{"policies from the cluster are not available yet: pass --policy FILE|DIR"}
+	fromFiles := len(o.Sources.Filenames) > 0 || o.Sources.Kustomize != ""
+	if fromFiles && len(o.args) > 0 {
+		return &UsageError{"TYPE[/NAME] arguments select cluster resources: use them without -f/-k"}
 	}
-	if len(o.Sources.Filenames) == 0 && o.Sources.Kustomize == "" {
-		return &UsageError{"resources from the cluster are not available yet: pass -f FILE|DIR or -k DIR"}
-	}
-	if len(o.args) > 0 {
-		return &UsageError{"TYPE[/NAME] arguments select cluster resources, which are not available yet; use -f or -k"}
-	}
-	if o.Sources.AllNamespaces {
-		return &UsageError{"-A/--all-namespaces selects cluster resources, which are not available yet"}
-	}
-	if o.Sources.Selector != "" {
-		return &UsageError{"-l/--selector is not available yet"}
+	if fromFiles && (o.Sources.AllNamespaces || o.Sources.Selector != "") {
+		return &UsageError{"-A/--all-namespaces and -l/--selector select cluster resources: use them without -f/-k"}
 	}
 	for flag, v := range map[string]string{"--trusted-root": o.Registry.TrustedRoot, "--sigstore-config": o.Engines.SigstoreConfig} {
 		if v != "" {
@@ -257,35 +248,21 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		defer cancel()
 	}
 	ns := o.namespace()
-	policyObjs, err := readObjects(o.ConfigFlags, o.Sources.Policies, true, "", o.In)
-	if err != nil {
-		return fmt.Errorf("--policy: %w", err)
-	}
-	set, err := policyload.FromObjects(policyObjs, ns)
+	in, err := o.inputs(ctx, ns)
 	if err != nil {
 		return err
 	}
-	for _, w := range set.Warnings {
+	for _, w := range in.warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
-	}
-	kcfg, warnings, err := loadKyvernoConfig(o.ConfigFlags, o.Engines.KyvernoConfig)
-	if err != nil {
-		return err
-	}
-	for _, w := range warnings {
-		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
-	}
-	objs, err := readObjects(o.ConfigFlags, o.Sources.Filenames, o.Sources.Recursive, o.Sources.Kustomize, o.In)
-	if err != nil {
-		return err
 	}
 	reg, err := o.Registry.ToRegistry()
 	if err != nil {
 		return fmt.Errorf("--registry-config: %w", err)
 	}
 	rep, rows, err := simulate.Run(ctx, simulate.Config{
-		Kyverno: set.Kyverno, KyvernoConfig: kcfg, Resources: objs, DefaultNamespace: ns,
+		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
 		Operation: o.Operation, Parallel: o.Parallel, Verifier: verify.New(reg),
+		NamespaceLabels: in.namespaceLabels, UnknownNamespaces: in.unknownNamespaces, Gaps: in.gaps,
 	})
 	if err != nil {
 		return err

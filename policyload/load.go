@@ -14,6 +14,13 @@ import (
 type Set struct {
 	Kyverno  []*kyverno.Policy
 	Warnings []string
+	// KyvernoConfig is the live `kyverno` ConfigMap, when policies came from a cluster that
+	// has one.
+	KyvernoConfig *kyverno.Config
+	// Found names, per engine, the policy kinds and versions the cluster serves.
+	Found map[string][]string
+	// Gaps are what could not be read.
+	Gaps []Gap
 }
 
 // Error is a policy input the tool cannot use: it names the source and object.

@@ -31,6 +31,20 @@ type Config struct {
 	// Parallel bounds how many resources are evaluated at once (default 16).
 	Parallel int
 	Verifier kyverno.Verifier
+	// NamespaceLabels are labels read from the cluster; Namespace objects among Resources
+	// take precedence. UnknownNamespaces says why a namespace's labels could not be read.
+	NamespaceLabels   map[string]map[string]string
+	UnknownNamespaces map[string]string
+	// Gaps are parts of the cluster that could not be read: every result a gap covers gets
+	// a tool-caused error check.
+	Gaps []Gap
+}
+
+// Gap is part of the cluster the tool could not read.
+type Gap struct {
+	Engine    string
+	Namespace string // "" = every namespace
+	Message   string
 }
 
 // Run evaluates every resource. Results are sorted by (namespace, kind, name).
@@ -42,6 +56,11 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 		cfg.Parallel = 16
 	}
 	nsLabels := collect.NamespaceLabels(cfg.Resources)
+	for ns, l := range cfg.NamespaceLabels {
+		if _, ok := nsLabels[ns]; !ok {
+			nsLabels[ns] = l
+		}
+	}
 	var objs []manifest.Object
 	for _, o := range cfg.Resources {
 		if o.Kind() == "Namespace" && o.APIVersion() == "v1" {
@@ -128,11 +147,20 @@ func evaluate(ctx context.Context, eng *kyverno.Engine, cfg Config, o manifest.O
 		}
 	}
 	req := kyverno.Request{Object: obj, Operation: cfg.Operation, NamespaceLabels: labels}
+	if why, unknown := cfg.UnknownNamespaces[ns]; unknown && nsLabels[ns] == nil {
+		req.NamespaceUnknown = why
+	}
 	out, err := eng.Checks(ctx, req)
 	if err != nil {
 		return res, nil, err
 	}
 	res.InputWarnings = append(res.InputWarnings, out.InputWarnings...)
+	for _, g := range cfg.Gaps {
+		if g.Namespace == "" || g.Namespace == ns {
+			out.Checks = append(out.Checks, report.Check{Engine: g.Engine, Result: report.ResultError, Message: report.ToolErrorPrefix + g.Message})
+			out.CheckPaths = append(out.CheckPaths, nil)
+		}
+	}
 	kyverno.SortChecks(out.Checks, out.CheckPaths)
 	res.Checks = append(res.Checks, out.Checks...)
 	res.NotChecked = append(res.NotChecked, out.NotChecked...)

@@ -22,15 +22,10 @@ import (
 const EngineName = "kyverno"
 
 // Config is the Kyverno configuration that shapes the replay (the `kyverno` ConfigMap).
-type Config struct {
-	DefaultRegistry               string
-	EnableDefaultRegistryMutation bool
-}
+type Config = kpol.Config
 
 // DefaultConfig is what `kyverno apply` uses (NewDefaultConfiguration).
-func DefaultConfig() Config {
-	return Config{DefaultRegistry: "docker.io", EnableDefaultRegistryMutation: true}
-}
+func DefaultConfig() Config { return kpol.DefaultConfig() }
 
 // Verifier is what the engine needs from the verify package.
 type Verifier interface {
@@ -71,6 +66,9 @@ type Request struct {
 	Object          map[string]any
 	Operation       string
 	NamespaceLabels map[string]string
+	// NamespaceUnknown, when set, says why the namespace's labels could not be read: rules
+	// that depend on them give tool-caused errors instead of a guess.
+	NamespaceUnknown string
 }
 
 func toResource(obj map[string]any, op string, nsLabels map[string]string) resource {
@@ -235,7 +233,11 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 	patched := map[string]string{}
 	for _, rule := range computeRules(p, "") {
 		rule := rule
-		if len(rule.VerifyImages) == 0 || !ruleMatches(&rule, res) {
+		if len(rule.VerifyImages) == 0 {
+			continue
+		}
+		unknownNS := req.NamespaceUnknown != "" && usesNamespaceLabels(p, &rule)
+		if !unknownNS && !ruleMatches(&rule, res) {
 			continue
 		}
 		selected := matchingImages(images, &rule)
@@ -243,7 +245,12 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 			continue
 		}
 		before := len(resps)
-		if len(rule.Unsupported) > 0 {
+		if unknownNS {
+			for _, img := range dedupe(selected) {
+				resps = append(resps, ruleResponse{policy: p, rule: rule.Name, status: statusError, emitWarning: true, image: img, paths: []string{img.Pointer},
+					message: report.ToolErrorPrefix + "the rule depends on namespace labels, which could not be read: " + req.NamespaceUnknown})
+			}
+		} else if len(rule.Unsupported) > 0 {
 			for _, img := range dedupe(selected) {
 				resps = append(resps, ruleResponse{policy: p, rule: rule.Name, status: statusError, emitWarning: true, image: img, paths: []string{img.Pointer},
 					message: report.ToolErrorPrefix + "rule uses what is not replayed yet: " + strings.Join(rule.Unsupported, "; ")})
@@ -270,6 +277,28 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 	}
 	sort.Slice(ops, func(i, j int) bool { return ops[i].Path < ops[j].Path })
 	return resps, ops, md
+}
+
+// usesNamespaceLabels reports whether matching the rule, or resolving its failure action,
+// needs the namespace's labels.
+func usesNamespaceLabels(p *kpol.Policy, r *kpol.Rule) bool {
+	ms := []kpol.MatchResources{r.MatchResources}
+	if r.ExcludeResources != nil {
+		ms = append(ms, *r.ExcludeResources)
+	}
+	for _, m := range ms {
+		for _, d := range describes(m) {
+			if d.NamespaceSelector != nil {
+				return true
+			}
+		}
+	}
+	for _, o := range p.Spec.ValidationFailureActionOverrides {
+		if o.NamespaceSelector != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func dedupe(imgs []imageInfo) []imageInfo {

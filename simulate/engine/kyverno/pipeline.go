@@ -123,6 +123,9 @@ func (e *Engine) notChecked(req Request, images []imageInfo, covered map[string]
 // Webhooks are the Kyverno webhooks that would see the request; enforce resolves every rule
 // to Enforce (the "if enforced" replay).
 func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
+	if e.skippedByConfig(req) {
+		return nil
+	}
 	var ignore, fail []*kpol.Policy
 	for _, p := range e.Policies {
 		if p.Spec.FailurePolicyFail() {
@@ -155,6 +158,26 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 			})
 	}
 	return hooks
+}
+
+// skippedByConfig: resourceFilters and the webhooks' namespaceSelector keep a request from
+// Kyverno's webhooks altogether (pkg/config ToFilter; the webhook configuration).
+func (e *Engine) skippedByConfig(req Request) bool {
+	res := toResource(req.Object, req.Operation, req.NamespaceLabels)
+	for _, f := range e.Config.ResourceFilters {
+		if match(f.Group, res.Group) && match(f.Version, res.Version) && match(f.Kind, res.Kind) && match(f.Subresource, "") {
+			if match(f.Namespace, res.Namespace) && match(f.Name, res.Name) {
+				return true
+			}
+			if res.Group == "" && res.Version == "v1" && res.Kind == "Namespace" && match(f.Namespace, res.Name) {
+				return true
+			}
+		}
+	}
+	if sel := e.Config.WebhookNamespaceSelector; sel != nil && res.Namespace != "" && !selectorMatches(sel, req.NamespaceLabels) {
+		return true
+	}
+	return false
 }
 
 type policyResponses struct {

@@ -1,0 +1,106 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	"github.com/kubectl-verify/kubectl-verify/policyload"
+	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/simulate"
+)
+
+// inputs is everything a run reads before evaluating.
+type inputs struct {
+	policies          *policyload.Set
+	kyvernoConfig     kpol.Config
+	resources         []manifest.Object
+	namespaceLabels   map[string]map[string]string
+	unknownNamespaces map[string]string
+	gaps              []simulate.Gap
+	warnings          []string
+}
+
+// inputs reads policies and resources from files or the cluster. The cluster is contacted
+// only when one of them comes from it.
+func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error) {
+	in := &inputs{}
+	policiesFromCluster := len(o.Sources.Policies) == 0
+	resourcesFromCluster := len(o.Sources.Filenames) == 0 && o.Sources.Kustomize == ""
+	var c *cluster
+	if policiesFromCluster || resourcesFromCluster {
+		var err error
+		if c, err = connect(o.ConfigFlags); err != nil {
+			return nil, err
+		}
+	}
+	if policiesFromCluster {
+		loader, err := c.policyLoader(o.Engines.KyvernoNamespace, o.Sources.ChunkSize)
+		if err != nil {
+			return nil, err
+		}
+		if in.policies, err = loader.Load(ctx); err != nil {
+			return nil, fmt.Errorf("reading policies from %s: %w", c.server, err)
+		}
+	} else {
+		objs, err := readObjects(o.ConfigFlags, o.Sources.Policies, true, "", o.In)
+		if err != nil {
+			return nil, fmt.Errorf("--policy: %w", err)
+		}
+		if in.policies, err = policyload.FromObjects(objs, ns); err != nil {
+			return nil, err
+		}
+	}
+	in.warnings = append(in.warnings, in.policies.Warnings...)
+	for _, g := range in.policies.Gaps {
+		in.gaps = append(in.gaps, simulate.Gap(g))
+	}
+	cfg, warnings, err := loadKyvernoConfig(o.ConfigFlags, o.Engines.KyvernoConfig)
+	if err != nil {
+		return nil, err
+	}
+	if o.Engines.KyvernoConfig == "" && in.policies.KyvernoConfig != nil {
+		cfg = *in.policies.KyvernoConfig
+	}
+	in.kyvernoConfig = cfg
+	in.warnings = append(in.warnings, warnings...)
+	if resourcesFromCluster {
+		objs, gaps, err := c.resources(ctx, o.args, ns, o.Sources.AllNamespaces, o.Sources.Selector, o.Sources.ChunkSize)
+		if err != nil {
+			return nil, fmt.Errorf("reading resources from %s: %w", c.server, err)
+		}
+		in.resources = objs
+		in.warnings = append(in.warnings, gaps...)
+	} else {
+		objs, err := readObjects(o.ConfigFlags, o.Sources.Filenames, o.Sources.Recursive, o.Sources.Kustomize, o.In)
+		if err != nil {
+			return nil, err
+		}
+		in.resources = objs
+	}
+	if c != nil {
+		labels, unknown, warnings, err := c.namespaceLabels(ctx, namespacesOf(in.resources, ns), o.Sources.ChunkSize)
+		if err != nil {
+			return nil, fmt.Errorf("reading namespaces from %s: %w", c.server, err)
+		}
+		in.namespaceLabels, in.unknownNamespaces = labels, unknown
+		in.warnings = append(in.warnings, warnings...)
+	}
+	return in, nil
+}
+
+func namespacesOf(objs []manifest.Object, def string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range objs {
+		n := o.Namespace()
+		if n == "" {
+			n = def
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}

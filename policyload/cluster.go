@@ -1,0 +1,143 @@
+package policyload
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/pager"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	"github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+)
+
+// Gap is part of the cluster the tool could not read (RBAC): checks it affects become
+// tool-caused errors instead of verdicts.
+type Gap struct {
+	Engine string
+	// Namespace limits the gap to one namespace; "" means every namespace.
+	Namespace string
+	Message   string
+}
+
+// Cluster reads policies and engine configuration from a live cluster.
+type Cluster struct {
+	Dynamic dynamic.Interface
+	Mapper  meta.RESTMapper
+	// Source names where objects came from, e.g. cluster/CONTEXT.
+	Source           string
+	KyvernoNamespace string
+	// ChunkSize pages every list (default 500).
+	ChunkSize int64
+}
+
+var configMaps = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+
+// Load lists every engine's policies at their preferred served version. An engine whose
+// CRDs are absent contributes nothing; a list the user may not make is a Gap.
+func (c Cluster) Load(ctx context.Context) (*Set, error) {
+	set := &Set{Found: map[string][]string{}}
+	var objs []manifest.Object
+	for _, kind := range []string{"ClusterPolicy", "Policy"} {
+		items, found, err := c.list(ctx, schema.GroupKind{Group: kyverno.Group, Kind: kind}, set)
+		if err != nil {
+			return nil, err
+		}
+		if found != "" {
+			set.Found["kyverno"] = append(set.Found["kyverno"], found)
+		}
+		objs = append(objs, items...)
+	}
+	for _, o := range objs {
+		raw, err := json.Marshal(o.Obj)
+		if err != nil {
+			return nil, err
+		}
+		p, err := kyverno.Parse(raw, o.Source, o.Namespace())
+		if err != nil {
+			// Kyverno admitted it, so we are stricter than the engine here: say so, and mark
+			// what the policy would have checked as not known.
+			msg := fmt.Sprintf("%s %s/%s is not replayed: %v", o.Kind(), o.Namespace(), o.Name(), err)
+			set.Warnings = append(set.Warnings, msg)
+			set.Gaps = append(set.Gaps, Gap{Engine: "kyverno", Namespace: o.Namespace(), Message: msg})
+			continue
+		}
+		for _, w := range p.Warnings {
+			set.Warnings = append(set.Warnings, fmt.Sprintf("%s %s: %s", p.Kind, p.Key(), w))
+		}
+		set.Kyverno = append(set.Kyverno, p)
+	}
+	if len(set.Found["kyverno"]) > 0 {
+		cm, err := c.Dynamic.Resource(configMaps).Namespace(c.KyvernoNamespace).Get(ctx, "kyverno", metav1.GetOptions{})
+		switch {
+		case err == nil:
+			data := map[string]string{}
+			if d, ok := cm.Object["data"].(map[string]any); ok {
+				for k, v := range d {
+					data[k] = fmt.Sprint(v)
+				}
+			}
+			cfg, warnings := kyverno.ParseConfig(data, fmt.Sprintf("%s ConfigMap %s/kyverno", c.Source, c.KyvernoNamespace))
+			set.KyvernoConfig = &cfg
+			set.Warnings = append(set.Warnings, warnings...)
+		case apierrors.IsNotFound(err):
+			set.Warnings = append(set.Warnings, fmt.Sprintf("ConfigMap %s/kyverno not found: using Kyverno's built-in defaults (no resourceFilters); set --kyverno-namespace if Kyverno runs elsewhere", c.KyvernoNamespace))
+		case apierrors.IsForbidden(err):
+			msg := fmt.Sprintf("cannot read ConfigMap %s/kyverno (resourceFilters, defaultRegistry): %s", c.KyvernoNamespace, statusText(err))
+			set.Warnings = append(set.Warnings, msg)
+			set.Gaps = append(set.Gaps, Gap{Engine: "kyverno", Message: msg})
+		default:
+			return nil, err
+		}
+	}
+	return set, nil
+}
+
+// list pages through every object of gk; found names the served version listed.
+func (c Cluster) list(ctx context.Context, gk schema.GroupKind, set *Set) ([]manifest.Object, string, error) {
+	mapping, err := c.Mapper.RESTMapping(gk)
+	if meta.IsNoMatchError(err) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	found := mapping.GroupVersionKind.GroupVersion().String() + " " + gk.Kind
+	chunk := c.ChunkSize
+	if chunk <= 0 {
+		chunk = 500
+	}
+	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		return c.Dynamic.Resource(mapping.Resource).List(ctx, opts)
+	})
+	p.PageSize = chunk
+	var out []manifest.Object
+	err = p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		u, ok := obj.(interface{ UnstructuredContent() map[string]any })
+		if !ok {
+			return fmt.Errorf("unexpected %T listing %s", obj, gk)
+		}
+		out = append(out, manifest.Object{Obj: u.UnstructuredContent(), Source: c.Source})
+		return nil
+	})
+	if apierrors.IsForbidden(err) {
+		msg := fmt.Sprintf("cannot list %s: %s", found, statusText(err))
+		set.Warnings = append(set.Warnings, msg)
+		set.Gaps = append(set.Gaps, Gap{Engine: "kyverno", Message: msg})
+		return nil, found, nil
+	}
+	return out, found, err
+}
+
+func statusText(err error) string {
+	if st, ok := err.(apierrors.APIStatus); ok {
+		return st.Status().Message
+	}
+	return err.Error()
+}
