@@ -7,7 +7,9 @@ COSIGN    := $(TOOLS_BIN)/cosign
 CRANE     := $(TOOLS_BIN)/crane
 KYVERNO   := $(TOOLS_BIN)/kubectl-kyverno
 GOLANGCI  := $(TOOLS_BIN)/golangci-lint
-E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO)
+ETCD      := $(TOOLS_BIN)/etcd
+APISERVER := $(TOOLS_BIN)/kube-apiserver
+E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO) $(ETCD) $(APISERVER)
 
 # The e2e suite sets up one registry per scenario, runs kubectl verify and the Kyverno CLI.
 E2E_TIMEOUT ?= 30m
@@ -33,6 +35,13 @@ $(CRANE):
 # Kyverno CLI v1.19.1, the oracle of the differential tests (about 7 minutes on 2 cores).
 $(KYVERNO):
 	cd hack/tools/kyverno && $(GO) build -o ../../bin/kubectl-kyverno github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno
+
+# The real API server for the cluster tests (envtest drives it): about 4 minutes on 2 cores.
+$(ETCD):
+	cd hack/tools/etcd && $(GO) build -o ../../bin/etcd go.etcd.io/etcd/server/v3
+
+$(APISERVER):
+	cd hack/tools/kube && $(GO) build -o ../../bin/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 
 $(GOLANGCI):
 	cd hack/tools/lint && $(GO) build -o ../../bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
@@ -62,4 +71,4 @@ clean:
 	rm -rf bin
 
 clean-tools:
-	rm -f $(COSIGN) $(CRANE) $(KYVERNO) $(GOLANGCI)
+	rm -f $(COSIGN) $(CRANE) $(KYVERNO) $(GOLANGCI) $(ETCD) $(APISERVER)

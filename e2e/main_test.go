@@ -440,9 +440,14 @@ func run(ctx context.Context, dir string, extraEnv []string, name string, args .
 
 // exec runs a command in the isolated environment with stdout and stderr apart.
 func execCmd(ctx context.Context, dir, name string, args ...string) runResult {
+	return execEnv(ctx, dir, nil, name, args...)
+}
+
+// execEnv is execCmd with extra environment entries (later entries win).
+func execEnv(ctx context.Context, dir string, extraEnv []string, name string, args ...string) runResult {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = s.env
+	cmd.Env = append(append([]string{}, s.env...), extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -475,7 +480,7 @@ func shellQuote(args []string) string {
 }
 
 // requireBinary stops the test when kubectl-verify could not be built.
-func requireBinary(t *testing.T) {
+func requireBinary(t testing.TB) {
 	t.Helper()
 	if s.binErr != nil {
 		t.Fatalf("no kubectl-verify binary: %v", s.binErr)
@@ -483,7 +488,7 @@ func requireBinary(t *testing.T) {
 }
 
 // requireReady stops the test when the scenario's setup failed.
-func (p *prepared) requireReady(t *testing.T) {
+func (p *prepared) requireReady(t testing.TB) {
 	t.Helper()
 	if p.err != nil {
 		t.Fatalf("scenario setup: %v", p.err)

@@ -1,0 +1,216 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+)
+
+// testCluster is a real kube-apiserver + etcd (built under hack/tools, driven by envtest)
+// with the engines' CRDs installed and an admin kubeconfig.
+type testCluster struct {
+	env    *envtest.Environment
+	dir    string
+	admin  string // kubeconfig path
+	dyn    dynamic.Interface
+	mapper meta.RESTMapper
+}
+
+func startCluster(t testing.TB) *testCluster {
+	t.Helper()
+	requireBinary(t)
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: filepath.Join(s.root, "hack", "bin"),
+		CRDDirectoryPaths:     []string{filepath.Join(s.root, "testdata", "crds")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting kube-apiserver and etcd from hack/bin: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	c := &testCluster{env: env, dir: t.TempDir()}
+	c.admin = c.kubeconfig(t, envtest.User{Name: "admin", Groups: []string{"system:masters"}})
+	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	return c
+}
+
+// kubeconfig writes a kubeconfig for user and returns its path.
+func (c *testCluster) kubeconfig(t testing.TB, u envtest.User) string {
+	t.Helper()
+	au, err := c.env.AddUser(u, &rest.Config{QPS: 1000, Burst: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := au.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(c.dir, u.Name+".kubeconfig")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// apply creates every object of the manifest files, namespaces first.
+func (c *testCluster) apply(t testing.TB, files ...string) {
+	t.Helper()
+	var objs []manifest.Object
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := manifest.Parse(data, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o...)
+	}
+	namespaces := map[string]bool{"default": true}
+	for _, o := range objs {
+		if o.Kind() == "Namespace" {
+			c.create(t, o.Obj)
+			namespaces[o.Name()] = true
+		}
+	}
+	for _, o := range objs {
+		if ns := o.Namespace(); ns != "" && !namespaces[ns] {
+			c.create(t, map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}})
+			namespaces[ns] = true
+		}
+	}
+	for _, o := range objs {
+		if o.Kind() != "Namespace" {
+			c.create(t, o.Obj)
+		}
+	}
+}
+
+func (c *testCluster) create(t testing.TB, obj map[string]any) {
+	t.Helper()
+	u := &unstructured.Unstructured{Object: obj}
+	gvk := u.GroupVersionKind()
+	m, err := c.mapper.RESTMapping(schema.GroupKind{Group: gvk.Group, Kind: gvk.Kind}, gvk.Version)
+	if err != nil {
+		t.Fatalf("mapping %s: %v", gvk, err)
+	}
+	ri := c.dyn.Resource(m.Resource)
+	var client dynamic.ResourceInterface = ri
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ns := u.GetNamespace()
+		if ns == "" {
+			ns = "default"
+		}
+		client = ri.Namespace(ns)
+	}
+	if _, err := client.Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating %s %s/%s: %v", gvk.Kind, u.GetNamespace(), u.GetName(), err)
+	}
+}
+
+// verify runs `kubectl verify ARGS` with kubeconfig.
+func (c *testCluster) verify(t testing.TB, kubeconfig string, args ...string) runResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	return execEnv(ctx, c.dir, []string{"KUBECONFIG=" + kubeconfig}, s.kubectl, append([]string{"verify"}, args...)...)
+}
+
+func parseReport(t testing.TB, r runResult) report.SimulationReport {
+	t.Helper()
+	if r.err != nil || r.exitCode == 2 {
+		t.Fatalf("%s: exit %d %v\nstderr:\n%s", r.cmdline, r.exitCode, r.err, r.stderr)
+	}
+	var rep report.SimulationReport
+	if err := json.Unmarshal(r.stdout, &rep); err != nil {
+		t.Fatalf("%s: report does not parse: %v\n%s", r.cmdline, err, r.stdout)
+	}
+	return rep
+}
+
+// comparable drops what legitimately differs between sources: provenance.
+func comparable(rep report.SimulationReport) map[string]report.Result {
+	out := map[string]report.Result{}
+	for _, r := range rep.Results {
+		r.Resource.Source = ""
+		out[r.Resource.Kind+"/"+r.Resource.Namespace+"/"+r.Resource.Name] = r
+	}
+	return out
+}
+
+// TestClusterCombinations: for several scenarios, every combination of policy and resource
+// source against a real API server gives the same per-resource answers as files × files
+// (itself proven against expected.yaml and the real Kyverno CLI).
+func TestClusterCombinations(t *testing.T) {
+	for _, name := range []string{"signed", "unsigned", "autogen", "audit-enforce-override", "namespace-selector", "namespaced-policy-v2beta1"} {
+		t.Run(name, func(t *testing.T) {
+			p := scenarioNamed(t, name)
+			filesOnly := p.simulate()
+			want := comparable(parseReport(t, filesOnly))
+			c := startCluster(t)
+			c.apply(t, p.files.Resources, p.files.Policies)
+			for combo, args := range map[string][]string{
+				"cluster policies x files":      {"simulate", "-f", p.files.Resources, "-o", "json"},
+				"file policies x cluster":       {"simulate", "--policy", p.files.Policies, "-A", "-o", "json"},
+				"cluster policies x cluster":    {"simulate", "-A", "-o", "json"},
+				"cluster x cluster, paged by 1": {"simulate", "-A", "--chunk-size", "1", "-o", "json"},
+			} {
+				t.Run(combo, func(t *testing.T) {
+					r := c.verify(t, c.admin, append(args, p.files.Args...)...)
+					got := comparable(parseReport(t, r))
+					if d := cmp.Diff(want, got); d != "" {
+						t.Errorf("%s: results differ from files x files (-files +%s):\n%s\nstderr:\n%s", r.cmdline, combo, d, r.stderr)
+					}
+					if r.exitCode != filesOnly.exitCode {
+						t.Errorf("%s: exit %d, files x files exit %d", r.cmdline, r.exitCode, filesOnly.exitCode)
+					}
+					if strings.Contains(combo, "cluster policies") && !strings.Contains(string(r.stderr), "ConfigMap kyverno/kyverno not found") {
+						t.Errorf("%s: stderr should say the kyverno ConfigMap was not found:\n%s", r.cmdline, r.stderr)
+					}
+				})
+			}
+		})
+	}
+}
+
+func scenarioNamed(t testing.TB, name string) *prepared {
+	t.Helper()
+	for _, p := range s.scenarios {
+		if p.sc.Name == name {
+			p.requireReady(t)
+			return p
+		}
+	}
+	t.Fatalf("scenario %s not prepared", name)
+	return nil
+}
