@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -105,7 +106,11 @@ func (c *testCluster) apply(t testing.TB, files ...string) {
 	}
 	for _, o := range objs {
 		if ns := o.Namespace(); ns != "" && !namespaces[ns] {
-			c.create(t, map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}})
+			_, err := c.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Create(context.Background(),
+				&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}, metav1.CreateOptions{})
+			if err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Fatalf("creating namespace %s: %v", ns, err)
+			}
 			namespaces[ns] = true
 		}
 	}
@@ -213,4 +218,67 @@ func scenarioNamed(t testing.TB, name string) *prepared {
 	}
 	t.Fatalf("scenario %s not prepared", name)
 	return nil
+}
+
+// TestClusterRBAC: a user with the published ClusterRole gets the admin's answers, with
+// nothing incomplete; a user who may list only Pods in one namespace gets a completed run,
+// one warning per missing right, and kubectl-verify errors on what could not be decided.
+func TestClusterRBAC(t *testing.T) {
+	p := scenarioNamed(t, "namespace-selector")
+	c := startCluster(t)
+	c.apply(t, p.files.Resources, p.files.Policies)
+	c.apply(t, filepath.Join(s.root, "deploy", "rbac.yaml"))
+	c.apply(t, filepath.Join(s.root, "testdata", "cluster", "rbac-bindings.yaml"))
+	admin := parseReport(t, c.verify(t, c.admin, "simulate", "-A", "-o", "json"))
+
+	t.Run("published ClusterRole is enough", func(t *testing.T) {
+		viewer := c.kubeconfig(t, envtest.User{Name: "viewer"})
+		r := c.verify(t, viewer, "simulate", "-A", "-o", "json")
+		got := parseReport(t, r)
+		if d := cmp.Diff(comparable(admin), comparable(got)); d != "" {
+			t.Errorf("viewer's results differ from admin's (-admin +viewer):\n%s", d)
+		}
+		if got.Summary.Incomplete != 0 || strings.Contains(string(r.stderr), "forbidden") {
+			t.Errorf("viewer: incomplete %d, stderr:\n%s", got.Summary.Incomplete, r.stderr)
+		}
+	})
+
+	t.Run("pods in one namespace only", func(t *testing.T) {
+		limited := c.kubeconfig(t, envtest.User{Name: "limited"})
+		r := c.verify(t, limited, "simulate", "-n", "secure", "-o", "json")
+		got := parseReport(t, r)
+		if got.Summary.Resources != 2 || got.Summary.Incomplete != 2 {
+			t.Errorf("limited: summary %+v, want 2 resources, 2 incomplete", got.Summary)
+		}
+		for _, res := range got.Results {
+			found := false
+			for _, ch := range res.Checks {
+				if ch.Result == report.ResultError && strings.HasPrefix(ch.Message, "kubectl-verify: cannot list kyverno.io/v1 ClusterPolicy") {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s: no kubectl-verify error for the unreadable ClusterPolicies among %+v", res.Resource.Name, res.Checks)
+			}
+		}
+		for _, want := range []string{"cannot list kyverno.io/v1 ClusterPolicy", "cannot list kyverno.io/v1 Policy", "deployments.apps is forbidden", "cannot read the labels of namespace secure"} {
+			if n := strings.Count(string(r.stderr), want); n != 1 {
+				t.Errorf("stderr mentions %q %d times, want once:\n%s", want, n, r.stderr)
+			}
+		}
+	})
+
+	t.Run("namespace labels unreadable", func(t *testing.T) {
+		limited := c.kubeconfig(t, envtest.User{Name: "limited"})
+		r := c.verify(t, limited, "simulate", "--policy", p.files.Policies, "-n", "secure", "-o", "json")
+		got := parseReport(t, r)
+		if got.Summary.Incomplete != 2 {
+			t.Errorf("summary %+v, want both Pods incomplete", got.Summary)
+		}
+		for _, res := range got.Results {
+			if len(res.Checks) != 1 || !strings.HasPrefix(res.Checks[0].Message, "kubectl-verify: the rule depends on namespace labels") {
+				t.Errorf("%s: checks %+v, want one kubectl-verify error about namespace labels", res.Resource.Name, res.Checks)
+			}
+		}
+	})
 }

@@ -237,6 +237,9 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 			continue
 		}
 		unknownNS := req.NamespaceUnknown != "" && usesNamespaceLabels(p, &rule)
+		if unknownNS && !matchResources(withoutNamespaceSelectors(rule.MatchResources), res, false) {
+			continue // does not apply whatever the labels are
+		}
 		if !unknownNS && !ruleMatches(&rule, res) {
 			continue
 		}
@@ -299,6 +302,22 @@ func usesNamespaceLabels(p *kpol.Policy, r *kpol.Rule) bool {
 		}
 	}
 	return false
+}
+
+// withoutNamespaceSelectors is m with every namespaceSelector dropped: what still has to
+// match when the labels are unknown.
+func withoutNamespaceSelectors(m kpol.MatchResources) kpol.MatchResources {
+	strip := func(fs []kpol.ResourceFilter) []kpol.ResourceFilter {
+		out := make([]kpol.ResourceFilter, len(fs))
+		copy(out, fs)
+		for i := range out {
+			out[i].Resources.NamespaceSelector = nil
+		}
+		return out
+	}
+	m.Any, m.All = strip(m.Any), strip(m.All)
+	m.Resources.NamespaceSelector = nil
+	return m
 }
 
 func dedupe(imgs []imageInfo) []imageInfo {
