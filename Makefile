@@ -64,8 +64,11 @@ lint: $(GOLANGCI)
 demo:
 	$(GO) run ./hack/demo
 
-bench:
+# Go benchmarks: in-process (2,000 Pods from files) and against the real API server (2,000
+# Pods in 20 namespaces, cluster policies and resources).
+bench: $(E2E_TOOLS) build
 	$(GO) test -run '^$$' -bench . ./...
+	E2E_SCENARIO='^signed$$' KUBECTL_VERIFY_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -run '^$$' -bench . -benchtime 3x ./e2e/
 
 clean:
 	rm -rf bin

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -281,4 +283,84 @@ func TestClusterRBAC(t *testing.T) {
 			}
 		}
 	})
+}
+
+// scaleCluster loads 2,000 Pods across 20 namespaces, all running the signed scenario's
+// image, and returns the cluster and the scenario.
+func scaleCluster(t testing.TB) (*testCluster, *prepared) {
+	t.Helper()
+	p := scenarioNamed(t, "signed")
+	c := startCluster(t)
+	image := ""
+	data, err := os.ReadFile(p.files.Resources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifest.Parse(data, p.files.Resources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.Kind() == "Pod" {
+			containers, _, _ := unstructured.NestedSlice(o.Obj, "spec", "containers")
+			image, _, _ = unstructured.NestedString(containers[0].(map[string]any), "image")
+		}
+	}
+	if image == "" {
+		t.Fatal("no Pod image in the signed scenario")
+	}
+	for n := 0; n < 20; n++ {
+		c.create(t, map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": fmt.Sprintf("scale-%02d", n)}})
+	}
+	pods := c.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"})
+	var g errgroup.Group
+	g.SetLimit(16)
+	for i := 0; i < 2000; i++ {
+		ns := fmt.Sprintf("scale-%02d", i%20)
+		pod := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Pod",
+			"metadata": map[string]any{"name": fmt.Sprintf("pod-%04d", i), "namespace": ns},
+			"spec":     map[string]any{"containers": []any{map[string]any{"name": "app", "image": image}}},
+		}}
+		g.Go(func() error {
+			_, err := pods.Namespace(ns).Create(context.Background(), pod, metav1.CreateOptions{})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatalf("creating 2,000 Pods: %v", err)
+	}
+	return c, p
+}
+
+// TestClusterPaging: 2,000 Pods across 20 namespaces, listed in pages of 100, are all
+// evaluated (and allowed: every Pod runs the signed image).
+func TestClusterPaging(t *testing.T) {
+	c, p := scaleCluster(t)
+	r := c.verify(t, c.admin, "simulate", "--policy", p.files.Policies, "-A", "pods", "--chunk-size", "100", "-o", "json")
+	rep := parseReport(t, r)
+	if rep.Summary.Resources != 2000 || rep.Summary.Allowed != 2000 {
+		t.Errorf("summary = %+v, want 2000 resources, all allowed", rep.Summary)
+	}
+	namespaces := map[string]int{}
+	for _, res := range rep.Results {
+		namespaces[res.Resource.Namespace]++
+	}
+	if len(namespaces) != 20 {
+		t.Errorf("results from %d namespaces, want 20", len(namespaces))
+	}
+}
+
+// BenchmarkClusterPods times `kubectl verify simulate -A` over 2,000 Pods in 20 namespaces
+// against a real API server (cluster policies and resources).
+func BenchmarkClusterPods(b *testing.B) {
+	c, p := scaleCluster(b)
+	c.apply(b, p.files.Policies)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := c.verify(b, c.admin, "simulate", "-A", "-o", "json")
+		if rep := parseReport(b, r); rep.Summary.Resources < 2000 {
+			b.Fatalf("%d resources, want at least 2000", rep.Summary.Resources)
+		}
+	}
 }
