@@ -364,3 +364,57 @@ func BenchmarkClusterPods(b *testing.B) {
 		}
 	}
 }
+
+// TestClusterEnginesAndConfig: the live `kyverno` ConfigMap is replayed (resourceFilters keep
+// Pods from admission while checks stay the CLI's), `policies` says which engines the cluster
+// serves, and policies of an engine not replayed yet make every result incomplete.
+func TestClusterEnginesAndConfig(t *testing.T) {
+	p := scenarioNamed(t, "unsigned")
+	c := startCluster(t)
+	c.apply(t, p.files.Resources, p.files.Policies, filepath.Join(s.root, "testdata", "cluster", "kyverno-config.yaml"))
+
+	files := parseReport(t, p.simulate())
+	r := c.verify(t, c.admin, "simulate", "-A", "-o", "json")
+	live := parseReport(t, r)
+	if len(live.Results) != 1 || live.Results[0].Decision != report.Allow || live.Results[0].DecisionIfEnforced != report.Allow {
+		t.Fatalf("with resourceFilters [Pod,*,*] the Pod never reaches Kyverno: want allow/allow, got %+v\nstderr:\n%s", live.Results, r.stderr)
+	}
+	if d := cmp.Diff(files.Results[0].Checks, live.Results[0].Checks); d != "" {
+		t.Errorf("checks follow the CLI, which has no resourceFilters (-files +live):\n%s", d)
+	}
+	if !strings.Contains(string(r.stderr), `key "generateSuccessEvents" is not replayed`) {
+		t.Errorf("stderr should name the ConfigMap keys not replayed:\n%s", r.stderr)
+	}
+
+	out := c.verify(t, c.admin, "policies", "-o", "json")
+	var list struct {
+		Engines []struct {
+			Name  string
+			Found bool
+			Kinds []string
+		}
+	}
+	if err := json.Unmarshal(out.stdout, &list); err != nil || out.exitCode != 0 {
+		t.Fatalf("policies: exit %d %v\n%s", out.exitCode, err, out.stderr)
+	}
+	got := map[string][]string{}
+	for _, e := range list.Engines {
+		if e.Found {
+			got[e.Name] = e.Kinds
+		}
+	}
+	want := map[string][]string{
+		"kyverno":    {"kyverno.io/v1 ClusterPolicy", "kyverno.io/v1 Policy"},
+		"sigstore":   {"policy.sigstore.dev/v1beta1 ClusterImagePolicy"},
+		"kubewarden": {"policies.kubewarden.io/v1 AdmissionPolicy", "policies.kubewarden.io/v1 ClusterAdmissionPolicy"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("engines found (-want +got):\n%s", d)
+	}
+
+	c.apply(t, filepath.Join(s.root, "testdata", "cluster", "clusterimagepolicy.yaml"))
+	withCIP := parseReport(t, c.verify(t, c.admin, "simulate", "-A", "-o", "json"))
+	if withCIP.Summary.Incomplete != withCIP.Summary.Resources {
+		t.Errorf("with a ClusterImagePolicy present, every result is incomplete: %+v", withCIP.Summary)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-verify/kubectl-verify/plugin"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
 )
@@ -202,5 +203,44 @@ current-context: x
 				t.Errorf("kubectl verify %v = exit %d %q, want exit 2 naming https://%s", args, code, msg, dead)
 			}
 		})
+	}
+}
+
+func TestPoliciesCommand(t *testing.T) {
+	dir, policy, _ := fixture(t)
+	p := filepath.Join(dir, "policy.yaml")
+	out, stderr, code := run(t, "", "policies", "--policy", p, "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var list plugin.PolicyList
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	wantEngines := []plugin.EngineStatus{
+		{Name: "kyverno", Found: true, Kinds: []string{"kyverno.io ClusterPolicy"}, Replayed: true},
+		{Name: "sigstore", Kinds: []string{}},
+		{Name: "kubewarden", Kinds: []string{}},
+	}
+	if d := cmp.Diff(wantEngines, list.Engines); d != "" {
+		t.Errorf("engines (-want +got):\n%s", d)
+	}
+	if len(list.Policies) != 1 {
+		t.Fatalf("policies = %+v, want one rule", list.Policies)
+	}
+	row := list.Policies[0]
+	if row.Name != "check-image" || row.Mode != "enforce" || len(row.Authorities) != 1 || row.Authorities[0] != "1 public key(s) (all must verify)" || len(row.Unsupported) != 0 {
+		t.Errorf("row = %+v", row)
+	}
+	table, _, _ := run(t, "", "policies", "--policy", p)
+	for _, want := range []string{"kyverno: found: kyverno.io ClusterPolicy", "sigstore: not found", "ENGINE", "ClusterPolicy/check-image"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	bad := filepath.Join(dir, "audit.yaml")
+	write(t, bad, strings.Replace(policy, "    - failureAction: Enforce\n", "    - failureAction: Audit\n", 1))
+	if code, msg := errorOf(t, "", "policies", "--policy", bad); code != 2 || !strings.Contains(msg, "mutateDigest must be set to false") {
+		t.Errorf("policies on a refused policy = exit %d %q, want 2 naming the field", code, msg)
 	}
 }

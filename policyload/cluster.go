@@ -54,6 +54,23 @@ func (c Cluster) Load(ctx context.Context) (*Set, error) {
 		}
 		objs = append(objs, items...)
 	}
+	// Engines replayed in later versions: their policies are found and counted, and their
+	// presence marks every result incomplete rather than silently ignored.
+	for _, other := range laterEngines {
+		n, found, err := c.count(ctx, other.gk, set)
+		if err != nil {
+			return nil, err
+		}
+		if found == "" {
+			continue
+		}
+		set.Found[other.engine] = append(set.Found[other.engine], found)
+		if n > 0 {
+			msg := fmt.Sprintf("%d %s object(s) found: %s policies are not replayed yet, so admission may differ", n, found, other.name)
+			set.Warnings = append(set.Warnings, msg)
+			set.Gaps = append(set.Gaps, Gap{Engine: other.engine, Message: msg})
+		}
+	}
 	for _, o := range objs {
 		raw, err := json.Marshal(o.Obj)
 		if err != nil {
@@ -97,6 +114,37 @@ func (c Cluster) Load(ctx context.Context) (*Set, error) {
 		}
 	}
 	return set, nil
+}
+
+var laterEngines = []struct {
+	engine, name string
+	gk           schema.GroupKind
+}{
+	{"sigstore", "Sigstore policy-controller", schema.GroupKind{Group: "policy.sigstore.dev", Kind: "ClusterImagePolicy"}},
+	{"kubewarden", "Kubewarden", schema.GroupKind{Group: "policies.kubewarden.io", Kind: "ClusterAdmissionPolicy"}},
+	{"kubewarden", "Kubewarden", schema.GroupKind{Group: "policies.kubewarden.io", Kind: "AdmissionPolicy"}},
+}
+
+// count lists up to one page of gk to learn whether any exist (n is a lower bound beyond a page).
+func (c Cluster) count(ctx context.Context, gk schema.GroupKind, set *Set) (int, string, error) {
+	mapping, err := c.Mapper.RESTMapping(gk)
+	if meta.IsNoMatchError(err) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	found := mapping.GroupVersionKind.GroupVersion().String() + " " + gk.Kind
+	list, err := c.Dynamic.Resource(mapping.Resource).List(ctx, metav1.ListOptions{Limit: 100})
+	if apierrors.IsForbidden(err) {
+		msg := fmt.Sprintf("cannot list %s: %s", found, statusText(err))
+		set.Warnings = append(set.Warnings, msg)
+		return 0, found, nil
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	return len(list.Items), found, nil
 }
 
 // list pages through every object of gk; found names the served version listed.

@@ -87,12 +87,12 @@ func PrintSimulationTable(w io.Writer, rep *SimulationReport, wide bool, width i
 		rows = append(rows, row)
 		reasons = append(reasons, dash(oneLine(reason(r), 0)))
 	}
-	return printColumns(w, rows, reasons, width)
+	return PrintColumns(w, rows, reasons, width)
 }
 
-// printColumns aligns rows like kubectl (three spaces between columns) and appends last,
+// PrintColumns aligns rows like kubectl (three spaces between columns) and appends last,
 // cut to what width leaves of the line.
-func printColumns(w io.Writer, rows [][]string, last []string, width int) error {
+func PrintColumns(w io.Writer, rows [][]string, last []string, width int) error {
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {
 		for i, c := range row {

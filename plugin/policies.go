@@ -1,0 +1,269 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-verify/kubectl-verify/policyload"
+	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+)
+
+// engineNames are every engine `policies` reports on, found or not.
+var engineNames = []string{"kyverno", "sigstore", "kubewarden"}
+
+// PoliciesOptions is `kubectl verify policies`.
+type PoliciesOptions struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	Policies    []string
+	Engines     EngineFlags
+	ChunkSize   int64
+	Output      string
+	genericiooptions.IOStreams
+}
+
+// PolicyList is what `policies -o json` prints.
+type PolicyList struct {
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Source     string         `json:"source"`
+	Engines    []EngineStatus `json:"engines"`
+	Policies   []PolicyRow    `json:"policies"`
+	Warnings   []string       `json:"warnings"`
+}
+
+// EngineStatus says whether an engine's policy kinds were found.
+type EngineStatus struct {
+	Name     string   `json:"name"`
+	Found    bool     `json:"found"`
+	Kinds    []string `json:"kinds"`
+	Replayed bool     `json:"replayed"`
+}
+
+// PolicyRow is one rule of one policy.
+type PolicyRow struct {
+	Engine      string   `json:"engine"`
+	Kind        string   `json:"kind"`
+	Namespace   string   `json:"namespace,omitempty"`
+	Name        string   `json:"name"`
+	Rule        string   `json:"rule"`
+	Mode        string   `json:"mode"`
+	Images      []string `json:"images"`
+	Skip        []string `json:"skipImages,omitempty"`
+	Authorities []string `json:"authorities"`
+	Unsupported []string `json:"unsupported"`
+	Source      string   `json:"source"`
+}
+
+// NewCmdPolicies is `kubectl verify policies`.
+func NewCmdPolicies(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &PoliciesOptions{ConfigFlags: genericclioptions.NewConfigFlags(true), IOStreams: streams, Output: "table", ChunkSize: 500}
+	cmd := &cobra.Command{
+		Use:   "policies",
+		Short: "List the image-verification policies found, per engine, and what is not replayed",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	o.ConfigFlags.AddFlags(fs)
+	o.Engines.AddFlags(fs)
+	fs.StringArrayVar(&o.Policies, "policy", nil, "Policy file or directory (repeatable, - for stdin); without it, policies come from the cluster")
+	fs.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "List cluster objects in chunks of this size")
+	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml")
+	return cmd
+}
+
+// Validate checks flags.
+func (o *PoliciesOptions) Validate() error {
+	if !slices.Contains([]string{"table", "json", "yaml"}, o.Output) {
+		return &UsageError{fmt.Sprintf("--output %q is not supported; use table, json or yaml", o.Output)}
+	}
+	return nil
+}
+
+// Run loads and prints. A policy the engine would refuse exits 2 (from loading).
+func (o *PoliciesOptions) Run(ctx context.Context) error {
+	var set *policyload.Set
+	source := "files"
+	if len(o.Policies) == 0 {
+		c, err := connect(o.ConfigFlags)
+		if err != nil {
+			return err
+		}
+		loader, err := c.policyLoader(o.Engines.KyvernoNamespace, o.ChunkSize)
+		if err != nil {
+			return err
+		}
+		if set, err = loader.Load(ctx); err != nil {
+			return fmt.Errorf("reading policies from %s: %w", c.server, err)
+		}
+		source = c.Source()
+	} else {
+		objs, err := readObjects(o.ConfigFlags, o.Policies, true, "", o.In)
+		if err != nil {
+			return fmt.Errorf("--policy: %w", err)
+		}
+		ns := "default"
+		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
+			ns = *o.ConfigFlags.Namespace
+		}
+		if set, err = policyload.FromObjects(objs, ns); err != nil {
+			return err
+		}
+		set.Found = map[string][]string{}
+		for _, p := range set.Kyverno {
+			k := "kyverno.io " + p.Kind
+			if !slices.Contains(set.Found["kyverno"], k) {
+				set.Found["kyverno"] = append(set.Found["kyverno"], k)
+			}
+		}
+	}
+	list := describe(set, source)
+	switch o.Output {
+	case "json":
+		return report.PrintJSON(o.Out, list)
+	case "yaml":
+		return report.PrintYAML(o.Out, list)
+	}
+	for _, w := range list.Warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+	}
+	return printPolicies(o.Out, list)
+}
+
+func describe(set *policyload.Set, source string) PolicyList {
+	list := PolicyList{APIVersion: report.APIVersion, Kind: "PolicyList", Source: source, Policies: []PolicyRow{}, Warnings: set.Warnings}
+	if list.Warnings == nil {
+		list.Warnings = []string{}
+	}
+	for _, e := range engineNames {
+		kinds := append([]string{}, set.Found[e]...)
+		sort.Strings(kinds)
+		list.Engines = append(list.Engines, EngineStatus{Name: e, Found: len(kinds) > 0, Kinds: kinds, Replayed: e == "kyverno"})
+	}
+	for _, p := range set.Kyverno {
+		for _, r := range p.Spec.Rules {
+			if len(r.VerifyImages) == 0 {
+				continue
+			}
+			row := PolicyRow{Engine: "kyverno", Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Rule: r.Name, Mode: kyvernoMode(p, &r),
+				Unsupported: append([]string{}, r.Unsupported...), Source: p.Source, Authorities: []string{}}
+			for _, iv := range r.VerifyImages {
+				row.Images = append(row.Images, iv.ImageReferences...)
+				row.Skip = append(row.Skip, iv.SkipImageReferences...)
+				for _, set := range iv.Attestors {
+					row.Authorities = append(row.Authorities, describeAttestors(set))
+				}
+			}
+			list.Policies = append(list.Policies, row)
+		}
+	}
+	return list
+}
+
+// kyvernoMode is the rule's action as far as it does not depend on the namespace.
+func kyvernoMode(p *kpol.Policy, r *kpol.Rule) string {
+	for _, iv := range r.VerifyImages {
+		if iv.FailureAction != nil && (*iv.FailureAction == "Enforce" || *iv.FailureAction == "enforce") {
+			return "enforce"
+		}
+	}
+	for _, iv := range r.VerifyImages {
+		if iv.FailureAction != nil {
+			return strings.ToLower(*iv.FailureAction)
+		}
+	}
+	mode := strings.ToLower(p.Spec.ValidationFailureAction)
+	var overrides []string
+	for _, o := range p.Spec.ValidationFailureActionOverrides {
+		where := strings.Join(o.Namespaces, ",")
+		if o.NamespaceSelector != nil {
+			where += " (namespaceSelector)"
+		}
+		overrides = append(overrides, strings.ToLower(o.Action)+" in "+strings.TrimSpace(where))
+	}
+	if len(overrides) > 0 {
+		mode += "; " + strings.Join(overrides, "; ")
+	}
+	return mode
+}
+
+func describeAttestors(set kpol.AttestorSet) string {
+	keys := 0
+	var other []string
+	for _, e := range set.Entries {
+		switch {
+		case e.Keys != nil && e.Keys.PublicKeys != "":
+			if n := len(kpol.SplitPEMKeys(e.Keys.PublicKeys)); n > 0 {
+				keys += n
+			} else {
+				other = append(other, "key "+strings.TrimSpace(e.Keys.PublicKeys))
+			}
+		case e.Keys != nil:
+			other = append(other, "kms/secret key")
+		case len(e.Keyless) > 0:
+			other = append(other, "keyless")
+		case len(e.Certificates) > 0:
+			other = append(other, "certificates")
+		default:
+			other = append(other, "nested attestor")
+		}
+	}
+	var parts []string
+	if keys > 0 {
+		parts = append(parts, fmt.Sprintf("%d public key(s)", keys))
+	}
+	parts = append(parts, other...)
+	need := "all"
+	if set.Count != nil && *set.Count > 0 {
+		need = fmt.Sprint(*set.Count)
+	}
+	return strings.Join(parts, ", ") + " (" + need + " must verify)"
+}
+
+func printPolicies(w io.Writer, list PolicyList) error {
+	for _, e := range list.Engines {
+		state := "not found"
+		if e.Found {
+			state = "found: " + strings.Join(e.Kinds, ", ")
+			if !e.Replayed {
+				state += " (not replayed yet)"
+			}
+		}
+		if _, err := fmt.Fprintf(w, "%s: %s\n", e.Name, state); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w)
+	rows := [][]string{{"ENGINE", "POLICY", "RULE", "MODE", "IMAGES", "AUTHORITIES"}}
+	last := []string{"NOT REPLAYED"}
+	for _, p := range list.Policies {
+		name := p.Kind + "/" + p.Name
+		if p.Namespace != "" {
+			name = p.Kind + "/" + p.Namespace + "/" + p.Name
+		}
+		rows = append(rows, []string{p.Engine, name, p.Rule, p.Mode, strings.Join(p.Images, ","), dashed(strings.Join(p.Authorities, "; "))})
+		last = append(last, dashed(strings.Join(p.Unsupported, "; ")))
+	}
+	return report.PrintColumns(w, rows, last, 0)
+}
+
+func dashed(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
