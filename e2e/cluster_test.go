@@ -418,3 +418,67 @@ func TestClusterEnginesAndConfig(t *testing.T) {
 		t.Errorf("with a ClusterImagePolicy present, every result is incomplete: %+v", withCIP.Summary)
 	}
 }
+
+// secretPolicy rewrites a materialized scenario policy so its key comes from a Secret.
+func secretPolicy(t testing.TB, dir, policies, secret string) string {
+	t.Helper()
+	data, err := os.ReadFile(policies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	i := strings.Index(text, "            publicKeys: |-")
+	j := strings.Index(text, "            rekor:")
+	if i < 0 || j < i {
+		t.Fatalf("no publicKeys block in %s", policies)
+	}
+	out := filepath.Join(dir, "policy-"+secret+".yaml")
+	if err := os.WriteFile(out, []byte(text[:i]+"            secret: {name: "+secret+", namespace: kyverno}\n"+text[j:]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestClusterKeySecret: Kyverno's keys.secret reads cosign.pub from a Secret. With the
+// Secret present the answers equal the PEM key's; a missing Secret is Kyverno's own failure
+// text; a Secret the user may not read is a kubectl-verify error.
+func TestClusterKeySecret(t *testing.T) {
+	p := scenarioNamed(t, "signed")
+	want := comparable(parseReport(t, p.simulate()))
+	c := startCluster(t)
+	c.apply(t, p.files.Resources)
+	c.create(t, map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "kyverno"}})
+	c.create(t, map[string]any{"apiVersion": "v1", "kind": "Secret",
+		"metadata":   map[string]any{"name": "cosign-key", "namespace": "kyverno"},
+		"stringData": map[string]any{"cosign.pub": s.keys["k1"].pem}})
+
+	t.Run("secret present", func(t *testing.T) {
+		r := c.verify(t, c.admin, "simulate", "--policy", secretPolicy(t, c.dir, p.files.Policies, "cosign-key"), "-A", "-o", "json")
+		if d := cmp.Diff(want, comparable(parseReport(t, r))); d != "" {
+			t.Errorf("key from a Secret differs from the same key inline (-inline +secret):\n%s", d)
+		}
+	})
+	t.Run("secret missing", func(t *testing.T) {
+		r := c.verify(t, c.admin, "simulate", "--policy", secretPolicy(t, c.dir, p.files.Policies, "missing"), "-A", "-o", "json")
+		rep := parseReport(t, r)
+		suffix := `.attestors[0].entries[0].keys: failed to load public key from k8s://kyverno/missing: checking if secret exists: secrets "missing" not found`
+		for _, res := range rep.Results {
+			if res.Decision != report.Deny || !strings.HasSuffix(res.Checks[0].Message, suffix) || res.Checks[0].Result != report.ResultFail {
+				t.Errorf("%s: %s, first check %s %q; want deny with ...%s", res.Resource.Name, res.Decision, res.Checks[0].Result, res.Checks[0].Message, suffix)
+			}
+		}
+	})
+	t.Run("secret not readable", func(t *testing.T) {
+		c.apply(t, filepath.Join(s.root, "testdata", "cluster", "pods-reader.yaml"))
+		reader := c.kubeconfig(t, envtest.User{Name: "pods-reader"})
+		r := c.verify(t, reader, "simulate", "--policy", secretPolicy(t, c.dir, p.files.Policies, "cosign-key"), "-A", "-o", "json")
+		rep := parseReport(t, r)
+		if rep.Summary.Incomplete != rep.Summary.Resources || rep.Summary.Resources == 0 {
+			t.Errorf("summary %+v: every result should be incomplete", rep.Summary)
+		}
+		want := `cannot read Secret kyverno/cosign-key for k8s://kyverno/cosign-key: secrets "cosign-key" is forbidden`
+		if n := strings.Count(string(r.stderr), want); n != 1 {
+			t.Errorf("stderr mentions %q %d times, want once:\n%s", want, n, r.stderr)
+		}
+	})
+}

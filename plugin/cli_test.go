@@ -244,3 +244,25 @@ func TestPoliciesCommand(t *testing.T) {
 		t.Errorf("policies on a refused policy = exit %d %q, want 2 naming the field", code, msg)
 	}
 }
+
+// TestSecretKeyWithoutCluster: a key held in a Secret cannot be read in files x files mode
+// (which never contacts the cluster): a kubectl-verify error, fail closed, once on stderr.
+func TestSecretKeyWithoutCluster(t *testing.T) {
+	dir, policy, _ := fixture(t)
+	i := strings.Index(policy, "            publicKeys: |-")
+	j := strings.Index(policy, "            rekor:")
+	p := filepath.Join(dir, "secret-policy.yaml")
+	write(t, p, policy[:i]+"            secret: {name: cosign-key, namespace: kyverno}\n"+policy[j:])
+	rep, code, stderr := simulateJSON(t, "--policy", p, "-f", filepath.Join(dir, "pod.yaml"))
+	if code != 1 || rep.Summary.Incomplete != 1 || rep.Results[0].Decision != report.Deny {
+		t.Fatalf("exit %d, summary %+v: want a fail-closed, incomplete denial", code, rep.Summary)
+	}
+	c := rep.Results[0].Checks
+	want := "kubectl-verify: k8s://kyverno/cosign-key: keys from Kubernetes Secrets are read from the cluster"
+	if len(c) == 0 || !strings.HasPrefix(c[0].Message, want) {
+		t.Errorf("checks = %+v, want a kubectl-verify error about the Secret", c)
+	}
+	if n := strings.Count(stderr, "keys from Kubernetes Secrets are read from the cluster"); n != 1 {
+		t.Errorf("stderr mentions it %d times, want once:\n%s", n, stderr)
+	}
+}

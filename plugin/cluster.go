@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -213,3 +214,38 @@ func forbiddenText(err error) string {
 	}
 	return err.Error()
 }
+
+var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// secretReader reads key Secrets through the dynamic client.
+type secretReader struct{ dyn dynamic.Interface }
+
+func (c *cluster) secrets() (secretReader, error) {
+	cfg, err := c.flags.ToRESTConfig()
+	if err != nil {
+		return secretReader{}, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	return secretReader{dyn}, err
+}
+
+// Secret returns the Secret's data, decoded.
+func (r secretReader) Secret(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+	u, err := r.dyn.Resource(secretsGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	raw, _, _ := unstructured.NestedStringMap(u.Object, "data")
+	out := make(map[string][]byte, len(raw))
+	for k, v := range raw {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return nil, fmt.Errorf("secret %s/%s key %s: %w", namespace, name, k, err)
+		}
+		out[k] = b
+	}
+	return out, nil
+}
+
+// Forbidden reports an RBAC refusal.
+func (r secretReader) Forbidden(err error) bool { return apierrors.IsForbidden(err) }

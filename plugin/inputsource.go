@@ -19,6 +19,8 @@ type inputs struct {
 	unknownNamespaces map[string]string
 	gaps              []simulate.Gap
 	warnings          []string
+	// cluster is set when the run reads one (it then also resolves key Secrets).
+	cluster *cluster
 }
 
 // inputs reads policies and resources from files or the cluster. The cluster is contacted
@@ -78,6 +80,7 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 		}
 		in.resources = objs
 	}
+	in.cluster = c
 	if c != nil {
 		labels, unknown, warnings, err := c.namespaceLabels(ctx, namespacesOf(in.resources, ns), o.Sources.ChunkSize)
 		if err != nil {

@@ -252,20 +252,39 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	printed := map[string]bool{}
 	for _, w := range in.warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+		printed[w] = true
 	}
 	reg, err := o.Registry.ToRegistry()
 	if err != nil {
 		return fmt.Errorf("--registry-config: %w", err)
 	}
+	ver := verify.New(reg)
+	if in.cluster != nil {
+		secrets, err := in.cluster.secrets()
+		if err != nil {
+			return err
+		}
+		ver.Secrets = secrets
+	}
 	rep, rows, err := simulate.Run(ctx, simulate.Config{
 		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
-		Operation: o.Operation, Parallel: o.Parallel, Verifier: verify.New(reg),
+		Operation: o.Operation, Parallel: o.Parallel, Verifier: ver,
 		NamespaceLabels: in.namespaceLabels, UnknownNamespaces: in.unknownNamespaces, Gaps: in.gaps,
 	})
 	if err != nil {
 		return err
+	}
+	// Each tool-caused error once on stderr, unless it was already a load warning.
+	for _, r := range rep.Results {
+		for _, c := range r.Checks {
+			if msg := strings.TrimPrefix(c.Message, report.ToolErrorPrefix); msg != c.Message && !printed[msg] {
+				printed[msg] = true
+				fmt.Fprintf(o.ErrOut, "Warning: %s\n", msg)
+			}
+		}
 	}
 	for _, r := range rep.Results {
 		for _, w := range r.InputWarnings {

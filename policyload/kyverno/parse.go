@@ -269,7 +269,7 @@ func (p *Policy) normaliseSet(ref string, r *Rule, path string, set *AttestorSet
 }
 
 func normaliseKeys(ref string, r *Rule, path string, k *KeysAttestor) error {
-	if k.PublicKeys == "" && k.KMS == "" && !present(k.Secret) {
+	if k.PublicKeys == "" && k.KMS == "" && k.Secret == nil {
 		return &InvalidError{ref, path, "A public key, kms key or secret is required"}
 	}
 	switch k.SignatureAlgorithm {
@@ -280,14 +280,16 @@ func normaliseKeys(ref string, r *Rule, path string, k *KeysAttestor) error {
 	switch {
 	case k.KMS != "" && k.PublicKeys == "":
 		r.Unsupported = append(r.Unsupported, path+".kms")
-	case present(k.Secret) && k.PublicKeys == "":
-		r.Unsupported = append(r.Unsupported, path+".secret")
+	case k.Secret != nil && k.PublicKeys == "":
+		// Read from the cluster at verification time (cosign's k8s:// key reference).
 	case strings.HasPrefix(strings.TrimSpace(k.PublicKeys), "-----BEGIN"):
 		for i, key := range SplitPEMKeys(k.PublicKeys) {
 			if err := checkPEMKey(key); err != nil {
 				return &InvalidError{ref, path + ".publicKeys", fmt.Sprintf("key %d is not a valid PEM public key: %v", i, err)}
 			}
 		}
+	case strings.HasPrefix(strings.TrimSpace(k.PublicKeys), "k8s://"):
+		// As above.
 	case strings.Contains(k.PublicKeys, "{{"):
 		r.Unsupported = append(r.Unsupported, path+".publicKeys (variable)")
 	default:

@@ -218,9 +218,27 @@ type KeysAttestor struct {
 	PublicKeys         string          `json:"publicKeys,omitempty"`
 	SignatureAlgorithm string          `json:"signatureAlgorithm,omitempty"`
 	KMS                string          `json:"kms,omitempty"`
-	Secret             json.RawMessage `json:"secret,omitempty"`
+	Secret             *SecretRef      `json:"secret,omitempty"`
 	Rekor              *Rekor          `json:"rekor,omitempty"`
 	CTLog              *CTLog          `json:"ctlog,omitempty"`
+}
+
+// SecretRef names a Secret whose `cosign.pub` holds the key.
+type SecretRef struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+}
+
+// KeyRef is what Kyverno hands cosign for this entry: the PEM keys, else
+// k8s://<namespace>/<name> for a Secret (buildCosignVerifier), else the KMS URI.
+func (k *KeysAttestor) KeyRef() string {
+	switch {
+	case k.PublicKeys != "":
+		return k.PublicKeys
+	case k.Secret != nil:
+		return "k8s://" + k.Secret.Namespace + "/" + k.Secret.Name
+	}
+	return k.KMS
 }
 
 // Rekor is the transparency-log configuration of an entry.

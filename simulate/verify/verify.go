@@ -40,6 +40,21 @@ type UnavailableError struct{ Err error }
 func (e *UnavailableError) Error() string { return e.Err.Error() }
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
+// ToolError means the tool itself could not make the check (no cluster to read a key
+// Secret from, no right to read it): not the engine's verdict. Error() is the reason.
+type ToolError struct{ Err error }
+
+func (e *ToolError) Error() string { return e.Err.Error() }
+func (e *ToolError) Unwrap() error { return e.Err }
+
+// SecretReader reads Secrets for k8s:// key references. Forbidden errors must satisfy
+// apierrors.IsForbidden; not-found ones keep the API server's text.
+type SecretReader interface {
+	Secret(ctx context.Context, namespace, name string) (map[string][]byte, error)
+	// Forbidden reports whether err means the user may not read the Secret.
+	Forbidden(err error) bool
+}
+
 // IsConnectionError reports whether err carries a *net.OpError: what Kyverno alone counts as a
 // registry error rather than a failure (spec/kyverno.md §4.1 step 6).
 func IsConnectionError(err error) bool {
@@ -51,7 +66,7 @@ func IsConnectionError(err error) bool {
 type KeyCheck struct {
 	// Image is the reference as the engine names it (tag or digest form).
 	Image string
-	// PublicKey is one PEM public key.
+	// PublicKey is one PEM public key, or k8s://<namespace>/<secret> whose cosign.pub holds it.
 	PublicKey string
 	// HashAlgorithm is "", sha224, sha256, sha384 or sha512 ("" = sha256).
 	HashAlgorithm string
@@ -71,12 +86,20 @@ type KeyResult struct {
 // cached for its lifetime, so one Verifier serves one run.
 type Verifier struct {
 	reg *Registry
+	// Secrets resolves k8s:// keys; nil when no cluster is read.
+	Secrets SecretReader
 
 	group   singleflight.Group
 	mu      sync.Mutex
 	keys    map[KeyCheck]keyOutcome
 	digests map[string]digestOutcome
 	gets    map[string]digestOutcome
+	secrets map[string]secretOutcome
+}
+
+type secretOutcome struct {
+	pem []byte
+	err error
 }
 
 type keyOutcome struct {
@@ -96,6 +119,7 @@ func New(reg *Registry) *Verifier {
 		keys:    map[KeyCheck]keyOutcome{},
 		digests: map[string]digestOutcome{},
 		gets:    map[string]digestOutcome{},
+		secrets: map[string]secretOutcome{},
 	}
 }
 
@@ -136,8 +160,16 @@ func (v *Verifier) verifyKey(ctx context.Context, c KeyCheck) (KeyResult, error)
 	if !ok {
 		return KeyResult{}, &FailedError{fmt.Errorf("invalid signature algorithm provided %s", c.HashAlgorithm)}
 	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(c.PublicKey))
-	if err != nil {
+	var pub crypto.PublicKey
+	if ref := strings.TrimSpace(c.PublicKey); strings.HasPrefix(ref, "k8s://") {
+		raw, err := v.secretKey(ctx, ref)
+		if err != nil {
+			return KeyResult{}, err
+		}
+		if pub, err = cryptoutils.UnmarshalPEMToPublicKey(raw); err != nil {
+			return KeyResult{}, &FailedError{fmt.Errorf("failed to load public key from %s: %w", ref, err)}
+		}
+	} else if pub, err = cryptoutils.UnmarshalPEMToPublicKey([]byte(c.PublicKey)); err != nil {
 		return KeyResult{}, &FailedError{fmt.Errorf("failed to load public key from PEM: pem to public key: %w", err)}
 	}
 	sv, err := signature.LoadVerifier(pub, hash)
@@ -190,6 +222,45 @@ func (v *Verifier) verifyKey(ctx context.Context, c KeyCheck) (KeyResult, error)
 		return KeyResult{Digest: d}, nil
 	}
 	return KeyResult{}, &FailedError{fmt.Errorf("failed to extract image digest from signature payload for %s", c.Image)}
+}
+
+// secretKey reads cosign.pub from the Secret a k8s://<namespace>/<name> reference names,
+// once per run, with the text cosign's PublicKeyFromKeyRef gives Kyverno.
+func (v *Verifier) secretKey(ctx context.Context, ref string) ([]byte, error) {
+	v.mu.Lock()
+	if o, ok := v.secrets[ref]; ok {
+		v.mu.Unlock()
+		return o.pem, o.err
+	}
+	v.mu.Unlock()
+	out, _, _ := v.group.Do("secret\x00"+ref, func() (any, error) {
+		var o secretOutcome
+		parts := strings.Split(strings.TrimPrefix(ref, "k8s://"), "/")
+		switch {
+		case len(parts) != 2:
+			o.err = &FailedError{fmt.Errorf("failed to load public key from %s: kubernetes specification should be in the format k8s://<namespace>/<secret>", ref)}
+		case v.Secrets == nil:
+			o.err = &ToolError{fmt.Errorf("%s: keys from Kubernetes Secrets are read from the cluster, and this run reads none (policies and resources both from files)", ref)}
+		default:
+			data, err := v.Secrets.Secret(ctx, parts[0], parts[1])
+			switch {
+			case err != nil && v.Secrets.Forbidden(err):
+				o.err = &ToolError{fmt.Errorf("cannot read Secret %s/%s for %s: %w", parts[0], parts[1], ref, err)}
+			case err != nil:
+				o.err = &FailedError{fmt.Errorf("failed to load public key from %s: checking if secret exists: %w", ref, err)}
+			default:
+				o.pem = data["cosign.pub"]
+			}
+		}
+		if ctx.Err() == nil {
+			v.mu.Lock()
+			v.secrets[ref] = o
+			v.mu.Unlock()
+		}
+		return o, nil
+	})
+	o := out.(secretOutcome)
+	return o.pem, o.err
 }
 
 // resolve is cosign's ResolveDigest for a tag, cached per reference, with cosign's 404 text.
@@ -267,7 +338,8 @@ func (v *Verifier) cachedDigest(ref name.Reference) (string, bool) {
 func classify(err error) error {
 	var f *FailedError
 	var u *UnavailableError
-	if errors.As(err, &f) || errors.As(err, &u) {
+	var te *ToolError
+	if errors.As(err, &f) || errors.As(err, &u) || errors.As(err, &te) {
 		return err
 	}
 	var terr *transport.Error

@@ -8,6 +8,7 @@ package kyverno
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -412,6 +413,12 @@ func (e *Engine) verifyAttestors(ctx context.Context, iv *kpol.ImageVerification
 	var digest string
 	for i, set := range iv.Attestors {
 		d, err := e.verifyAttestorSet(ctx, iv, set, image, fmt.Sprintf(".attestors[%d]", i))
+		var tool *verify.ToolError
+		if errors.As(err, &tool) {
+			// The image is in the check itself; the message names the missing right only, so
+			// that one right missing reads as one warning.
+			return mk(statusError, report.ToolErrorPrefix+tool.Error(), true), ""
+		}
 		if err != nil {
 			msg := fmt.Sprintf("failed to verify image %s: %s", image, err)
 			if verify.IsConnectionError(err) {
@@ -479,7 +486,7 @@ func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerificati
 			repo = en.Repository
 		}
 		res, err := e.Verifier.VerifyKey(ctx, verify.KeyCheck{
-			Image: image, PublicKey: en.Keys.PublicKeys, HashAlgorithm: en.Keys.SignatureAlgorithm,
+			Image: image, PublicKey: en.Keys.KeyRef(), HashAlgorithm: en.Keys.SignatureAlgorithm,
 			Repository: repo, OCI11: iv.CosignOCI11,
 		})
 		if err != nil {
