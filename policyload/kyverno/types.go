@@ -215,12 +215,12 @@ type Attestor struct {
 
 // KeysAttestor is entries[].keys.
 type KeysAttestor struct {
-	PublicKeys         string          `json:"publicKeys,omitempty"`
-	SignatureAlgorithm string          `json:"signatureAlgorithm,omitempty"`
-	KMS                string          `json:"kms,omitempty"`
-	Secret             *SecretRef      `json:"secret,omitempty"`
-	Rekor              *Rekor          `json:"rekor,omitempty"`
-	CTLog              *CTLog          `json:"ctlog,omitempty"`
+	PublicKeys         string     `json:"publicKeys,omitempty"`
+	SignatureAlgorithm string     `json:"signatureAlgorithm,omitempty"`
+	KMS                string     `json:"kms,omitempty"`
+	Secret             *SecretRef `json:"secret,omitempty"`
+	Rekor              *Rekor     `json:"rekor,omitempty"`
+	CTLog              *CTLog     `json:"ctlog,omitempty"`
 }
 
 // SecretRef names a Secret whose `cosign.pub` holds the key.
