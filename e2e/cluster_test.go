@@ -4,8 +4,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +18,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -28,6 +36,7 @@ import (
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
 )
 
 // testCluster is a real kube-apiserver + etcd (built under hack/tools, driven by envtest)
@@ -481,4 +490,126 @@ func TestClusterKeySecret(t *testing.T) {
 			t.Errorf("stderr mentions %q %d times, want once:\n%s", want, n, r.stderr)
 		}
 	})
+}
+
+// authRegistry is an in-process registry that wants Basic alice:s3cret on every request.
+func authRegistry(t testing.TB) (host string, auth remote.Option) {
+	t.Helper()
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != want {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), remote.WithAuth(&authn.Basic{Username: "alice", Password: "s3cret"})
+}
+
+// TestClusterPullSecrets: Kyverno's registry client uses the pod's imagePullSecrets; so do
+// we when the cluster is read. Without them the registry's refusal is Kyverno's failure; with
+// secrets we may not read, it is a kubectl-verify error.
+func TestClusterPullSecrets(t *testing.T) {
+	host, auth := authRegistry(t)
+	key, err := verifytest.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := host + "/private/app:v1"
+	if _, err := verifytest.Push(ref, auth); err != nil {
+		t.Fatal(err)
+	}
+	if err := verifytest.Sign(ref, key, auth); err != nil {
+		t.Fatal(err)
+	}
+	c := startCluster(t)
+	dockerConfig := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, base64.StdEncoding.EncodeToString([]byte("alice:s3cret")))
+	pem := strings.ReplaceAll(strings.TrimSpace(key.PublicPEM), "\n", "\n              ")
+	manifests := filepath.Join(c.dir, "pull.yaml")
+	policy := filepath.Join(c.dir, "pull-policy.yaml")
+	write := func(path, text string) {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(manifests, fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata: {name: team}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: regcred, namespace: team}
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '%s'
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: with-secret, namespace: team}
+spec:
+  imagePullSecrets: [{name: regcred}]
+  containers: [{name: app, image: %s}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: without-secret, namespace: team}
+spec:
+  containers: [{name: app, image: %s}]
+`, dockerConfig, ref, ref))
+	write(policy, fmt.Sprintf(`apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: private}
+spec:
+  rules:
+  - name: private
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    verifyImages:
+    - failureAction: Enforce
+      mutateDigest: false
+      verifyDigest: false
+      imageReferences: ["%s/*"]
+      attestors:
+      - entries:
+        - keys:
+            publicKeys: |-
+              %s
+            rekor: {ignoreTlog: true}
+            ctlog: {ignoreSCT: true}
+`, host, pem))
+	c.apply(t, manifests)
+	c.apply(t, filepath.Join(s.root, "testdata", "cluster", "pods-reader.yaml"))
+
+	byName := func(rep report.SimulationReport) map[string]report.Result {
+		out := map[string]report.Result{}
+		for _, r := range rep.Results {
+			out[r.Resource.Name] = r
+		}
+		return out
+	}
+	res := byName(parseReport(t, c.verify(t, c.admin, "simulate", "--policy", policy, "-n", "team", "-o", "json")))
+	hasCheck := func(r report.Result, msg string) bool {
+		for _, c := range r.Checks {
+			if c.Message == msg {
+				return true
+			}
+		}
+		return false
+	}
+	if r := res["with-secret"]; r.Decision != report.Allow || !hasCheck(r, "verified image signatures for "+ref) {
+		t.Errorf("with-secret: %s %+v, want allowed and verified with the pull secret", r.Decision, r.Checks)
+	}
+	if r := res["without-secret"]; r.Decision != report.Deny || r.Checks[0].Result != report.ResultFail || !strings.Contains(r.Checks[0].Message, "401 Unauthorized") {
+		t.Errorf("without-secret: %s %+v, want Kyverno's failure on the registry's 401", r.Decision, r.Checks)
+	}
+
+	reader := c.kubeconfig(t, envtest.User{Name: "pods-reader"})
+	r := c.verify(t, reader, "simulate", "--policy", policy, "-n", "team", "-o", "json")
+	res = byName(parseReport(t, r))
+	want := `kubectl-verify: the registry refused access and cannot read imagePullSecret team/regcred: secrets "regcred" is forbidden`
+	if got := res["with-secret"]; got.Checks[0].Result != report.ResultError || !strings.HasPrefix(got.Checks[0].Message, want) {
+		t.Errorf("with-secret as pods-reader: %+v, want %q...", got.Checks, want)
+	}
 }

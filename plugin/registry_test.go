@@ -408,3 +408,48 @@ current-context: x
 		t.Errorf("files+files mode made API requests: %v", seen)
 	}
 }
+
+// TestPullSecretsWithoutCluster: a Pod whose registry needs its imagePullSecrets, evaluated
+// from files (no cluster, so the secrets cannot be read): the registry's refusal is not
+// Kyverno's verdict but a kubectl-verify error, once on stderr.
+func TestPullSecretsWithoutCluster(t *testing.T) {
+	obs, h := newObserved()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	key, _ := verifytest.NewKey()
+	auth := remote.WithAuth(basicAuth{"alice", "s3cret"})
+	obs.auth = base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
+	ref := host + "/private/app:v1"
+	if _, err := verifytest.Push(ref, auth); err != nil {
+		t.Fatal(err)
+	}
+	if err := verifytest.Sign(ref, key, auth); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", dir)
+	policy := keyPolicy(t, dir, host, key)
+	pod := filepath.Join(dir, "pod.yaml")
+	write(t, pod, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: team}\nspec:\n  imagePullSecrets: [{name: regcred}]\n  containers:\n  - {name: a, image: "+ref+"}\n")
+	rep, code, stderr := simulateJSON(t, "--policy", policy, "-f", pod)
+	if code != 1 || rep.Summary.Incomplete != 1 {
+		t.Fatalf("exit %d, summary %+v, want a fail-closed incomplete result", code, rep.Summary)
+	}
+	want := "the registry refused access and imagePullSecrets team/regcred are in the cluster, and this run reads none"
+	if c := signatureCheckOrTool(rep.Results[0]); c.Result != report.ResultError || c.Message != "kubectl-verify: "+want {
+		t.Errorf("check = %s %q, want error %q", c.Result, c.Message, want)
+	}
+	if n := strings.Count(stderr, want); n != 1 {
+		t.Errorf("stderr mentions it %d times, want once:\n%s", n, stderr)
+	}
+}
+
+func signatureCheckOrTool(r report.Result) report.Check {
+	for _, c := range r.Checks {
+		if strings.HasPrefix(c.Message, "kubectl-verify: ") {
+			return c
+		}
+	}
+	return report.Check{}
+}

@@ -89,3 +89,24 @@ func lookup(obj map[string]any, path []string) (map[string]any, bool) {
 	}
 	return cur, true
 }
+
+// PullSecrets are the names in the pod spec's imagePullSecrets.
+func PullSecrets(kind string, obj map[string]any) []string {
+	path, ok := podSpecPaths[kind]
+	if !ok {
+		return nil
+	}
+	spec, ok := lookup(obj, path)
+	if !ok {
+		return nil
+	}
+	list, _ := spec["imagePullSecrets"].([]any)
+	var out []string
+	for _, s := range list {
+		m, _ := s.(map[string]any)
+		if n, _ := m["name"].(string); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}

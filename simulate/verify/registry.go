@@ -86,9 +86,13 @@ func (r *Registry) nameOptions(ref string) []name.Option {
 }
 
 func (r *Registry) remoteOptions(ctx context.Context) []remote.Option {
+	return r.remoteOptionsWith(ctx, r.keychain)
+}
+
+func (r *Registry) remoteOptionsWith(ctx context.Context, kc authn.Keychain) []remote.Option {
 	opts := []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(r.keychain),
+		remote.WithAuthFromKeychain(kc),
 		remote.WithTransport(r.transport),
 	}
 	if r.UserAgent != "" {

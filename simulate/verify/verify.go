@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -74,6 +75,8 @@ type KeyCheck struct {
 	Repository string
 	// OCI11 also looks for signatures through the OCI 1.1 referrers API first.
 	OCI11 bool
+	// Auth is the request's pull secrets.
+	Auth Auth
 }
 
 // KeyResult is a passed KeyCheck.
@@ -89,17 +92,23 @@ type Verifier struct {
 	// Secrets resolves k8s:// keys; nil when no cluster is read.
 	Secrets SecretReader
 
-	group   singleflight.Group
-	mu      sync.Mutex
-	keys    map[KeyCheck]keyOutcome
-	digests map[string]digestOutcome
-	gets    map[string]digestOutcome
-	secrets map[string]secretOutcome
+	group     singleflight.Group
+	mu        sync.Mutex
+	keys      map[KeyCheck]keyOutcome
+	digests   map[string]digestOutcome
+	gets      map[string]digestOutcome
+	secrets   map[string]secretOutcome
+	keychains map[Auth]keychainOutcome
 }
 
 type secretOutcome struct {
-	pem []byte
-	err error
+	data map[string][]byte
+	err  error
+}
+
+type keychainOutcome struct {
+	kc     authn.Keychain
+	unread string
 }
 
 type keyOutcome struct {
@@ -115,11 +124,12 @@ type digestOutcome struct {
 // New returns a Verifier that reaches registries as reg says.
 func New(reg *Registry) *Verifier {
 	return &Verifier{
-		reg:     reg,
-		keys:    map[KeyCheck]keyOutcome{},
-		digests: map[string]digestOutcome{},
-		gets:    map[string]digestOutcome{},
-		secrets: map[string]secretOutcome{},
+		reg:       reg,
+		keys:      map[KeyCheck]keyOutcome{},
+		digests:   map[string]digestOutcome{},
+		gets:      map[string]digestOutcome{},
+		secrets:   map[string]secretOutcome{},
+		keychains: map[Auth]keychainOutcome{},
 	}
 }
 
@@ -136,7 +146,7 @@ func (v *Verifier) VerifyKey(ctx context.Context, c KeyCheck) (KeyResult, error)
 		return o.res, o.err
 	}
 	v.mu.Unlock()
-	key := fmt.Sprintf("key\x00%s\x00%s\x00%s\x00%s\x00%t", c.Image, c.PublicKey, c.HashAlgorithm, c.Repository, c.OCI11)
+	key := fmt.Sprintf("key\x00%s\x00%s\x00%s\x00%s\x00%t\x00%s\x00%s", c.Image, c.PublicKey, c.HashAlgorithm, c.Repository, c.OCI11, c.Auth.Namespace, c.Auth.Secrets)
 	out, _, _ := v.group.Do(key, func() (any, error) {
 		res, err := v.verifyKey(ctx, c)
 		o := keyOutcome{res, err}
@@ -176,7 +186,8 @@ func (v *Verifier) verifyKey(ctx context.Context, c KeyCheck) (KeyResult, error)
 	if err != nil {
 		return KeyResult{}, &FailedError{fmt.Errorf("failed to load public key from PEM: %w", err)}
 	}
-	regOpts := []ociremote.Option{ociremote.WithRemoteOptions(v.reg.remoteOptions(ctx)...)}
+	ropts, unread := v.remoteFor(ctx, c.Auth)
+	regOpts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
 	if c.Repository != "" {
 		repo, err := name.NewRepository(c.Repository, v.reg.nameOptions(c.Repository)...)
 		if err != nil {
@@ -187,9 +198,9 @@ func (v *Verifier) verifyKey(ctx context.Context, c KeyCheck) (KeyResult, error)
 	// Resolve the tag through our cache (one request per tag per run); cosign's own
 	// resolution is then a no-op on the digest reference, and errors read as cosign's.
 	if _, isTag := ref.(name.Tag); isTag {
-		d, err := v.resolve(ctx, ref)
+		d, err := v.resolve(ctx, ref, c.Auth)
 		if err != nil {
-			return KeyResult{}, classify(err)
+			return KeyResult{}, classify(refusedWithout(err, unread))
 		}
 		ref = ref.Context().Digest(d)
 	}
@@ -204,7 +215,7 @@ func (v *Verifier) verifyKey(ctx context.Context, c KeyCheck) (KeyResult, error)
 	}
 	sigs, _, err := cosign.VerifyImageSignatures(ctx, ref, co)
 	if err != nil {
-		return KeyResult{}, classify(err)
+		return KeyResult{}, classify(refusedWithout(err, unread))
 	}
 	// Kyverno reads the digest from the first verified signature's payload (extractDigest).
 	if len(sigs) == 0 {
@@ -224,48 +235,52 @@ func (v *Verifier) verifyKey(ctx context.Context, c KeyCheck) (KeyResult, error)
 	return KeyResult{}, &FailedError{fmt.Errorf("failed to extract image digest from signature payload for %s", c.Image)}
 }
 
-// secretKey reads cosign.pub from the Secret a k8s://<namespace>/<name> reference names,
-// once per run, with the text cosign's PublicKeyFromKeyRef gives Kyverno.
-func (v *Verifier) secretKey(ctx context.Context, ref string) ([]byte, error) {
+// secretData reads a Secret once per run.
+func (v *Verifier) secretData(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+	k := namespace + "/" + name
 	v.mu.Lock()
-	if o, ok := v.secrets[ref]; ok {
+	if o, ok := v.secrets[k]; ok {
 		v.mu.Unlock()
-		return o.pem, o.err
+		return o.data, o.err
 	}
 	v.mu.Unlock()
-	out, _, _ := v.group.Do("secret\x00"+ref, func() (any, error) {
-		var o secretOutcome
-		parts := strings.Split(strings.TrimPrefix(ref, "k8s://"), "/")
-		switch {
-		case len(parts) != 2:
-			o.err = &FailedError{fmt.Errorf("failed to load public key from %s: kubernetes specification should be in the format k8s://<namespace>/<secret>", ref)}
-		case v.Secrets == nil:
-			o.err = &ToolError{fmt.Errorf("%s: keys from Kubernetes Secrets are read from the cluster, and this run reads none (policies and resources both from files)", ref)}
-		default:
-			data, err := v.Secrets.Secret(ctx, parts[0], parts[1])
-			switch {
-			case err != nil && v.Secrets.Forbidden(err):
-				o.err = &ToolError{fmt.Errorf("cannot read Secret %s/%s for %s: %w", parts[0], parts[1], ref, err)}
-			case err != nil:
-				o.err = &FailedError{fmt.Errorf("failed to load public key from %s: checking if secret exists: %w", ref, err)}
-			default:
-				o.pem = data["cosign.pub"]
-			}
-		}
+	out, _, _ := v.group.Do("secret\x00"+k, func() (any, error) {
+		data, err := v.Secrets.Secret(ctx, namespace, name)
+		o := secretOutcome{data, err}
 		if ctx.Err() == nil {
 			v.mu.Lock()
-			v.secrets[ref] = o
+			v.secrets[k] = o
 			v.mu.Unlock()
 		}
 		return o, nil
 	})
 	o := out.(secretOutcome)
-	return o.pem, o.err
+	return o.data, o.err
+}
+
+// secretKey reads cosign.pub from the Secret a k8s://<namespace>/<name> reference names,
+// with the text cosign's PublicKeyFromKeyRef gives Kyverno.
+func (v *Verifier) secretKey(ctx context.Context, ref string) ([]byte, error) {
+	parts := strings.Split(strings.TrimPrefix(ref, "k8s://"), "/")
+	if len(parts) != 2 {
+		return nil, &FailedError{fmt.Errorf("failed to load public key from %s: kubernetes specification should be in the format k8s://<namespace>/<secret>", ref)}
+	}
+	if v.Secrets == nil {
+		return nil, &ToolError{fmt.Errorf("%s: keys from Kubernetes Secrets are read from the cluster, and this run reads none (policies and resources both from files)", ref)}
+	}
+	data, err := v.secretData(ctx, parts[0], parts[1])
+	switch {
+	case err != nil && v.Secrets.Forbidden(err):
+		return nil, &ToolError{fmt.Errorf("cannot read Secret %s/%s for %s: %w", parts[0], parts[1], ref, err)}
+	case err != nil:
+		return nil, &FailedError{fmt.Errorf("failed to load public key from %s: checking if secret exists: %w", ref, err)}
+	}
+	return data["cosign.pub"], nil
 }
 
 // resolve is cosign's ResolveDigest for a tag, cached per reference, with cosign's 404 text.
-func (v *Verifier) resolve(ctx context.Context, ref name.Reference) (string, error) {
-	k := ref.String()
+func (v *Verifier) resolve(ctx context.Context, ref name.Reference, a Auth) (string, error) {
+	k := ref.String() + "\x00" + a.Namespace + "\x00" + a.Secrets
 	v.mu.Lock()
 	if o, ok := v.digests[k]; ok {
 		v.mu.Unlock()
@@ -273,7 +288,8 @@ func (v *Verifier) resolve(ctx context.Context, ref name.Reference) (string, err
 	}
 	v.mu.Unlock()
 	out, _, _ := v.group.Do("resolve\x00"+k, func() (any, error) {
-		d, err := ociremote.ResolveDigest(ref, ociremote.WithRemoteOptions(v.reg.remoteOptions(ctx)...))
+		ropts, _ := v.remoteFor(ctx, a)
+		d, err := ociremote.ResolveDigest(ref, ociremote.WithRemoteOptions(ropts...))
 		var o digestOutcome
 		if err != nil {
 			if terr := (&transport.Error{}); errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
@@ -296,28 +312,30 @@ func (v *Verifier) resolve(ctx context.Context, ref name.Reference) (string, err
 
 // Digest fetches the manifest (or index) of image the way Kyverno's registry client does for
 // digest mutation (remote.Get), cached per reference.
-func (v *Verifier) Digest(ctx context.Context, image string) (string, error) {
+func (v *Verifier) Digest(ctx context.Context, image string, a Auth) (string, error) {
+	k := image + "\x00" + a.Namespace + "\x00" + a.Secrets
 	v.mu.Lock()
-	if o, ok := v.gets[image]; ok {
+	if o, ok := v.gets[k]; ok {
 		v.mu.Unlock()
 		return o.digest, o.err
 	}
 	v.mu.Unlock()
-	out, _, _ := v.group.Do("get\x00"+image, func() (any, error) {
+	out, _, _ := v.group.Do("get\x00"+k, func() (any, error) {
 		var o digestOutcome
 		ref, err := name.ParseReference(image, v.reg.nameOptions(image)...)
+		ropts, unread := v.remoteFor(ctx, a)
 		if err != nil {
 			o.err = err
-		} else if d, ok := v.cachedDigest(ref); ok {
+		} else if d, ok := v.cachedDigest(ref, a); ok {
 			o.digest = d
-		} else if desc, err := remote.Get(ref, v.reg.remoteOptions(ctx)...); err != nil {
-			o.err = classify(err)
+		} else if desc, err := remote.Get(ref, ropts...); err != nil {
+			o.err = classify(refusedWithout(err, unread))
 		} else {
 			o.digest = desc.Digest.String()
 		}
 		if ctx.Err() == nil {
 			v.mu.Lock()
-			v.gets[image] = o
+			v.gets[k] = o
 			v.mu.Unlock()
 		}
 		return o, nil
@@ -326,10 +344,10 @@ func (v *Verifier) Digest(ctx context.Context, image string) (string, error) {
 	return o.digest, o.err
 }
 
-func (v *Verifier) cachedDigest(ref name.Reference) (string, bool) {
+func (v *Verifier) cachedDigest(ref name.Reference, a Auth) (string, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	o, ok := v.digests[ref.String()]
+	o, ok := v.digests[ref.String()+"\x00"+a.Namespace+"\x00"+a.Secrets]
 	return o.digest, ok && o.err == nil
 }
 

@@ -31,7 +31,7 @@ func DefaultConfig() Config { return kpol.DefaultConfig() }
 // Verifier is what the engine needs from the verify package.
 type Verifier interface {
 	VerifyKey(ctx context.Context, c verify.KeyCheck) (verify.KeyResult, error)
-	Digest(ctx context.Context, image string) (string, error)
+	Digest(ctx context.Context, image string, auth verify.Auth) (string, error)
 }
 
 // Engine replays a set of Kyverno policies.
@@ -230,6 +230,9 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 		return nil, nil, md
 	}
 	images, _ := e.images(obj)
+	// Kyverno's registry client adds the pod's imagePullSecrets, in its namespace
+	// (registryClientFactory.GetClient).
+	auth := verify.PullSecretAuth(res.Namespace, extract.PullSecrets(res.Kind, obj))
 	var resps []ruleResponse
 	patched := map[string]string{}
 	for _, rule := range computeRules(p, "") {
@@ -263,7 +266,7 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 			for _, iv := range rule.VerifyImages {
 				iv := iv
 				for _, img := range selected {
-					r, patch := e.verifyImage(ctx, p, &rule, &iv, img, md)
+					r, patch := e.verifyImage(ctx, p, &rule, &iv, img, md, auth)
 					if patch != nil {
 						patched[patch.Path] = patch.Value.(string)
 					}
@@ -346,7 +349,7 @@ func policyApplies(p *kpol.Policy, res resource) bool {
 }
 
 // verifyImage is imageVerifier.Verify's loop body for one (entry, image) (§4.1 steps 3-9).
-func (e *Engine) verifyImage(ctx context.Context, p *kpol.Policy, rule *kpol.Rule, iv *kpol.ImageVerification, img imageInfo, md *metadata) ([]ruleResponse, *report.PatchOp) {
+func (e *Engine) verifyImage(ctx context.Context, p *kpol.Policy, rule *kpol.Rule, iv *kpol.ImageVerification, img imageInfo, md *metadata, auth verify.Auth) ([]ruleResponse, *report.PatchOp) {
 	image := img.String()
 	var out []ruleResponse
 	var resp *ruleResponse
@@ -362,7 +365,7 @@ func (e *Engine) verifyImage(ctx context.Context, p *kpol.Policy, rule *kpol.Rul
 			md.add(p, rule.Name, image, statusSkip, false)
 			resp = mk(statusSkip, fmt.Sprintf("skipping image reference image %s, policy %s ruleName %s", image, p.Name, rule.Name), true)
 		default:
-			resp, digest = e.verifyAttestors(ctx, iv, img, mk)
+			resp, digest = e.verifyAttestors(ctx, iv, img, mk, auth)
 		}
 	}
 	var patch *report.PatchOp
@@ -370,11 +373,15 @@ func (e *Engine) verifyImage(ctx context.Context, p *kpol.Policy, rule *kpol.Rul
 		d := digest
 		var err error
 		if d == "" {
-			d, err = e.Verifier.Digest(ctx, image)
+			d, err = e.Verifier.Digest(ctx, image, auth)
 		}
-		if err != nil {
+		var tool *verify.ToolError
+		switch {
+		case errors.As(err, &tool):
+			out = append(out, *mk(statusError, report.ToolErrorPrefix+tool.Error(), true))
+		case err != nil:
 			out = append(out, *mk(statusError, fmt.Sprintf("failed to update digest: failed to fetch image reference: %s, error: %s", image, err), true))
-		} else {
+		default:
 			if resp == nil {
 				resp = mk(statusPass, "mutated image digest", false)
 			}
@@ -408,11 +415,11 @@ func imageStatus(ruleStatus string) string {
 }
 
 // verifyAttestors checks every attestor set; the first failing set decides the response.
-func (e *Engine) verifyAttestors(ctx context.Context, iv *kpol.ImageVerification, img imageInfo, mk func(string, string, bool) *ruleResponse) (*ruleResponse, string) {
+func (e *Engine) verifyAttestors(ctx context.Context, iv *kpol.ImageVerification, img imageInfo, mk func(string, string, bool) *ruleResponse, auth verify.Auth) (*ruleResponse, string) {
 	image := img.String()
 	var digest string
 	for i, set := range iv.Attestors {
-		d, err := e.verifyAttestorSet(ctx, iv, set, image, fmt.Sprintf(".attestors[%d]", i))
+		d, err := e.verifyAttestorSet(ctx, iv, set, image, fmt.Sprintf(".attestors[%d]", i), auth)
 		var tool *verify.ToolError
 		if errors.As(err, &tool) {
 			// The image is in the check itself; the message names the missing right only, so
@@ -459,7 +466,7 @@ func (p pathError) Unwrap() error { return p.err }
 
 // verifyAttestorSet tries entries in order until count is reached (keys split per PEM
 // block first); errors are joined with "; " as multierr does.
-func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerification, set kpol.AttestorSet, image, path string) (string, error) {
+func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerification, set kpol.AttestorSet, image, path string, auth verify.Auth) (string, error) {
 	var entries []kpol.Attestor
 	for _, en := range set.Entries {
 		if en.Keys != nil {
@@ -487,7 +494,7 @@ func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerificati
 		}
 		res, err := e.Verifier.VerifyKey(ctx, verify.KeyCheck{
 			Image: image, PublicKey: en.Keys.KeyRef(), HashAlgorithm: en.Keys.SignatureAlgorithm,
-			Repository: repo, OCI11: iv.CosignOCI11,
+			Repository: repo, OCI11: iv.CosignOCI11, Auth: auth,
 		})
 		if err != nil {
 			errs = append(errs, pathError{ep, err})
