@@ -85,10 +85,6 @@ func (r *Registry) nameOptions(ref string) []name.Option {
 	return nil
 }
 
-func (r *Registry) remoteOptions(ctx context.Context) []remote.Option {
-	return r.remoteOptionsWith(ctx, r.keychain)
-}
-
 func (r *Registry) remoteOptionsWith(ctx context.Context, kc authn.Keychain) []remote.Option {
 	opts := []remote.Option{
 		remote.WithContext(ctx),
