@@ -254,6 +254,24 @@ func TestClusterRBAC(t *testing.T) {
 		}
 	})
 
+	t.Run("--as impersonates", func(t *testing.T) {
+		r := c.verify(t, c.admin, "simulate", "-n", "secure", "--as", "limited", "-o", "json")
+		got := parseReport(t, r)
+		if got.Summary.Incomplete == 0 || !strings.Contains(string(r.stderr), `User "limited" cannot list`) {
+			t.Errorf("--as limited should see what limited sees: summary %+v\n%s", got.Summary, r.stderr)
+		}
+	})
+
+	t.Run("TYPE/NAME", func(t *testing.T) {
+		got := parseReport(t, c.verify(t, c.admin, "simulate", "pod/signed", "-n", "secure", "-o", "json"))
+		if len(got.Results) != 1 || got.Results[0].Resource.Name != "signed" || got.Results[0].Resource.Namespace != "secure" {
+			t.Errorf("pod/signed -n secure: %+v, want exactly that Pod", got.Results)
+		}
+		if d := cmp.Diff(comparable(admin)["Pod/secure/signed"], comparable(got)["Pod/secure/signed"]); d != "" {
+			t.Errorf("pod/signed differs from the same Pod in -A (-all +named):\n%s", d)
+		}
+	})
+
 	t.Run("pods in one namespace only", func(t *testing.T) {
 		limited := c.kubeconfig(t, envtest.User{Name: "limited"})
 		r := c.verify(t, limited, "simulate", "-n", "secure", "-o", "json")
@@ -328,7 +346,7 @@ func scaleCluster(t testing.TB) (*testCluster, *prepared) {
 		ns := fmt.Sprintf("scale-%02d", i%20)
 		pod := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "v1", "kind": "Pod",
-			"metadata": map[string]any{"name": fmt.Sprintf("pod-%04d", i), "namespace": ns},
+			"metadata": map[string]any{"name": fmt.Sprintf("pod-%04d", i), "namespace": ns, "labels": map[string]any{"parity": []string{"even", "odd"}[i%2]}},
 			"spec":     map[string]any{"containers": []any{map[string]any{"name": "app", "image": image}}},
 		}}
 		g.Go(func() error {
@@ -357,6 +375,10 @@ func TestClusterPaging(t *testing.T) {
 	}
 	if len(namespaces) != 20 {
 		t.Errorf("results from %d namespaces, want 20", len(namespaces))
+	}
+	even := parseReport(t, c.verify(t, c.admin, "simulate", "--policy", p.files.Policies, "-A", "pods", "-l", "parity=even", "--chunk-size", "100", "-o", "json"))
+	if even.Summary.Resources != 1000 {
+		t.Errorf("-l parity=even: %d resources, want 1000", even.Summary.Resources)
 	}
 }
 
