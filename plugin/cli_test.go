@@ -168,6 +168,13 @@ spec:
 	if rs == nil || rs.Resource.Owner == nil || *rs.Resource.Owner != (report.Owner{Kind: "Deployment", Name: "web"}) {
 		t.Errorf("ReplicaSet owner = %+v, want Deployment/web", rs)
 	}
+	if s := fromJSON.Summary; s.Resources != 2 || s.Workloads != 1 || s.WorkloadsDenied != 0 {
+		t.Errorf("summary = %+v, want 2 resources, 1 top-level workload (the ReplicaSet is the Deployment's)", s)
+	}
+	_, tableErr, _ := run(t, "", "simulate", "--policy", p, "-f", res)
+	if want := "1 workload(s) in 2 resource(s): 0 denied now, 0 denied if every policy were enforced"; !strings.Contains(tableErr, want) {
+		t.Errorf("table stderr = %q, want the impact line %q", tableErr, want)
+	}
 	want := `/spec/template/spec/containers/0/image: container "app" has an empty image`
 	if len(rs.InputWarnings) != 1 || rs.InputWarnings[0] != want {
 		t.Errorf("inputWarnings = %q, want [%q]", rs.InputWarnings, want)

@@ -326,7 +326,12 @@ func (o *SimulateOptions) print(rep *report.SimulationReport, rows []report.Imag
 	case "yaml":
 		return report.PrintYAML(o.Out, rep)
 	}
-	return report.PrintSimulationTable(o.Out, rep, o.Output == "wide", terminalWidth(o.Out))
+	if err := report.PrintSimulationTable(o.Out, rep, o.Output == "wide", terminalWidth(o.Out)); err != nil {
+		return err
+	}
+	// The impact goes to stderr so that stdout stays one table.
+	_, err := fmt.Fprintln(o.ErrOut, report.ImpactLine(rep.Summary))
+	return err
 }
 
 func terminalWidth(w any) int {

@@ -288,6 +288,15 @@ func Summarize(results []report.Result) report.Summary {
 		if r.DecisionIfEnforced == report.Deny {
 			s.DeniedIfEnforced++
 		}
+		if r.Resource.Owner == nil {
+			s.Workloads++
+			if r.Decision == report.Deny {
+				s.WorkloadsDenied++
+			}
+			if r.DecisionIfEnforced == report.Deny {
+				s.WorkloadsDeniedIfEnforced++
+			}
+		}
 	}
 	return s
 }

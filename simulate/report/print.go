@@ -122,6 +122,16 @@ func PrintColumns(w io.Writer, rows [][]string, last []string, width int) error 
 	return nil
 }
 
+// ImpactLine is the one-line summary printed after the table.
+func ImpactLine(s Summary) string {
+	line := fmt.Sprintf("%d workload(s) in %d resource(s): %d denied now, %d denied if every policy were enforced",
+		s.Workloads, s.Resources, s.WorkloadsDenied, s.WorkloadsDeniedIfEnforced)
+	if s.Incomplete > 0 {
+		line += fmt.Sprintf("; %d resource(s) incomplete (kubectl-verify errors)", s.Incomplete)
+	}
+	return line
+}
+
 // PrintImageTable writes the images table.
 func PrintImageTable(w io.Writer, rows []ImageRow) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)

@@ -51,6 +51,12 @@ type Summary struct {
 	Errors           int `json:"errors"`
 	Incomplete       int `json:"incomplete"`
 	DeniedIfEnforced int `json:"deniedIfEnforced"`
+	// Workloads counts top-level results: those whose controller owner is not among the
+	// inputs (a Deployment, not its ReplicaSets and Pods); the two after it count those of
+	// them denied now and if enforced. They are the impact a person acts on.
+	Workloads                 int `json:"workloads"`
+	WorkloadsDenied           int `json:"workloadsDenied"`
+	WorkloadsDeniedIfEnforced int `json:"workloadsDeniedIfEnforced"`
 }
 
 // Resource identifies the object a result is about.
