@@ -42,6 +42,7 @@ type cluster struct {
 	flags   *genericclioptions.ConfigFlags
 	context string
 	server  string
+	dyn     dynamic.Interface
 }
 
 // connect resolves the context and asks the API server for its version, so that an
@@ -66,6 +67,9 @@ func connect(flags *genericclioptions.ConfigFlags) (*cluster, error) {
 	}
 	if _, err := dc.ServerVersion(); err != nil {
 		return nil, &ClusterUnreachableError{Server: c.server, Err: err}
+	}
+	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -117,19 +121,11 @@ func (c *cluster) resources(ctx context.Context, args []string, namespace string
 
 // policyLoader reads policies through the dynamic client.
 func (c *cluster) policyLoader(kyvernoNamespace string, chunk int64) (policyload.Cluster, error) {
-	cfg, err := c.flags.ToRESTConfig()
-	if err != nil {
-		return policyload.Cluster{}, err
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return policyload.Cluster{}, err
-	}
 	mapper, err := c.flags.ToRESTMapper()
 	if err != nil {
 		return policyload.Cluster{}, err
 	}
-	return policyload.Cluster{Dynamic: dyn, Mapper: mapper, Source: c.Source(), KyvernoNamespace: kyvernoNamespace, ChunkSize: chunk}, nil
+	return policyload.Cluster{Dynamic: c.dyn, Mapper: mapper, Source: c.Source(), KyvernoNamespace: kyvernoNamespace, ChunkSize: chunk}, nil
 }
 
 var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
@@ -141,14 +137,7 @@ func (c *cluster) namespaceLabels(ctx context.Context, wanted []string, chunk in
 	labels := map[string]map[string]string{}
 	unknown := map[string]string{}
 	var warnings []string
-	cfg, err := c.flags.ToRESTConfig()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	dyn := c.dyn
 	if chunk <= 0 {
 		chunk = 500
 	}
@@ -163,7 +152,7 @@ func (c *cluster) namespaceLabels(ctx context.Context, wanted []string, chunk in
 		return dyn.Resource(namespacesGVR).List(ctx, opts)
 	})
 	p.PageSize = chunk
-	err = p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+	err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
 		if u, ok := obj.(*unstructured.Unstructured); ok {
 			keep(u)
 		}
@@ -220,14 +209,7 @@ var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 // secretReader reads key Secrets through the dynamic client.
 type secretReader struct{ dyn dynamic.Interface }
 
-func (c *cluster) secrets() (secretReader, error) {
-	cfg, err := c.flags.ToRESTConfig()
-	if err != nil {
-		return secretReader{}, err
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	return secretReader{dyn}, err
-}
+func (c *cluster) secrets() secretReader { return secretReader{c.dyn} }
 
 // Secret returns the Secret's data, decoded.
 func (r secretReader) Secret(ctx context.Context, namespace, name string) (map[string][]byte, error) {

@@ -179,22 +179,30 @@ func simulateJSON(t *testing.T, args ...string) (report.SimulationReport, int, s
 	return rep, code, stderr
 }
 
-func TestRegistryConfigCredentials(t *testing.T) {
+// privateImage is a signed image in a registry that wants Basic alice:s3cret; creds is
+// that pair base64-encoded, as docker config files hold it.
+func privateImage(t *testing.T) (host, ref, creds string, key *verifytest.Key) {
+	t.Helper()
 	obs, h := newObserved()
 	srv := httptest.NewServer(h)
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
-	creds := base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
+	t.Cleanup(srv.Close)
+	host = strings.TrimPrefix(srv.URL, "http://")
+	creds = base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
 	obs.auth = creds
 	auth := remote.WithAuth(basicAuth{"alice", "s3cret"})
-	key, _ := verifytest.NewKey()
-	ref := host + "/private/app:v1"
+	key, _ = verifytest.NewKey()
+	ref = host + "/private/app:v1"
 	if _, err := verifytest.Push(ref, auth); err != nil {
 		t.Fatal(err)
 	}
 	if err := verifytest.Sign(ref, key, auth); err != nil {
 		t.Fatal(err)
 	}
+	return host, ref, creds, key
+}
+
+func TestRegistryConfigCredentials(t *testing.T) {
+	host, ref, creds, key := privateImage(t)
 	dir := t.TempDir()
 	t.Setenv("DOCKER_CONFIG", dir) // the usual lookup finds no credentials
 	policy, res := keyPolicy(t, dir, host, key), pods(t, dir, []string{ref})
@@ -413,20 +421,7 @@ current-context: x
 // from files (no cluster, so the secrets cannot be read): the registry's refusal is not
 // Kyverno's verdict but a kubectl-verify error, once on stderr.
 func TestPullSecretsWithoutCluster(t *testing.T) {
-	obs, h := newObserved()
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
-	key, _ := verifytest.NewKey()
-	auth := remote.WithAuth(basicAuth{"alice", "s3cret"})
-	obs.auth = base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
-	ref := host + "/private/app:v1"
-	if _, err := verifytest.Push(ref, auth); err != nil {
-		t.Fatal(err)
-	}
-	if err := verifytest.Sign(ref, key, auth); err != nil {
-		t.Fatal(err)
-	}
+	host, ref, _, key := privateImage(t)
 	dir := t.TempDir()
 	t.Setenv("DOCKER_CONFIG", dir)
 	policy := keyPolicy(t, dir, host, key)

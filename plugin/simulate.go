@@ -263,11 +263,7 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 	}
 	ver := verify.New(reg)
 	if in.cluster != nil {
-		secrets, err := in.cluster.secrets()
-		if err != nil {
-			return err
-		}
-		ver.Secrets = secrets
+		ver.Secrets = in.cluster.secrets()
 	}
 	rep, rows, err := simulate.Run(ctx, simulate.Config{
 		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
