@@ -29,6 +29,7 @@ type observed struct {
 	repos       map[string]int
 	maxRepos    int
 	tagRequests map[string]int // manifest requests by tag (not digest, not signature tags)
+	reads       map[string]int // GET/HEAD of manifests and blobs, by method and path
 	auth        string         // when set, the Basic credentials every request must carry
 	block       chan struct{}  // when set, manifest requests wait on it
 }
@@ -46,6 +47,11 @@ func (o *observed) ServeHTTP(next http.Handler) http.Handler {
 			o.repos[repo]++
 			if len(o.repos) > o.maxRepos {
 				o.maxRepos = len(o.repos)
+			}
+		}
+		if strings.Contains(r.URL.Path, "/manifests/") || strings.Contains(r.URL.Path, "/blobs/") {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				o.reads[r.Method+" "+r.URL.Path]++
 			}
 		}
 		if i := strings.Index(r.URL.Path, "/manifests/"); i >= 0 {
@@ -105,7 +111,7 @@ func repoOf(path string) string {
 }
 
 func newObserved() (*observed, http.Handler) {
-	o := &observed{tagRequests: map[string]int{}, repos: map[string]int{}}
+	o := &observed{tagRequests: map[string]int{}, repos: map[string]int{}, reads: map[string]int{}}
 	return o, o.ServeHTTP(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 }
 
@@ -366,13 +372,23 @@ func TestTagResolvedOnce(t *testing.T) {
 	}
 	res := pods(t, dir, podImages...)
 	obs.mu.Lock()
-	obs.tagRequests = map[string]int{}
+	obs.tagRequests, obs.reads = map[string]int{}, map[string]int{}
 	obs.mu.Unlock()
 	if _, code, stderr := simulateJSON(t, "--policy", policy, "-f", res); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
+	// Two keys check the same signatures: the signature manifest and its layers are still
+	// read once per run.
+	for what, n := range obs.reads {
+		if n != 1 {
+			t.Errorf("%s read %d times, want once per run", what, n)
+		}
+	}
+	if len(obs.reads) == 0 {
+		t.Error("no registry reads observed: the check proves nothing")
+	}
 	for _, ref := range refs {
 		tag := strings.TrimPrefix(ref, host+"/")
 		if n := obs.tagRequests[tag]; n != 1 {
