@@ -73,7 +73,7 @@ func TestScenarios(t *testing.T) {
 					env := scenario.Env{Registry: reg.Host, DeadRegistry: dead, Digests: map[string]string{}, PublicKeys: map[string]string{}}
 					keys := map[string]*verifytest.Key{}
 					for _, k := range sc.Images.Keys {
-						key, err := verifytest.NewKey()
+						key, err := verifytest.NewKeyOfType(scenario.KeyType(k))
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -90,7 +90,11 @@ func TestScenarios(t *testing.T) {
 						}
 						env.Digests[im.Ref] = d
 						for _, k := range im.Sign {
-							if err := verifytest.Sign(ref, keys[k]); err != nil {
+							repo := ""
+							if im.SignRepository != "" {
+								repo = reg.Host + "/" + im.SignRepository
+							}
+							if err := verifytest.SignInto(ref, repo, keys[k]); err != nil {
 								t.Fatal(err)
 							}
 						}

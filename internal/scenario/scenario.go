@@ -66,6 +66,23 @@ type Image struct {
 	// entry. On a registry without the OCI 1.1 referrers API the bundle lands under the
 	// sha256-<digest> fallback tag.
 	SignBundle []string `json:"signBundle,omitempty"`
+	// SignRepository, when set, is where the legacy signatures go (repository relative to the
+	// registry), as COSIGN_REPOSITORY does.
+	SignRepository string `json:"signRepository,omitempty"`
+}
+
+// KeyType is the type of the key pair a key name asks for: names starting with rsa give
+// RSA-2048, p384 ECDSA P-384, ed25519 Ed25519; any other name cosign's default, ECDSA P-256.
+func KeyType(name string) string {
+	switch {
+	case strings.HasPrefix(name, "rsa"):
+		return "rsa-2048"
+	case strings.HasPrefix(name, "p384"):
+		return "ecdsa-p384"
+	case strings.HasPrefix(name, "ed25519"):
+		return "ed25519"
+	}
+	return "ecdsa-p256"
 }
 
 // Repo returns the repository part of Ref (test/app for test/app:signed).

@@ -4,10 +4,13 @@
 package verifytest
 
 import (
+	"bytes"
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -26,6 +29,8 @@ import (
 	"github.com/sigstore/cosign/v3/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
 	"github.com/sigstore/cosign/v3/pkg/oci/static"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/options"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
@@ -49,23 +54,67 @@ func NewRegistry(referrers bool) *Registry {
 // Close stops the registry.
 func (r *Registry) Close() { r.Server.Close() }
 
-// Key is an ECDSA P-256 key pair, as cosign generate-key-pair makes.
+// Key is a signing key pair.
 type Key struct {
-	Private   *ecdsa.PrivateKey
+	Private   crypto.Signer
 	PublicPEM string
+	// PrivatePEM is the PKCS#8 private key, for `cosign import-key-pair`.
+	PrivatePEM string
 }
 
-// NewKey makes a key pair.
-func NewKey() (*Key, error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// Key types NewKeyOfType makes.
+const (
+	ECDSAP256 = "ecdsa-p256" // what cosign generate-key-pair makes
+	ECDSAP384 = "ecdsa-p384"
+	RSA2048   = "rsa-2048"
+	Ed25519   = "ed25519"
+)
+
+// NewKey makes an ECDSA P-256 key pair, as cosign generate-key-pair does.
+func NewKey() (*Key, error) { return NewKeyOfType(ECDSAP256) }
+
+// NewKeyOfType makes a key pair of the given type.
+func NewKeyOfType(kind string) (*Key, error) {
+	var priv crypto.Signer
+	var err error
+	switch kind {
+	case ECDSAP256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case ECDSAP384:
+		priv, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case RSA2048:
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	case Ed25519:
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return nil, fmt.Errorf("unknown key type %q", kind)
+	}
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	pub, err := x509.MarshalPKIXPublicKey(priv.Public())
 	if err != nil {
 		return nil, err
 	}
-	return &Key{Private: k, PublicPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}, nil
+	p8, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{
+		Private:    priv,
+		PublicPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
+		PrivatePEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})),
+	}, nil
+}
+
+// signMessage signs as the cosign CLI does: LoadDefaultSignerVerifier (the curve's hash for
+// ECDSA, SHA-256 PKCS#1 v1.5 for RSA) with Ed25519ph for Ed25519 keys.
+func (k *Key) signMessage(msg []byte) ([]byte, error) {
+	sv, err := signature.LoadDefaultSignerVerifier(k.Private, options.WithED25519ph())
+	if err != nil {
+		return nil, err
+	}
+	return sv.SignMessage(bytes.NewReader(msg))
 }
 
 // Push pushes a small random image to ref (host/repo:tag) and returns its digest; opts
@@ -92,6 +141,12 @@ func Push(ref string, opts ...remote.Option) (string, error) {
 // Sign attaches a legacy cosign signature by key to the image at ref (resolved to its
 // digest), stored under the sha256-<digest>.sig tag.
 func Sign(ref string, key *Key, opts ...remote.Option) error {
+	return SignInto(ref, "", key, opts...)
+}
+
+// SignInto is Sign with the signature stored in repo (host/path) instead of the image's own
+// repository, as `COSIGN_REPOSITORY=repo cosign sign` does. repo "" is the image's.
+func SignInto(ref, repo string, key *Key, opts ...remote.Option) error {
 	digest, err := resolve(ref, opts...)
 	if err != nil {
 		return err
@@ -100,8 +155,7 @@ func Sign(ref string, key *Key, opts ...remote.Option) error {
 	if err != nil {
 		return err
 	}
-	h := sha256.Sum256(pl)
-	raw, err := ecdsa.SignASN1(rand.Reader, key.Private, h[:])
+	raw, err := key.signMessage(pl)
 	if err != nil {
 		return err
 	}
@@ -109,8 +163,17 @@ func Sign(ref string, key *Key, opts ...remote.Option) error {
 	if err != nil {
 		return err
 	}
-	ro := ociremote.WithRemoteOptions(opts...)
-	se, err := ociremote.SignedEntity(digest, ro)
+	ro := []ociremote.Option{ociremote.WithRemoteOptions(opts...)}
+	target := digest.Repository
+	if repo != "" {
+		r, err := name.NewRepository(repo)
+		if err != nil {
+			return err
+		}
+		ro = append(ro, ociremote.WithTargetRepository(r))
+		target = r
+	}
+	se, err := ociremote.SignedEntity(digest, ro...)
 	if err != nil {
 		return err
 	}
@@ -118,7 +181,7 @@ func Sign(ref string, key *Key, opts ...remote.Option) error {
 	if err != nil {
 		return err
 	}
-	if err := ociremote.WriteSignatures(digest.Repository, signed, ro); err != nil {
+	if err := ociremote.WriteSignatures(target, signed, ro...); err != nil {
 		return fmt.Errorf("writing signature for %s: %w", ref, err)
 	}
 	return nil
@@ -138,7 +201,7 @@ func SignBundle(ref string, key *Key, opts ...remote.Option) error {
 	if err != nil {
 		return err
 	}
-	raw, err := ecdsa.SignASN1(rand.Reader, key.Private, sum)
+	raw, err := key.signMessage(sum)
 	if err != nil {
 		return err
 	}
