@@ -214,9 +214,9 @@ func describeAttestors(set kpol.AttestorSet) string {
 			}
 		case e.Keys != nil:
 			other = append(other, "kms/secret key")
-		case len(e.Keyless) > 0:
+		case e.Keyless != nil:
 			other = append(other, "keyless")
-		case len(e.Certificates) > 0:
+		case e.Certificates != nil:
 			other = append(other, "certificates")
 		default:
 			other = append(other, "nested attestor")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -241,7 +242,7 @@ func (p *Policy) normaliseSet(ref string, r *Rule, path string, set *AttestorSet
 		e := &set.Entries[i]
 		epath := fmt.Sprintf("%s.entries[%d]", path, i)
 		n := 0
-		for _, has := range []bool{e.Keys != nil, present(e.Certificates), present(e.Keyless), present(e.Attestor)} {
+		for _, has := range []bool{e.Keys != nil, e.Certificates != nil, e.Keyless != nil, present(e.Attestor)} {
 			if has {
 				n++
 			}
@@ -253,10 +254,35 @@ func (p *Policy) normaliseSet(ref string, r *Rule, path string, set *AttestorSet
 			r.Unsupported = append(r.Unsupported, epath+".annotations")
 		}
 		switch {
-		case present(e.Certificates):
-			r.Unsupported = append(r.Unsupported, epath+".certificates")
-		case present(e.Keyless):
-			r.Unsupported = append(r.Unsupported, epath+".keyless")
+		case e.Certificates != nil:
+			c := e.Certificates
+			if c.Certificate == "" && c.CertificateChain == "" {
+				return &InvalidError{ref, epath + ".certificates", "cert or certChain required"}
+			}
+			offline(r, epath+".certificates", c.Rekor, c.CTLog)
+		case e.Keyless != nil:
+			k := e.Keyless
+			if k.Rekor == nil && k.Roots == "" {
+				return &InvalidError{ref, epath + ".keyless", "Either Rekor URL or roots are required"}
+			}
+			if k.Rekor != nil && k.Rekor.URL == "" {
+				return &InvalidError{ref, epath + ".keyless.rekor.url", "An URL is required"}
+			}
+			if k.Roots == "" {
+				r.Unsupported = append(r.Unsupported, epath+".keyless without roots (the public Fulcio roots come over TUF)")
+			}
+			if len(k.AdditionalExtensions) > 0 {
+				r.Unsupported = append(r.Unsupported, epath+".keyless.additionalExtensions")
+			}
+			for _, re := range []string{k.SubjectRegExp, k.IssuerRegExp} {
+				if re == "" {
+					continue
+				}
+				if _, err := regexp.Compile(re); err != nil {
+					return &InvalidError{ref, epath + ".keyless", fmt.Sprintf("invalid regular expression %q: %v", re, err)}
+				}
+			}
+			offline(r, epath+".keyless", k.Rekor, k.CTLog)
 		case present(e.Attestor):
 			r.Unsupported = append(r.Unsupported, epath+".attestor")
 		case e.Keys != nil:
@@ -295,15 +321,20 @@ func normaliseKeys(ref string, r *Rule, path string, k *KeysAttestor) error {
 	default:
 		r.Unsupported = append(r.Unsupported, path+".publicKeys ("+strings.SplitN(strings.TrimSpace(k.PublicKeys), ":", 2)[0]+" reference)")
 	}
-	if k.Rekor == nil || !k.Rekor.IgnoreTlog {
+	offline(r, path, k.Rekor, k.CTLog)
+	return nil
+}
+
+// offline marks what would need the transparency log, CT-log keys or a TSA as not replayed.
+func offline(r *Rule, path string, rekor *Rekor, ctlog *CTLog) {
+	if rekor == nil || !rekor.IgnoreTlog {
 		r.Unsupported = append(r.Unsupported, path+".rekor (transparency-log verification; set rekor.ignoreTlog: true to skip it)")
 	}
-	if k.CTLog == nil || !k.CTLog.IgnoreSCT {
+	if ctlog == nil || !ctlog.IgnoreSCT {
 		r.Unsupported = append(r.Unsupported, path+".ctlog (CT-log keys from TUF; set ctlog.ignoreSCT: true to skip it)")
-	} else if k.CTLog.TSACertChain != "" {
+	} else if ctlog.TSACertChain != "" {
 		r.Unsupported = append(r.Unsupported, path+".ctlog.tsaCertChain")
 	}
-	return nil
 }
 
 const pemEnd = "-----END PUBLIC KEY-----"

@@ -204,13 +204,13 @@ func (s AttestorSet) RequiredCount() int {
 
 // Attestor is one entries[] item.
 type Attestor struct {
-	Keys               *KeysAttestor     `json:"keys,omitempty"`
-	Certificates       json.RawMessage   `json:"certificates,omitempty"`
-	Keyless            json.RawMessage   `json:"keyless,omitempty"`
-	Attestor           json.RawMessage   `json:"attestor,omitempty"`
-	Repository         string            `json:"repository,omitempty"`
-	Annotations        map[string]string `json:"annotations,omitempty"`
-	SignatureAlgorithm string            `json:"signatureAlgorithm,omitempty"`
+	Keys               *KeysAttestor        `json:"keys,omitempty"`
+	Certificates       *CertificateAttestor `json:"certificates,omitempty"`
+	Keyless            *KeylessAttestor     `json:"keyless,omitempty"`
+	Attestor           json.RawMessage      `json:"attestor,omitempty"`
+	Repository         string               `json:"repository,omitempty"`
+	Annotations        map[string]string    `json:"annotations,omitempty"`
+	SignatureAlgorithm string               `json:"signatureAlgorithm,omitempty"`
 }
 
 // KeysAttestor is entries[].keys.
@@ -221,6 +221,26 @@ type KeysAttestor struct {
 	Secret             *SecretRef `json:"secret,omitempty"`
 	Rekor              *Rekor     `json:"rekor,omitempty"`
 	CTLog              *CTLog     `json:"ctlog,omitempty"`
+}
+
+// KeylessAttestor is entries[].keyless.
+type KeylessAttestor struct {
+	Subject              string            `json:"subject,omitempty"`
+	SubjectRegExp        string            `json:"subjectRegExp,omitempty"`
+	Issuer               string            `json:"issuer,omitempty"`
+	IssuerRegExp         string            `json:"issuerRegExp,omitempty"`
+	Roots                string            `json:"roots,omitempty"`
+	AdditionalExtensions map[string]string `json:"additionalExtensions,omitempty"`
+	Rekor                *Rekor            `json:"rekor,omitempty"`
+	CTLog                *CTLog            `json:"ctlog,omitempty"`
+}
+
+// CertificateAttestor is entries[].certificates.
+type CertificateAttestor struct {
+	Certificate      string `json:"cert,omitempty"`
+	CertificateChain string `json:"certChain,omitempty"`
+	Rekor            *Rekor `json:"rekor,omitempty"`
+	CTLog            *CTLog `json:"ctlog,omitempty"`
 }
 
 // SecretRef names a Secret whose `cosign.pub` holds the key.

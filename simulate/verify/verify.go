@@ -21,8 +21,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
 	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 	"golang.org/x/sync/singleflight"
 )
@@ -63,8 +61,11 @@ func IsConnectionError(err error) bool {
 	return errors.As(err, &op)
 }
 
-// KeyCheck is one public-key signature check of one image.
-type KeyCheck struct {
+// SignatureCheck is one signature check of one image, by exactly one of: a public key, a
+// certificate (Kyverno `certificates`), or keyless (certificates chaining to Roots, with an
+// identity). Transparency-log and SCT checks are the caller's to refuse: this verifies
+// offline.
+type SignatureCheck struct {
 	// Image is the reference as the engine names it (tag or digest form).
 	Image string
 	// PublicKey is one PEM public key, or k8s://<namespace>/<secret> whose cosign.pub holds it.
@@ -77,10 +78,20 @@ type KeyCheck struct {
 	OCI11 bool
 	// Auth is the request's pull secrets.
 	Auth Auth
+
+	// Certificate (PEM or base64 PEM) must have made the signature, validated against
+	// CertificateChain when that is given; CertificateChain alone is a root pool for the
+	// signature's own certificate.
+	Certificate, CertificateChain string
+	// Keyless: the signature's certificate must chain to Roots (PEM) and match the identity
+	// (wildcards for Subject and Issuer, unanchored regular expressions for the others).
+	Keyless                                      bool
+	Roots                                        string
+	Subject, SubjectRegExp, Issuer, IssuerRegExp string
 }
 
-// KeyResult is a passed KeyCheck.
-type KeyResult struct {
+// SignatureResult is a passed SignatureCheck.
+type SignatureResult struct {
 	// Digest is the signed payload's docker-manifest-digest.
 	Digest string
 }
@@ -94,7 +105,7 @@ type Verifier struct {
 
 	group     singleflight.Group
 	mu        sync.Mutex
-	keys      map[KeyCheck]keyOutcome
+	keys      map[SignatureCheck]keyOutcome
 	digests   map[string]digestOutcome
 	gets      map[string]digestOutcome
 	secrets   map[string]secretOutcome
@@ -112,7 +123,7 @@ type keychainOutcome struct {
 }
 
 type keyOutcome struct {
-	res KeyResult
+	res SignatureResult
 	err error
 }
 
@@ -125,7 +136,7 @@ type digestOutcome struct {
 func New(reg *Registry) *Verifier {
 	return &Verifier{
 		reg:       reg,
-		keys:      map[KeyCheck]keyOutcome{},
+		keys:      map[SignatureCheck]keyOutcome{},
 		digests:   map[string]digestOutcome{},
 		gets:      map[string]digestOutcome{},
 		secrets:   map[string]secretOutcome{},
@@ -137,18 +148,18 @@ var hashes = map[string]crypto.Hash{
 	"": crypto.SHA256, "sha224": crypto.SHA224, "sha256": crypto.SHA256, "sha384": crypto.SHA384, "sha512": crypto.SHA512,
 }
 
-// VerifyKey checks the legacy (.sig tag) cosign signatures of c.Image against c.PublicKey,
+// VerifySignature checks the legacy (.sig tag) cosign signatures of c.Image against c.PublicKey,
 // offline as to transparency logs (the caller decides whether that is what the policy asks).
-func (v *Verifier) VerifyKey(ctx context.Context, c KeyCheck) (KeyResult, error) {
+func (v *Verifier) VerifySignature(ctx context.Context, c SignatureCheck) (SignatureResult, error) {
 	v.mu.Lock()
 	if o, ok := v.keys[c]; ok {
 		v.mu.Unlock()
 		return o.res, o.err
 	}
 	v.mu.Unlock()
-	key := fmt.Sprintf("key\x00%s\x00%s\x00%s\x00%s\x00%t\x00%s\x00%s", c.Image, c.PublicKey, c.HashAlgorithm, c.Repository, c.OCI11, c.Auth.Namespace, c.Auth.Secrets)
+	key := fmt.Sprintf("sig\x00%#v", c)
 	out, _, _ := v.group.Do(key, func() (any, error) {
-		res, err := v.verifyKey(ctx, c)
+		res, err := v.verifySignature(ctx, c)
 		o := keyOutcome{res, err}
 		if ctx.Err() == nil {
 			v.mu.Lock()
@@ -161,37 +172,25 @@ func (v *Verifier) VerifyKey(ctx context.Context, c KeyCheck) (KeyResult, error)
 	return o.res, o.err
 }
 
-func (v *Verifier) verifyKey(ctx context.Context, c KeyCheck) (KeyResult, error) {
+func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (SignatureResult, error) {
 	ref, err := name.ParseReference(c.Image, v.reg.nameOptions(c.Image)...)
 	if err != nil {
-		return KeyResult{}, &FailedError{fmt.Errorf("failed to parse image %s", c.Image)}
+		return SignatureResult{}, &FailedError{fmt.Errorf("failed to parse image %s", c.Image)}
 	}
 	hash, ok := hashes[c.HashAlgorithm]
 	if !ok {
-		return KeyResult{}, &FailedError{fmt.Errorf("invalid signature algorithm provided %s", c.HashAlgorithm)}
+		return SignatureResult{}, &FailedError{fmt.Errorf("invalid signature algorithm provided %s", c.HashAlgorithm)}
 	}
-	var pub crypto.PublicKey
-	if ref := strings.TrimSpace(c.PublicKey); strings.HasPrefix(ref, "k8s://") {
-		raw, err := v.secretKey(ctx, ref)
-		if err != nil {
-			return KeyResult{}, err
-		}
-		if pub, err = cryptoutils.UnmarshalPEMToPublicKey(raw); err != nil {
-			return KeyResult{}, &FailedError{fmt.Errorf("failed to load public key from %s: %w", ref, err)}
-		}
-	} else if pub, err = cryptoutils.UnmarshalPEMToPublicKey([]byte(c.PublicKey)); err != nil {
-		return KeyResult{}, &FailedError{fmt.Errorf("failed to load public key from PEM: pem to public key: %w", err)}
-	}
-	sv, err := signature.LoadVerifier(pub, hash)
-	if err != nil {
-		return KeyResult{}, &FailedError{fmt.Errorf("failed to load public key from PEM: %w", err)}
+	co := &cosign.CheckOpts{Annotations: map[string]any{}, ClaimVerifier: cosign.SimpleClaimVerifier, IgnoreTlog: true, IgnoreSCT: true, ExperimentalOCI11: c.OCI11}
+	if err := v.trust(ctx, c, hash, co); err != nil {
+		return SignatureResult{}, err
 	}
 	ropts, unread := v.remoteFor(ctx, c.Auth)
 	regOpts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
 	if c.Repository != "" {
 		repo, err := name.NewRepository(c.Repository, v.reg.nameOptions(c.Repository)...)
 		if err != nil {
-			return KeyResult{}, &FailedError{fmt.Errorf("failed to parse signature repository %s: %w", c.Repository, err)}
+			return SignatureResult{}, &FailedError{fmt.Errorf("failed to parse signature repository %s: %w", c.Repository, err)}
 		}
 		regOpts = append(regOpts, ociremote.WithTargetRepository(repo))
 	}
@@ -200,39 +199,34 @@ func (v *Verifier) verifyKey(ctx context.Context, c KeyCheck) (KeyResult, error)
 	if _, isTag := ref.(name.Tag); isTag {
 		d, err := v.resolve(ctx, ref, c.Auth)
 		if err != nil {
-			return KeyResult{}, classify(refusedWithout(err, unread))
+			return SignatureResult{}, classify(refusedWithout(err, unread))
 		}
 		ref = ref.Context().Digest(d)
 	}
-	co := &cosign.CheckOpts{
-		Annotations:        map[string]any{},
-		RegistryClientOpts: regOpts,
-		ClaimVerifier:      cosign.SimpleClaimVerifier,
-		SigVerifier:        sv,
-		IgnoreTlog:         true,
-		IgnoreSCT:          true,
-		ExperimentalOCI11:  c.OCI11,
-	}
+	co.RegistryClientOpts = regOpts
 	sigs, _, err := cosign.VerifyImageSignatures(ctx, ref, co)
 	if err != nil {
-		return KeyResult{}, classify(refusedWithout(err, unread))
+		return SignatureResult{}, classify(refusedWithout(err, unread))
+	}
+	if err := matchSignatures(sigs, c); err != nil {
+		return SignatureResult{}, &FailedError{err}
 	}
 	// Kyverno reads the digest from the first verified signature's payload (extractDigest).
 	if len(sigs) == 0 {
-		return KeyResult{}, &FailedError{fmt.Errorf("digest not found for %s", c.Image)}
+		return SignatureResult{}, &FailedError{fmt.Errorf("digest not found for %s", c.Image)}
 	}
 	pld, err := sigs[0].Payload()
 	if err != nil {
-		return KeyResult{}, &FailedError{fmt.Errorf("failed to get payload: %w", err)}
+		return SignatureResult{}, &FailedError{fmt.Errorf("failed to get payload: %w", err)}
 	}
 	var sci payload.SimpleContainerImage
 	if err := json.Unmarshal(pld, &sci); err != nil {
-		return KeyResult{}, &FailedError{fmt.Errorf("error decoding the payload: %w", err)}
+		return SignatureResult{}, &FailedError{fmt.Errorf("error decoding the payload: %w", err)}
 	}
 	if d := sci.Critical.Image.DockerManifestDigest; d != "" {
-		return KeyResult{Digest: d}, nil
+		return SignatureResult{Digest: d}, nil
 	}
-	return KeyResult{}, &FailedError{fmt.Errorf("failed to extract image digest from signature payload for %s", c.Image)}
+	return SignatureResult{}, &FailedError{fmt.Errorf("failed to extract image digest from signature payload for %s", c.Image)}
 }
 
 // secretData reads a Secret once per run.

@@ -30,7 +30,7 @@ func DefaultConfig() Config { return kpol.DefaultConfig() }
 
 // Verifier is what the engine needs from the verify package.
 type Verifier interface {
-	VerifyKey(ctx context.Context, c verify.KeyCheck) (verify.KeyResult, error)
+	VerifySignature(ctx context.Context, c verify.SignatureCheck) (verify.SignatureResult, error)
 	Digest(ctx context.Context, image string, auth verify.Auth) (string, error)
 }
 
@@ -487,15 +487,28 @@ func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerificati
 	verified := 0
 	var errs []error
 	for i, en := range entries {
-		ep := fmt.Sprintf("%s.entries[%d].keys", path, i)
 		repo := iv.Repository
 		if en.Repository != "" {
 			repo = en.Repository
 		}
-		res, err := e.Verifier.VerifyKey(ctx, verify.KeyCheck{
-			Image: image, PublicKey: en.Keys.KeyRef(), HashAlgorithm: en.Keys.SignatureAlgorithm,
-			Repository: repo, OCI11: iv.CosignOCI11, Auth: auth,
-		})
+		check := verify.SignatureCheck{Image: image, Repository: repo, OCI11: iv.CosignOCI11, Auth: auth, Roots: iv.Roots}
+		var ep string
+		// buildCosignVerifier: the path suffix names the entry kind; the entry-level
+		// signatureAlgorithm applies, except that keys.signatureAlgorithm overrides it.
+		switch {
+		case en.Keys != nil:
+			ep = fmt.Sprintf("%s.entries[%d].keys", path, i)
+			check.PublicKey, check.HashAlgorithm = en.Keys.KeyRef(), en.Keys.SignatureAlgorithm
+		case en.Certificates != nil:
+			ep = fmt.Sprintf("%s.entries[%d].certificates", path, i)
+			check.Certificate, check.CertificateChain, check.HashAlgorithm = en.Certificates.Certificate, en.Certificates.CertificateChain, en.SignatureAlgorithm
+		case en.Keyless != nil:
+			ep = fmt.Sprintf("%s.entries[%d].keyless", path, i)
+			k := en.Keyless
+			check.Keyless, check.Roots, check.HashAlgorithm = true, k.Roots, en.SignatureAlgorithm
+			check.Subject, check.SubjectRegExp, check.Issuer, check.IssuerRegExp = k.Subject, k.SubjectRegExp, k.Issuer, k.IssuerRegExp
+		}
+		res, err := e.Verifier.VerifySignature(ctx, check)
 		if err != nil {
 			errs = append(errs, pathError{ep, err})
 			continue

@@ -1,0 +1,47 @@
+// Package wildcard is go-wildcard v1.0.3's Match as Kyverno's ext/wildcard uses it.
+package wildcard
+
+// Match is go-wildcard v1.0.3's Match as Kyverno's ext/wildcard uses it (spec/kyverno.md §2.4):
+// '*' is any run of characters, '/' and ':' included; '?' is exactly one character; no
+// classes, no escapes, case-sensitive, whole string.
+func Match(pattern, s string) bool {
+	if pattern == "" {
+		return s == ""
+	}
+	if pattern == "*" {
+		return true
+	}
+	// Iterative glob with backtracking to the last star: linear in practice.
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+			p++
+			i++
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case star >= 0:
+			p = star + 1
+			mark++
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// Any reports whether some pattern matches s.
+func Any(patterns []string, s string) bool {
+	for _, p := range patterns {
+		if Match(p, s) {
+			return true
+		}
+	}
+	return false
+}
