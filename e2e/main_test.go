@@ -43,6 +43,7 @@ type suite struct {
 
 	dead string              // ${DEAD_REGISTRY}
 	keys map[string]*keyPair // by name
+	ca   *verifytest.CA      // the run's stand-in for Fulcio (${ROOTS})
 
 	scenarios []*prepared
 }
@@ -220,6 +221,9 @@ func setup() (int, error) {
 		return 0, err
 	}
 	s.dead = "127.0.0.1:" + strconv.Itoa(deadPort)
+	if s.ca, err = verifytest.NewCA(); err != nil {
+		return 0, err
+	}
 
 	// Key pairs, made by the real cosign CLI.
 	keyDir := filepath.Join(s.work, "keys")
@@ -288,7 +292,27 @@ func (p *prepared) prepare(deadPort int) error {
 		return err
 	}
 	p.registry = reg
-	env := scenario.Env{Registry: reg, DeadRegistry: s.dead, Digests: map[string]string{}, PublicKeys: map[string]string{}}
+	env := scenario.Env{Registry: reg, DeadRegistry: s.dead, Digests: map[string]string{}, PublicKeys: map[string]string{},
+		Roots: s.ca.PEM, Certs: map[string]string{}}
+	// Identities: a leaf certificate from the run's CA, its key imported into the real cosign.
+	idFiles := map[string][3]string{} // name -> cosign key, leaf PEM, chain PEM
+	for name, spec := range p.sc.Images.Identities {
+		id, err := s.ca.Issue(spec.Subject, spec.Issuer)
+		if err != nil {
+			return err
+		}
+		env.Certs[name] = id.CertPEM
+		base := filepath.Join(p.dir, "id-"+name)
+		for path, text := range map[string]string{base + ".source.pem": id.Key.PrivatePEM, base + ".crt": id.CertPEM, base + ".chain": id.ChainPEM} {
+			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+				return err
+			}
+		}
+		if out, err := run(context.Background(), p.dir, nil, s.cosign, "import-key-pair", "--key", base+".source.pem", "--output-key-prefix", base); err != nil {
+			return fmt.Errorf("cosign import-key-pair (identity %s): %v\n%s", name, err, out)
+		}
+		idFiles[name] = [3]string{base + ".key", base + ".crt", base + ".chain"}
+	}
 	for _, k := range p.sc.Images.Keys {
 		env.PublicKeys[k] = s.keys[k].pem
 	}
@@ -335,6 +359,13 @@ func (p *prepared) prepare(deadPort int) error {
 			}
 			if out, err := run(ctx, p.dir, sigEnv, s.cosign, append(verifyArgs, byDigest)...); err != nil {
 				return fmt.Errorf("cosign verify --key %s %s: %v\n%s", k, byDigest, err, out)
+			}
+		}
+		for _, name := range img.SignKeyless {
+			f := idFiles[name]
+			if out, err := run(ctx, p.dir, nil, s.cosign, "sign", "--key", f[0], "--certificate", f[1], "--certificate-chain", f[2],
+				"--tlog-upload=false", "--new-bundle-format=false", "--use-signing-config=false", "-y", byDigest); err != nil {
+				return fmt.Errorf("cosign sign --certificate (identity %s) %s: %v\n%s", name, byDigest, err, out)
 			}
 		}
 		for _, k := range img.SignBundle {

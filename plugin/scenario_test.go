@@ -68,9 +68,22 @@ func TestScenarios(t *testing.T) {
 			reg := verifytest.NewRegistry(referrers)
 			defer reg.Close()
 			dead := deadHost(t)
+			ca, err := verifytest.NewCA()
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, sc := range all {
 				t.Run(sc.Name, func(t *testing.T) {
-					env := scenario.Env{Registry: reg.Host, DeadRegistry: dead, Digests: map[string]string{}, PublicKeys: map[string]string{}}
+					env := scenario.Env{Registry: reg.Host, DeadRegistry: dead, Digests: map[string]string{}, PublicKeys: map[string]string{},
+						Roots: ca.PEM, Certs: map[string]string{}}
+					ids := map[string]*verifytest.Identity{}
+					for name, spec := range sc.Images.Identities {
+						id, err := ca.Issue(spec.Subject, spec.Issuer)
+						if err != nil {
+							t.Fatal(err)
+						}
+						ids[name], env.Certs[name] = id, id.CertPEM
+					}
 					keys := map[string]*verifytest.Key{}
 					for _, k := range sc.Images.Keys {
 						key, err := verifytest.NewKeyOfType(scenario.KeyType(k))
@@ -95,6 +108,11 @@ func TestScenarios(t *testing.T) {
 								repo = reg.Host + "/" + im.SignRepository
 							}
 							if err := verifytest.SignInto(ref, repo, keys[k]); err != nil {
+								t.Fatal(err)
+							}
+						}
+						for _, id := range im.SignKeyless {
+							if err := verifytest.SignWithCertificate(ref, ids[id]); err != nil {
 								t.Fatal(err)
 							}
 						}

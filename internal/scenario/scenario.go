@@ -52,6 +52,16 @@ type Images struct {
 	Keys []string `json:"keys,omitempty"`
 	// Images are pushed to the test registry, each with distinct content.
 	Images []Image `json:"images,omitempty"`
+	// Identities are leaf certificates the run's test CA (standing in for Fulcio) issues.
+	Identities map[string]IdentitySpec `json:"identities,omitempty"`
+}
+
+// IdentitySpec is the workload identity a leaf certificate carries.
+type IdentitySpec struct {
+	// Subject is the URI SAN (e.g. a GitHub Actions workflow ref).
+	Subject string `json:"subject"`
+	// Issuer is the OIDC issuer, in Fulcio's issuer extensions.
+	Issuer string `json:"issuer"`
 }
 
 // Image is one image to push and sign.
@@ -69,6 +79,9 @@ type Image struct {
 	// SignRepository, when set, is where the legacy signatures go (repository relative to the
 	// registry), as COSIGN_REPOSITORY does.
 	SignRepository string `json:"signRepository,omitempty"`
+	// SignKeyless names identities whose certificate-bearing signatures the image gets
+	// (`cosign sign --key <leaf key> --certificate <leaf> --certificate-chain <CA>`).
+	SignKeyless []string `json:"signKeyless,omitempty"`
 }
 
 // KeyType is the type of the key pair a key name asks for: names starting with rsa give
@@ -116,6 +129,9 @@ type Env struct {
 	Digests map[string]string
 	// PublicKeys maps a key name to its PEM public key (${KEY:<name>}).
 	PublicKeys map[string]string
+	// Roots is the test CA's PEM (${ROOTS}); Certs the identities' leaf PEMs (${CERT:<name>}).
+	Roots string
+	Certs map[string]string
 }
 
 // Load reads the scenario folder dir.
@@ -184,6 +200,11 @@ func (im Images) validate() error {
 				return fmt.Errorf("images[%d] (%s) is signed by %q, which keys does not list", i, img.Ref, k)
 			}
 		}
+		for _, id := range img.SignKeyless {
+			if _, ok := im.Identities[id]; !ok {
+				return fmt.Errorf("images[%d] (%s) is signed by identity %q, which identities does not list", i, img.Ref, id)
+			}
+		}
 	}
 	return nil
 }
@@ -227,9 +248,18 @@ func Substitute(text string, env Env) (string, error) {
 		body := strings.TrimRight(line, "\r\n")
 		eol := line[len(body):]
 		if m := keyLineRE.FindStringSubmatch(body); m != nil {
-			pem, ok := env.PublicKeys[m[2]]
+			var pem string
+			var ok bool
+			switch m[2] {
+			case "KEY":
+				pem, ok = env.PublicKeys[m[3]]
+			case "CERT":
+				pem, ok = env.Certs[m[3]]
+			case "ROOTS":
+				pem, ok = env.Roots, env.Roots != "" && m[3] == ""
+			}
 			if !ok {
-				errs = append(errs, fmt.Errorf("line %d: ${KEY:%s}: no such key", n+1, m[2]))
+				errs = append(errs, fmt.Errorf("line %d: ${%s:%s}: no such %s", n+1, m[2], m[3], strings.ToLower(m[2])))
 				continue
 			}
 			for _, pl := range strings.Split(strings.TrimRight(pem, "\n"), "\n") {
@@ -260,7 +290,8 @@ func Substitute(text string, env Env) (string, error) {
 	return b.String(), nil
 }
 
-var keyLineRE = regexp.MustCompile(`^(\s*)\$\{KEY:([^}]*)\}\s*$`)
+// keyLineRE matches a block placeholder alone on its line: ${KEY:name}, ${CERT:name}, ${ROOTS}.
+var keyLineRE = regexp.MustCompile(`^(\s*)\$\{(KEY|CERT|ROOTS)(?::([^}]*))?\}\s*$`)
 
 func value(name, arg string, env Env) (string, error) {
 	switch name {

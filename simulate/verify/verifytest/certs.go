@@ -1,0 +1,130 @@
+package verifytest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/pem"
+	"math/big"
+	"net/url"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v3/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
+	"github.com/sigstore/cosign/v3/pkg/oci/static"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// Fulcio's certificate extensions for the OIDC issuer (testing.md: the first holds the URL's
+// raw bytes, the second a DER UTF8String).
+var (
+	oidIssuerV1 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}
+	oidIssuerV2 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}
+)
+
+// CA is a private certificate authority standing in for Fulcio.
+type CA struct {
+	Cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	// PEM is the root certificate, what a policy's roots or a trust root carries.
+	PEM string
+}
+
+// NewCA makes a root certificate valid for a day around now.
+func NewCA() (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubectl-verify test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &CA{Cert: cert, key: key, PEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}, nil
+}
+
+// Identity is a leaf certificate for one workload identity, as Fulcio issues it.
+type Identity struct {
+	Key *Key
+	// CertPEM is the leaf; ChainPEM the CA above it.
+	CertPEM, ChainPEM string
+}
+
+// Issue makes a code-signing leaf for subject (a URI SAN) and OIDC issuer.
+func (ca *CA) Issue(subject, issuer string) (*Identity, error) {
+	k, err := NewKey()
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(subject)
+	if err != nil {
+		return nil, err
+	}
+	v2, err := asn1.MarshalWithParams(issuer, "utf8")
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		URIs: []*url.URL{u},
+		ExtraExtensions: []pkix.Extension{
+			{Id: oidIssuerV1, Value: []byte(issuer)},
+			{Id: oidIssuerV2, Value: v2},
+		},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, k.Private.Public(), ca.key)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{Key: k, CertPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), ChainPEM: ca.PEM}, nil
+}
+
+// SignWithCertificate attaches a legacy signature made by id's key that carries id's
+// certificate and chain, as `cosign sign --key --certificate --certificate-chain` does.
+func SignWithCertificate(ref string, id *Identity, opts ...remote.Option) error {
+	digest, err := resolve(ref, opts...)
+	if err != nil {
+		return err
+	}
+	pl, err := (&payload.Cosign{Image: digest}).MarshalJSON()
+	if err != nil {
+		return err
+	}
+	raw, err := id.Key.signMessage(pl)
+	if err != nil {
+		return err
+	}
+	sig, err := static.NewSignature(pl, base64.StdEncoding.EncodeToString(raw), static.WithCertChain([]byte(id.CertPEM), []byte(id.ChainPEM)))
+	if err != nil {
+		return err
+	}
+	ro := ociremote.WithRemoteOptions(opts...)
+	se, err := ociremote.SignedEntity(digest, ro)
+	if err != nil {
+		return err
+	}
+	signed, err := mutate.AttachSignatureToEntity(se, sig)
+	if err != nil {
+		return err
+	}
+	return ociremote.WriteSignatures(digest.Repository, signed, ro)
+}
