@@ -242,9 +242,13 @@ func TestRepositoryScenarios(t *testing.T) {
 	}
 	for _, sc := range all {
 		t.Run(sc.Name, func(t *testing.T) {
-			env := Env{Registry: "127.0.0.1:5000", DeadRegistry: "127.0.0.1:1", Digests: map[string]string{}, PublicKeys: map[string]string{}}
+			env := Env{Registry: "127.0.0.1:5000", DeadRegistry: "127.0.0.1:1", Digests: map[string]string{}, PublicKeys: map[string]string{},
+				Roots: testPEM, Certs: map[string]string{}}
 			for _, k := range sc.Images.Keys {
 				env.PublicKeys[k] = testPEM
+			}
+			for id := range sc.Images.Identities {
+				env.Certs[id] = testPEM
 			}
 			for _, img := range sc.Images.Images {
 				env.Digests[img.Ref] = "sha256:" + strings.Repeat("0", 64)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -358,7 +359,11 @@ func classify(err error) error {
 	switch {
 	case IsConnectionError(err), errors.As(err, &terr), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &UnavailableError{err}
-	case strings.Contains(err.Error(), "x509:"), strings.Contains(err.Error(), "tls:"):
+	}
+	// TLS failures reaching the registry arrive as *url.Error; certificate-chain failures of
+	// a signature do not, and are verification failures.
+	var uerr *url.Error
+	if errors.As(err, &uerr) && (strings.Contains(err.Error(), "x509:") || strings.Contains(err.Error(), "tls:")) {
 		return &UnavailableError{err}
 	}
 	return &FailedError{err}

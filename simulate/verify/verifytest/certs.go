@@ -37,13 +37,18 @@ type CA struct {
 
 // NewCA makes a root certificate valid for a day around now.
 func NewCA() (*CA, error) {
+	return NewCAValid(time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
+// NewCAValid makes a root certificate valid from notBefore to notAfter.
+func NewCAValid(notBefore, notAfter time.Time) (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubectl-verify test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
@@ -64,8 +69,14 @@ type Identity struct {
 	CertPEM, ChainPEM string
 }
 
-// Issue makes a code-signing leaf for subject (a URI SAN) and OIDC issuer.
+// Issue makes a code-signing leaf for subject (a URI SAN) and OIDC issuer, valid for a day
+// around now.
 func (ca *CA) Issue(subject, issuer string) (*Identity, error) {
+	return ca.IssueValid(subject, issuer, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
+// IssueValid is Issue with the leaf valid from notBefore to notAfter.
+func (ca *CA) IssueValid(subject, issuer string, notBefore, notAfter time.Time) (*Identity, error) {
 	k, err := NewKey()
 	if err != nil {
 		return nil, err
@@ -83,7 +94,7 @@ func (ca *CA) Issue(subject, issuer string) (*Identity, error) {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serial, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		SerialNumber: serial, NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		URIs: []*url.URL{u},
 		ExtraExtensions: []pkix.Extension{
@@ -113,7 +124,21 @@ func SignWithCertificate(ref string, id *Identity, opts ...remote.Option) error 
 	if err != nil {
 		return err
 	}
-	sig, err := static.NewSignature(pl, base64.StdEncoding.EncodeToString(raw), static.WithCertChain([]byte(id.CertPEM), []byte(id.ChainPEM)))
+	return Attach(ref, pl, raw, id.CertPEM, id.ChainPEM, opts...)
+}
+
+// Attach stores an arbitrary signature (payload, raw signature bytes, optional certificate
+// and chain) under ref's .sig tag: for tests of what must not verify.
+func Attach(ref string, payloadJSON, rawSig []byte, certPEM, chainPEM string, opts ...remote.Option) error {
+	digest, err := resolve(ref, opts...)
+	if err != nil {
+		return err
+	}
+	var sopts []static.Option
+	if certPEM != "" {
+		sopts = append(sopts, static.WithCertChain([]byte(certPEM), []byte(chainPEM)))
+	}
+	sig, err := static.NewSignature(payloadJSON, base64.StdEncoding.EncodeToString(rawSig), sopts...)
 	if err != nil {
 		return err
 	}

@@ -107,6 +107,9 @@ func NewKeyOfType(kind string) (*Key, error) {
 	}, nil
 }
 
+// SignMessage signs msg as the cosign CLI does; see signMessage.
+func (k *Key) SignMessage(msg []byte) ([]byte, error) { return k.signMessage(msg) }
+
 // signMessage signs as the cosign CLI does: LoadDefaultSignerVerifier (the curve's hash for
 // ECDSA, SHA-256 PKCS#1 v1.5 for RSA) with Ed25519ph for Ed25519 keys.
 func (k *Key) signMessage(msg []byte) ([]byte, error) {
