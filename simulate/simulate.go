@@ -164,11 +164,6 @@ func evaluate(ctx context.Context, eng *kyverno.Engine, cfg Config, o manifest.O
 	kyverno.SortChecks(out.Checks, out.CheckPaths)
 	res.Checks = append(res.Checks, out.Checks...)
 	res.NotChecked = append(res.NotChecked, out.NotChecked...)
-	if len(cfg.Kyverno) == 0 {
-		for i := range res.NotChecked {
-			res.NotChecked[i] = report.NotChecked{Image: res.NotChecked[i].Image, Path: res.NotChecked[i].Path, Reason: report.ReasonNoMatchingPolicy}
-		}
-	}
 	now, err := admission.Run(ctx, obj, eng.Webhooks(req, false))
 	if err != nil {
 		return res, nil, err

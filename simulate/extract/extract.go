@@ -42,26 +42,22 @@ func HandlesKind(kind string) bool {
 	return ok
 }
 
-// PodSpecPath is the JSON pointer prefix of kind's pod spec ("" when the kind has none).
-func PodSpecPath(kind string) string {
-	p, ok := podSpecPaths[kind]
+// podSpec is kind's pod spec within obj, and its JSON pointer.
+func podSpec(kind string, obj map[string]any) (map[string]any, string, bool) {
+	path, ok := podSpecPaths[kind]
 	if !ok {
-		return ""
+		return nil, "", false
 	}
-	return "/" + strings.Join(p, "/")
+	spec, ok := lookup(obj, path)
+	return spec, "/" + strings.Join(path, "/"), ok
 }
 
 // Images lists the containers of obj in Kyverno's scan order.
 func Images(kind string, obj map[string]any) []Container {
-	path, ok := podSpecPaths[kind]
+	spec, prefix, ok := podSpec(kind, obj)
 	if !ok {
 		return nil
 	}
-	spec, ok := lookup(obj, path)
-	if !ok {
-		return nil
-	}
-	prefix := "/" + strings.Join(path, "/")
 	var out []Container
 	for _, t := range ContainerTypes {
 		list, _ := spec[t].([]any)
@@ -92,11 +88,7 @@ func lookup(obj map[string]any, path []string) (map[string]any, bool) {
 
 // PullSecrets are the names in the pod spec's imagePullSecrets.
 func PullSecrets(kind string, obj map[string]any) []string {
-	path, ok := podSpecPaths[kind]
-	if !ok {
-		return nil
-	}
-	spec, ok := lookup(obj, path)
+	spec, _, ok := podSpec(kind, obj)
 	if !ok {
 		return nil
 	}

@@ -40,17 +40,11 @@ func (v *Verifier) keychain(ctx context.Context, a Auth) (authn.Keychain, string
 	if a.Secrets == "" {
 		return v.reg.keychain, ""
 	}
-	v.mu.Lock()
-	o, ok := v.keychains[a]
-	v.mu.Unlock()
-	if ok {
-		return o.kc, o.unread
-	}
-	kc, unread := v.buildKeychain(ctx, a)
-	v.mu.Lock()
-	v.keychains[a] = keychainOutcome{kc, unread}
-	v.mu.Unlock()
-	return kc, unread
+	o, _ := v.keychains.do(ctx, authKey("", a), func() (keychainOutcome, error) {
+		kc, unread := v.buildKeychain(ctx, a)
+		return keychainOutcome{kc, unread}, nil
+	})
+	return o.kc, o.unread
 }
 
 func (v *Verifier) buildKeychain(ctx context.Context, a Auth) (authn.Keychain, string) {

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -23,7 +22,6 @@ import (
 	"github.com/sigstore/cosign/v3/pkg/cosign"
 	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
-	"golang.org/x/sync/singleflight"
 )
 
 // FailedError means the registry answered and the signatures do not satisfy the check
@@ -104,18 +102,12 @@ type Verifier struct {
 	// Secrets resolves k8s:// keys; nil when no cluster is read.
 	Secrets SecretReader
 
-	group     singleflight.Group
-	mu        sync.Mutex
-	keys      map[SignatureCheck]keyOutcome
-	digests   map[string]digestOutcome
-	gets      map[string]digestOutcome
-	secrets   map[string]secretOutcome
-	keychains map[Auth]keychainOutcome
-}
-
-type secretOutcome struct {
-	data map[string][]byte
-	err  error
+	// Each question is answered once per run.
+	signatures memo[SignatureResult]
+	resolved   memo[string] // tag -> digest (HEAD, as cosign resolves)
+	fetched    memo[string] // image -> digest (GET, as Kyverno's digest mutation fetches)
+	secrets    memo[map[string][]byte]
+	keychains  memo[keychainOutcome]
 }
 
 type keychainOutcome struct {
@@ -123,54 +115,23 @@ type keychainOutcome struct {
 	unread string
 }
 
-type keyOutcome struct {
-	res SignatureResult
-	err error
-}
-
-type digestOutcome struct {
-	digest string
-	err    error
-}
-
 // New returns a Verifier that reaches registries as reg says.
 func New(reg *Registry) *Verifier {
-	return &Verifier{
-		reg:       reg,
-		keys:      map[SignatureCheck]keyOutcome{},
-		digests:   map[string]digestOutcome{},
-		gets:      map[string]digestOutcome{},
-		secrets:   map[string]secretOutcome{},
-		keychains: map[Auth]keychainOutcome{},
-	}
+	return &Verifier{reg: reg}
 }
+
+// authKey names an image and the credentials it is asked with.
+func authKey(image string, a Auth) string { return image + "\x00" + a.Namespace + "\x00" + a.Secrets }
 
 var hashes = map[string]crypto.Hash{
 	"": crypto.SHA256, "sha224": crypto.SHA224, "sha256": crypto.SHA256, "sha384": crypto.SHA384, "sha512": crypto.SHA512,
 }
 
-// VerifySignature checks the legacy (.sig tag) cosign signatures of c.Image against c.PublicKey,
-// offline as to transparency logs (the caller decides whether that is what the policy asks).
+// VerifySignature checks the legacy (.sig tag) cosign signatures of c.Image by the key,
+// certificate or keyless identity c names, offline as to transparency logs (the caller
+// decides whether that is what the policy asks).
 func (v *Verifier) VerifySignature(ctx context.Context, c SignatureCheck) (SignatureResult, error) {
-	v.mu.Lock()
-	if o, ok := v.keys[c]; ok {
-		v.mu.Unlock()
-		return o.res, o.err
-	}
-	v.mu.Unlock()
-	key := fmt.Sprintf("sig\x00%#v", c)
-	out, _, _ := v.group.Do(key, func() (any, error) {
-		res, err := v.verifySignature(ctx, c)
-		o := keyOutcome{res, err}
-		if ctx.Err() == nil {
-			v.mu.Lock()
-			v.keys[c] = o
-			v.mu.Unlock()
-		}
-		return o, nil
-	})
-	o := out.(keyOutcome)
-	return o.res, o.err
+	return v.signatures.do(ctx, fmt.Sprintf("%#v", c), func() (SignatureResult, error) { return v.verifySignature(ctx, c) })
 }
 
 func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (SignatureResult, error) {
@@ -232,25 +193,7 @@ func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (Signa
 
 // secretData reads a Secret once per run.
 func (v *Verifier) secretData(ctx context.Context, namespace, name string) (map[string][]byte, error) {
-	k := namespace + "/" + name
-	v.mu.Lock()
-	if o, ok := v.secrets[k]; ok {
-		v.mu.Unlock()
-		return o.data, o.err
-	}
-	v.mu.Unlock()
-	out, _, _ := v.group.Do("secret\x00"+k, func() (any, error) {
-		data, err := v.Secrets.Secret(ctx, namespace, name)
-		o := secretOutcome{data, err}
-		if ctx.Err() == nil {
-			v.mu.Lock()
-			v.secrets[k] = o
-			v.mu.Unlock()
-		}
-		return o, nil
-	})
-	o := out.(secretOutcome)
-	return o.data, o.err
+	return v.secrets.do(ctx, namespace+"/"+name, func() (map[string][]byte, error) { return v.Secrets.Secret(ctx, namespace, name) })
 }
 
 // secretKey reads cosign.pub from the Secret a k8s://<namespace>/<name> reference names,
@@ -275,75 +218,38 @@ func (v *Verifier) secretKey(ctx context.Context, ref string) ([]byte, error) {
 
 // resolve is cosign's ResolveDigest for a tag, cached per reference, with cosign's 404 text.
 func (v *Verifier) resolve(ctx context.Context, ref name.Reference, a Auth) (string, error) {
-	k := ref.String() + "\x00" + a.Namespace + "\x00" + a.Secrets
-	v.mu.Lock()
-	if o, ok := v.digests[k]; ok {
-		v.mu.Unlock()
-		return o.digest, o.err
-	}
-	v.mu.Unlock()
-	out, _, _ := v.group.Do("resolve\x00"+k, func() (any, error) {
+	return v.resolved.do(ctx, authKey(ref.String(), a), func() (string, error) {
 		ropts, _ := v.remoteFor(ctx, a)
 		d, err := ociremote.ResolveDigest(ref, ociremote.WithRemoteOptions(ropts...))
-		var o digestOutcome
+		if terr := (&transport.Error{}); errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+			return "", &UnavailableError{fmt.Errorf("image tag not found: %w", err)}
+		}
 		if err != nil {
-			if terr := (&transport.Error{}); errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
-				err = &UnavailableError{fmt.Errorf("image tag not found: %w", err)}
-			}
-			o.err = err
-		} else {
-			o.digest = d.DigestStr()
+			return "", err
 		}
-		if ctx.Err() == nil {
-			v.mu.Lock()
-			v.digests[k] = o
-			v.mu.Unlock()
-		}
-		return o, nil
+		return d.DigestStr(), nil
 	})
-	o := out.(digestOutcome)
-	return o.digest, o.err
 }
 
 // Digest fetches the manifest (or index) of image the way Kyverno's registry client does for
 // digest mutation (remote.Get), cached per reference.
 func (v *Verifier) Digest(ctx context.Context, image string, a Auth) (string, error) {
-	k := image + "\x00" + a.Namespace + "\x00" + a.Secrets
-	v.mu.Lock()
-	if o, ok := v.gets[k]; ok {
-		v.mu.Unlock()
-		return o.digest, o.err
-	}
-	v.mu.Unlock()
-	out, _, _ := v.group.Do("get\x00"+k, func() (any, error) {
-		var o digestOutcome
+	return v.fetched.do(ctx, authKey(image, a), func() (string, error) {
 		ref, err := name.ParseReference(image, v.reg.nameOptions(image)...)
-		ropts, unread := v.remoteFor(ctx, a)
 		if err != nil {
-			o.err = err
-		} else if d, ok := v.cachedDigest(ref, a); ok {
-			o.digest = d
-		} else if desc, err := remote.Get(ref, ropts...); err != nil {
-			o.err = classify(refusedWithout(err, unread))
-		} else {
-			o.digest = desc.Digest.String()
+			return "", err
 		}
-		if ctx.Err() == nil {
-			v.mu.Lock()
-			v.gets[k] = o
-			v.mu.Unlock()
+		// A tag verification already resolved costs nothing more.
+		if o, ok := v.resolved.peek(authKey(ref.String(), a)); ok && o.err == nil {
+			return o.v, nil
 		}
-		return o, nil
+		ropts, unread := v.remoteFor(ctx, a)
+		desc, err := remote.Get(ref, ropts...)
+		if err != nil {
+			return "", classify(refusedWithout(err, unread))
+		}
+		return desc.Digest.String(), nil
 	})
-	o := out.(digestOutcome)
-	return o.digest, o.err
-}
-
-func (v *Verifier) cachedDigest(ref name.Reference, a Auth) (string, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	o, ok := v.digests[ref.String()+"\x00"+a.Namespace+"\x00"+a.Secrets]
-	return o.digest, ok && o.err == nil
 }
 
 // classify sorts an error into could-not-verify (the registry could not answer) or

@@ -7,16 +7,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/base64"
 	"encoding/pem"
 	"math/big"
 	"net/url"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/cosign/v3/pkg/oci/mutate"
-	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
-	"github.com/sigstore/cosign/v3/pkg/oci/static"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
@@ -124,7 +120,7 @@ func SignWithCertificate(ref string, id *Identity, opts ...remote.Option) error 
 	if err != nil {
 		return err
 	}
-	return Attach(ref, pl, raw, id.CertPEM, id.ChainPEM, opts...)
+	return attach(digest, "", pl, raw, id.CertPEM, id.ChainPEM, opts...)
 }
 
 // Attach stores an arbitrary signature (payload, raw signature bytes, optional certificate
@@ -134,22 +130,5 @@ func Attach(ref string, payloadJSON, rawSig []byte, certPEM, chainPEM string, op
 	if err != nil {
 		return err
 	}
-	var sopts []static.Option
-	if certPEM != "" {
-		sopts = append(sopts, static.WithCertChain([]byte(certPEM), []byte(chainPEM)))
-	}
-	sig, err := static.NewSignature(payloadJSON, base64.StdEncoding.EncodeToString(rawSig), sopts...)
-	if err != nil {
-		return err
-	}
-	ro := ociremote.WithRemoteOptions(opts...)
-	se, err := ociremote.SignedEntity(digest, ro)
-	if err != nil {
-		return err
-	}
-	signed, err := mutate.AttachSignatureToEntity(se, sig)
-	if err != nil {
-		return err
-	}
-	return ociremote.WriteSignatures(digest.Repository, signed, ro)
+	return attach(digest, "", payloadJSON, rawSig, certPEM, chainPEM, opts...)
 }

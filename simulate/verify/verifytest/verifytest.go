@@ -162,7 +162,20 @@ func SignInto(ref, repo string, key *Key, opts ...remote.Option) error {
 	if err != nil {
 		return err
 	}
-	sig, err := static.NewSignature(pl, base64.StdEncoding.EncodeToString(raw))
+	if err := attach(digest, repo, pl, raw, "", "", opts...); err != nil {
+		return fmt.Errorf("writing signature for %s: %w", ref, err)
+	}
+	return nil
+}
+
+// attach writes a signature (payload, raw signature, optional certificate and chain) for
+// digest into repo ("" is the image's own repository).
+func attach(digest name.Digest, repo string, payloadJSON, rawSig []byte, certPEM, chainPEM string, opts ...remote.Option) error {
+	var sopts []static.Option
+	if certPEM != "" {
+		sopts = append(sopts, static.WithCertChain([]byte(certPEM), []byte(chainPEM)))
+	}
+	sig, err := static.NewSignature(payloadJSON, base64.StdEncoding.EncodeToString(rawSig), sopts...)
 	if err != nil {
 		return err
 	}
@@ -184,10 +197,7 @@ func SignInto(ref, repo string, key *Key, opts ...remote.Option) error {
 	if err != nil {
 		return err
 	}
-	if err := ociremote.WriteSignatures(target, signed, ro...); err != nil {
-		return fmt.Errorf("writing signature for %s: %w", ref, err)
-	}
-	return nil
+	return ociremote.WriteSignatures(target, signed, ro...)
 }
 
 // SignBundle attaches a Sigstore bundle (v0.3, message signature over the manifest digest,
