@@ -8,6 +8,7 @@ import (
 	"github.com/kubectl-verify/kubectl-verify/policyload"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/simulate"
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
 )
 
 // inputs is everything a run reads before evaluating.
@@ -21,12 +22,20 @@ type inputs struct {
 	warnings          []string
 	// cluster is set when the run reads one (it then also resolves key Secrets).
 	cluster *cluster
+	// trust is --trusted-root, read before anything else is.
+	trust *verify.TrustRoot
 }
 
 // inputs reads policies and resources from files or the cluster. The cluster is contacted
 // only when one of them comes from it.
 func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error) {
 	in := &inputs{}
+	if o.Registry.TrustedRoot != "" {
+		var err error
+		if in.trust, err = verify.LoadTrustRoot(o.Registry.TrustedRoot); err != nil {
+			return nil, &UsageError{fmt.Sprintf("--trusted-root: %v", err)}
+		}
+	}
 	policiesFromCluster := len(o.Sources.Policies) == 0
 	resourcesFromCluster := len(o.Sources.Filenames) == 0 && o.Sources.Kustomize == ""
 	var c *cluster
@@ -53,6 +62,7 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 			return nil, err
 		}
 	}
+	in.policies.RequirePublicTrust(in.trust != nil)
 	in.warnings = append(in.warnings, in.policies.Warnings...)
 	for _, g := range in.policies.Gaps {
 		in.gaps = append(in.gaps, simulate.Gap(g))

@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-verify/kubectl-verify/policyload"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
 )
 
 // engineNames are every engine `policies` reports on, found or not.
@@ -27,6 +28,8 @@ type PoliciesOptions struct {
 	Engines     EngineFlags
 	ChunkSize   int64
 	Output      string
+	// TrustedRoot, as for simulate: what needs public Sigstore material is then replayed.
+	TrustedRoot string
 	genericiooptions.IOStreams
 }
 
@@ -83,6 +86,7 @@ func NewCmdPolicies(streams genericiooptions.IOStreams) *cobra.Command {
 	fs.StringArrayVar(&o.Policies, "policy", nil, "Policy file or directory (repeatable, - for stdin); without it, policies come from the cluster")
 	fs.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "List cluster objects in chunks of this size")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml")
+	fs.StringVar(&o.TrustedRoot, "trusted-root", "", "Sigstore trusted_root.json standing in for the public Sigstore roots and log keys")
 	return cmd
 }
 
@@ -131,6 +135,12 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 			}
 		}
 	}
+	if o.TrustedRoot != "" {
+		if _, err := verify.LoadTrustRoot(o.TrustedRoot); err != nil {
+			return &UsageError{fmt.Sprintf("--trusted-root: %v", err)}
+		}
+	}
+	set.RequirePublicTrust(o.TrustedRoot != "")
 	list := describe(set, source)
 	switch o.Output {
 	case "json":

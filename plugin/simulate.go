@@ -72,7 +72,7 @@ type RegistryFlags struct {
 func (f *RegistryFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Config, "registry-config", "", "Docker config file with registry credentials (default: the usual lookup)")
 	fs.StringArrayVar(&f.Insecure, "insecure-registry", nil, "Registry host reached over plain HTTP or unverified TLS (repeatable)")
-	fs.StringVar(&f.TrustedRoot, "trusted-root", "", "Sigstore trusted_root.json for keyless verification")
+	fs.StringVar(&f.TrustedRoot, "trusted-root", "", "Sigstore trusted_root.json standing in for the public Sigstore roots and log keys (fetched over TUF by the engines)")
 }
 
 // ToRegistry converts the flags.
@@ -208,10 +208,8 @@ func (o *SimulateOptions) Validate() error {
 	if fromFiles && (o.Sources.AllNamespaces || o.Sources.Selector != "") {
 		return &UsageError{"-A/--all-namespaces and -l/--selector select cluster resources: use them without -f/-k"}
 	}
-	for flag, v := range map[string]string{"--trusted-root": o.Registry.TrustedRoot, "--sigstore-config": o.Engines.SigstoreConfig} {
-		if v != "" {
-			return &UsageError{flag + " is not available yet"}
-		}
+	if o.Engines.SigstoreConfig != "" {
+		return &UsageError{"--sigstore-config is not available yet"}
 	}
 	stdin := 0
 	for _, p := range append(append([]string{}, o.Sources.Policies...), o.Sources.Filenames...) {
@@ -262,6 +260,7 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("--registry-config: %w", err)
 	}
 	ver := verify.New(reg)
+	ver.Trust = in.trust
 	if in.cluster != nil {
 		ver.Secrets = in.cluster.secrets()
 	}

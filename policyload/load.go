@@ -75,3 +75,27 @@ func FromObjects(objs []manifest.Object, defaultNamespace string) (*Set, error) 
 	}
 	return set, nil
 }
+
+// RequirePublicTrust settles what needs the public Sigstore material engines fetch over TUF:
+// with a trust root given (available) it is replayed against that; without one, each rule
+// needing it is not replayed, with a load warning saying what to give.
+func (s *Set) RequirePublicTrust(available bool) {
+	if available {
+		return
+	}
+	for _, p := range s.Kyverno {
+		for i := range p.Spec.Rules {
+			r := &p.Spec.Rules[i]
+			if len(r.PublicTrust) == 0 {
+				continue
+			}
+			r.Unsupported = append(r.Unsupported, r.PublicTrust...)
+			prefix := p.Kind + " " + p.Key()
+			if p.Source != "" {
+				prefix = p.Source + ": " + prefix
+			}
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s: rule %q needs public Sigstore material Kyverno fetches over TUF: %s: give --trusted-root to replay it; images it selects get an error check",
+				prefix, r.Name, strings.Join(r.PublicTrust, "; ")))
+		}
+	}
+}

@@ -269,10 +269,7 @@ func (p *Policy) normaliseSet(ref string, r *Rule, path string, set *AttestorSet
 				return &InvalidError{ref, epath + ".keyless.rekor.url", "An URL is required"}
 			}
 			if k.Roots == "" {
-				r.Unsupported = append(r.Unsupported, epath+".keyless without roots (the public Fulcio roots come over TUF)")
-			}
-			if len(k.AdditionalExtensions) > 0 {
-				r.Unsupported = append(r.Unsupported, epath+".keyless.additionalExtensions")
+				r.PublicTrust = append(r.PublicTrust, epath+".keyless (Fulcio roots; or set roots)")
 			}
 			for _, re := range []string{k.SubjectRegExp, k.IssuerRegExp} {
 				if re == "" {
@@ -325,15 +322,15 @@ func normaliseKeys(ref string, r *Rule, path string, k *KeysAttestor) error {
 	return nil
 }
 
-// offline marks what would need the transparency log, CT-log keys or a TSA as not replayed.
+// offline notes what Kyverno would fetch from the public Sigstore TUF repository for an
+// entry: Rekor keys when the transparency log is checked without rekor.pubkey, CT-log keys
+// when SCTs are checked without ctlog.pubkey. A trust root given to the run stands in for it.
 func offline(r *Rule, path string, rekor *Rekor, ctlog *CTLog) {
-	if rekor == nil || !rekor.IgnoreTlog {
-		r.Unsupported = append(r.Unsupported, path+".rekor (transparency-log verification; set rekor.ignoreTlog: true to skip it)")
+	if (rekor == nil || !rekor.IgnoreTlog) && (rekor == nil || rekor.PubKey == "") {
+		r.PublicTrust = append(r.PublicTrust, path+".rekor (Rekor public keys; or set rekor.pubkey, or rekor.ignoreTlog: true)")
 	}
-	if ctlog == nil || !ctlog.IgnoreSCT {
-		r.Unsupported = append(r.Unsupported, path+".ctlog (CT-log keys from TUF; set ctlog.ignoreSCT: true to skip it)")
-	} else if ctlog.TSACertChain != "" {
-		r.Unsupported = append(r.Unsupported, path+".ctlog.tsaCertChain")
+	if (ctlog == nil || !ctlog.IgnoreSCT) && (ctlog == nil || ctlog.PubKey == "") {
+		r.PublicTrust = append(r.PublicTrust, path+".ctlog (CT-log public keys; or set ctlog.pubkey, or ctlog.ignoreSCT: true)")
 	}
 }
 

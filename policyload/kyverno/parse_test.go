@@ -54,8 +54,45 @@ func TestParseDefaultsAndConvert(t *testing.T) {
 	if !iv.Mutate() || !iv.Digest() || !iv.IsRequired() {
 		t.Error("mutateDigest/verifyDigest/required default to true")
 	}
-	// The key entry has no rekor.ignoreTlog: replaying it needs the transparency log.
-	if len(p.Spec.Rules[0].Unsupported) == 0 {
-		t.Error("a key entry without rekor.ignoreTlog must be marked unsupported")
+	// The key entry has no rekor/ctlog: Kyverno would fetch both logs' keys over TUF.
+	if got := p.Spec.Rules[0].PublicTrust; len(got) != 2 || len(p.Spec.Rules[0].Unsupported) != 0 {
+		t.Errorf("PublicTrust = %q, Unsupported = %q; want the rekor and ctlog keys noted, nothing unsupported", got, p.Spec.Rules[0].Unsupported)
+	}
+}
+
+func TestParsePublicTrust(t *testing.T) {
+	const roots = `"roots":"-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----"`
+	tests := []struct {
+		name  string
+		entry string
+		want  []string // suffixes of the PublicTrust entries
+	}{
+		{"logs ignored", `{"keys":{"publicKeys":"k8s://ns/key","rekor":{"ignoreTlog":true},"ctlog":{"ignoreSCT":true}}}`, nil},
+		{"log keys given", `{"keys":{"publicKeys":"k8s://ns/key","rekor":{"url":"https://rekor.local","pubkey":"PEM"},"ctlog":{"pubkey":"PEM"}}}`, nil},
+		{"tlog checked without its key", `{"keys":{"publicKeys":"k8s://ns/key","rekor":{"url":"https://rekor.local"},"ctlog":{"ignoreSCT":true}}}`, []string{".keys.rekor (Rekor public keys; or set rekor.pubkey, or rekor.ignoreTlog: true)"}},
+		{"SCT checked without its key", `{"certificates":{"cert":"x","rekor":{"ignoreTlog":true}}}`, []string{".certificates.ctlog (CT-log public keys; or set ctlog.pubkey, or ctlog.ignoreSCT: true)"}},
+		{"keyless with roots and extensions", `{"keyless":{` + roots + `,"subject":"s","additionalExtensions":{"githubWorkflowTrigger":"push"},"rekor":{"url":"u","ignoreTlog":true},"ctlog":{"ignoreSCT":true}}}`, nil},
+		{"keyless without roots", `{"keyless":{"subject":"s","rekor":{"url":"u","ignoreTlog":true},"ctlog":{"ignoreSCT":true}}}`, []string{".keyless (Fulcio roots; or set roots)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := `{"apiVersion":"kyverno.io/v1","kind":"ClusterPolicy","metadata":{"name":"p"},"spec":{"rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"failureAction":"Enforce","attestors":[{"entries":[` + tt.entry + `]}]}]}]}}`
+			p, err := Parse([]byte(raw), "f.yaml:1", "default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := p.Spec.Rules[0]
+			if len(r.Unsupported) != 0 {
+				t.Errorf("Unsupported = %q, want none", r.Unsupported)
+			}
+			if len(r.PublicTrust) != len(tt.want) {
+				t.Fatalf("PublicTrust = %q, want %d entries", r.PublicTrust, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.HasSuffix(r.PublicTrust[i], w) {
+					t.Errorf("PublicTrust[%d] = %q, want suffix %q", i, r.PublicTrust[i], w)
+				}
+			}
+		})
 	}
 }

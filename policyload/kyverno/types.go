@@ -83,6 +83,9 @@ type Rule struct {
 	// Unsupported lists fields of this rule we do not replay; every image the rule selects
 	// then gets an error check instead of a verdict we cannot stand behind.
 	Unsupported []string `json:"-"`
+	// PublicTrust lists entries that need public Sigstore material (Fulcio roots, Rekor or
+	// CT-log keys) Kyverno fetches over TUF: replayed with a trust root, else unsupported.
+	PublicTrust []string `json:"-"`
 }
 
 // MatchResources is match/exclude.

@@ -74,7 +74,14 @@ func (v *Verifier) trust(ctx context.Context, c SignatureCheck, hash crypto.Hash
 		}
 		co.RootCerts = pool
 	case c.Keyless && co.RootCerts == nil:
-		return &ToolError{fmt.Errorf("keyless verification without roots needs the public Sigstore (Fulcio) roots, which are fetched over TUF and not offline")}
+		if v.Trust == nil || v.Trust.FulcioPEM == "" {
+			return errNeedsPublicTrust("Fulcio roots for keyless verification")
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(v.Trust.FulcioPEM)) {
+			return &FailedError{fmt.Errorf("failed to initialize roots")}
+		}
+		co.RootCerts = pool
 	}
 	return nil
 }
@@ -98,7 +105,7 @@ func loadCert(s string) (*x509.Certificate, error) {
 // matchSignatures is Kyverno's identity check after cosign: one signature whose certificate
 // matches subject and issuer is enough.
 func matchSignatures(sigs []oci.Signature, c SignatureCheck) error {
-	if c.Subject == "" && c.SubjectRegExp == "" && c.Issuer == "" && c.IssuerRegExp == "" {
+	if c.Subject == "" && c.SubjectRegExp == "" && c.Issuer == "" && c.IssuerRegExp == "" && len(c.Extensions) == 0 {
 		return nil
 	}
 	var errs []string
@@ -152,8 +159,8 @@ func matchCertificate(cert *x509.Certificate, c SignatureCheck) error {
 			}
 		}
 	}
+	ce := cosign.CertExtensions{Cert: cert}
 	if c.Issuer != "" || c.IssuerRegExp != "" {
-		ce := cosign.CertExtensions{Cert: cert}
 		got := ce.GetIssuer()
 		if c.Issuer != "" && !wildcard.Match(c.Issuer, got) {
 			return fmt.Errorf("issuer mismatch: expected %s, received %s", c.Issuer, got)
@@ -168,5 +175,37 @@ func matchCertificate(cert *x509.Certificate, c SignatureCheck) error {
 			}
 		}
 	}
+	// Kyverno ranges over a Go map here: with two mismatches, which one is reported varies.
+	for key, want := range c.Extensions {
+		got, err := certExtension(key, ce)
+		if err != nil {
+			return err
+		}
+		if !wildcard.Match(want, got) {
+			return fmt.Errorf("extension mismatch: expected %s for key %s, received %s", want, key, got)
+		}
+	}
 	return nil
+}
+
+// certExtension reads the extensions Kyverno accepts in additionalExtensions, by cosign's
+// name or OID.
+func certExtension(key string, ce cosign.CertExtensions) (string, error) {
+	readers := []struct {
+		oid  string
+		read func() string
+	}{
+		{cosign.CertExtensionOIDCIssuer, ce.GetIssuer},
+		{cosign.CertExtensionGithubWorkflowTrigger, ce.GetCertExtensionGithubWorkflowTrigger},
+		{cosign.CertExtensionGithubWorkflowSha, ce.GetExtensionGithubWorkflowSha},
+		{cosign.CertExtensionGithubWorkflowName, ce.GetCertExtensionGithubWorkflowName},
+		{cosign.CertExtensionGithubWorkflowRepository, ce.GetCertExtensionGithubWorkflowRepository},
+		{cosign.CertExtensionGithubWorkflowRef, ce.GetCertExtensionGithubWorkflowRef},
+	}
+	for _, r := range readers {
+		if key == r.oid || key == cosign.CertExtensionMap[r.oid] {
+			return r.read(), nil
+		}
+	}
+	return "", fmt.Errorf("invalid certificate extension %s", key)
 }

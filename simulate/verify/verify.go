@@ -62,8 +62,7 @@ func IsConnectionError(err error) bool {
 
 // SignatureCheck is one signature check of one image, by exactly one of: a public key, a
 // certificate (Kyverno `certificates`), or keyless (certificates chaining to Roots, with an
-// identity). Transparency-log and SCT checks are the caller's to refuse: this verifies
-// offline.
+// identity); transparency-log, SCT and timestamp checks only when asked.
 type SignatureCheck struct {
 	// Image is the reference as the engine names it (tag or digest form).
 	Image string
@@ -87,6 +86,21 @@ type SignatureCheck struct {
 	Keyless                                      bool
 	Roots                                        string
 	Subject, SubjectRegExp, Issuer, IssuerRegExp string
+	// Extensions are further certificate extensions to match, by cosign's names or OIDs,
+	// values as wildcards (Kyverno additionalExtensions).
+	Extensions map[string]string
+
+	// Tlog requires proof of a transparency-log entry: the signature's Rekor bundle, checked
+	// offline against RekorPubKey (PEM; empty = the run's trust root), else an online lookup
+	// at RekorURL. Its integrated time is then the signing time certificates are checked at.
+	Tlog                  bool
+	RekorURL, RekorPubKey string
+	// SCT requires a certificate's embedded SCT, checked against CTLogPubKey (PEM; empty = the
+	// run's trust root).
+	SCT         bool
+	CTLogPubKey string
+	// TSACertChain turns on RFC 3161 timestamps, checked against this chain.
+	TSACertChain string
 }
 
 // SignatureResult is a passed SignatureCheck.
@@ -101,6 +115,8 @@ type Verifier struct {
 	reg *Registry
 	// Secrets resolves k8s:// keys; nil when no cluster is read.
 	Secrets SecretReader
+	// Trust stands in for the public Sigstore material (--trusted-root); nil when not given.
+	Trust *TrustRoot
 
 	// Each question is answered once per run.
 	signatures memo[SignatureResult]
@@ -128,8 +144,7 @@ var hashes = map[string]crypto.Hash{
 }
 
 // VerifySignature checks the legacy (.sig tag) cosign signatures of c.Image by the key,
-// certificate or keyless identity c names, offline as to transparency logs (the caller
-// decides whether that is what the policy asks).
+// certificate or keyless identity c names.
 func (v *Verifier) VerifySignature(ctx context.Context, c SignatureCheck) (SignatureResult, error) {
 	return v.signatures.do(ctx, fmt.Sprintf("%#v", c), func() (SignatureResult, error) { return v.verifySignature(ctx, c) })
 }
@@ -143,8 +158,11 @@ func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (Signa
 	if !ok {
 		return SignatureResult{}, &FailedError{fmt.Errorf("invalid signature algorithm provided %s", c.HashAlgorithm)}
 	}
-	co := &cosign.CheckOpts{Annotations: map[string]any{}, ClaimVerifier: cosign.SimpleClaimVerifier, IgnoreTlog: true, IgnoreSCT: true, ExperimentalOCI11: c.OCI11}
+	co := &cosign.CheckOpts{Annotations: map[string]any{}, ClaimVerifier: cosign.SimpleClaimVerifier, ExperimentalOCI11: c.OCI11}
 	if err := v.trust(ctx, c, hash, co); err != nil {
+		return SignatureResult{}, err
+	}
+	if err := v.transparency(c, co); err != nil {
 		return SignatureResult{}, err
 	}
 	ropts, unread := v.remoteFor(ctx, c.Auth)

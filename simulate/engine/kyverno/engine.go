@@ -495,14 +495,18 @@ func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerificati
 		case en.Keys != nil:
 			ep = fmt.Sprintf("%s.entries[%d].keys", path, i)
 			check.PublicKey, check.HashAlgorithm = en.Keys.KeyRef(), en.Keys.SignatureAlgorithm
+			transparency(&check, en.Keys.Rekor, en.Keys.CTLog)
 		case en.Certificates != nil:
 			ep = fmt.Sprintf("%s.entries[%d].certificates", path, i)
 			check.Certificate, check.CertificateChain, check.HashAlgorithm = en.Certificates.Certificate, en.Certificates.CertificateChain, en.SignatureAlgorithm
+			transparency(&check, en.Certificates.Rekor, en.Certificates.CTLog)
 		case en.Keyless != nil:
 			ep = fmt.Sprintf("%s.entries[%d].keyless", path, i)
 			k := en.Keyless
 			check.Keyless, check.Roots, check.HashAlgorithm = true, k.Roots, en.SignatureAlgorithm
 			check.Subject, check.SubjectRegExp, check.Issuer, check.IssuerRegExp = k.Subject, k.SubjectRegExp, k.Issuer, k.IssuerRegExp
+			check.Extensions = k.AdditionalExtensions
+			transparency(&check, k.Rekor, k.CTLog)
 		}
 		res, err := e.Verifier.VerifySignature(ctx, check)
 		if err != nil {
@@ -521,6 +525,19 @@ func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerificati
 		return "", errs[0]
 	}
 	return "", joinedError{errs}
+}
+
+// transparency is buildCosignVerifier's log settings: without a rekor object the public
+// Rekor is checked, without a ctlog object SCTs are.
+func transparency(check *verify.SignatureCheck, rekor *kpol.Rekor, ctlog *kpol.CTLog) {
+	check.Tlog, check.RekorURL = true, "https://rekor.sigstore.dev"
+	if rekor != nil {
+		check.Tlog, check.RekorURL, check.RekorPubKey = !rekor.IgnoreTlog, rekor.URL, rekor.PubKey
+	}
+	check.SCT = true
+	if ctlog != nil {
+		check.SCT, check.CTLogPubKey, check.TSACertChain = !ctlog.IgnoreSCT, ctlog.PubKey, ctlog.TSACertChain
+	}
 }
 
 // validatePolicy is the validating phase for one policy on the (mutated) object (§4.2).

@@ -8,8 +8,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -73,6 +76,13 @@ func (ca *CA) Issue(subject, issuer string) (*Identity, error) {
 
 // IssueValid is Issue with the leaf valid from notBefore to notAfter.
 func (ca *CA) IssueValid(subject, issuer string, notBefore, notAfter time.Time) (*Identity, error) {
+	return ca.IssueWith(subject, issuer, nil, notBefore, notAfter)
+}
+
+// IssueWith is IssueValid with further Fulcio extensions, by dotted OID, each holding its value
+// as raw bytes as Fulcio's first-generation extensions (1.3.6.1.4.1.57264.1.2 to .6: GitHub
+// workflow trigger, sha, name, repository, ref) do.
+func (ca *CA) IssueWith(subject, issuer string, extensions map[string]string, notBefore, notAfter time.Time) (*Identity, error) {
 	k, err := NewKey()
 	if err != nil {
 		return nil, err
@@ -97,6 +107,13 @@ func (ca *CA) IssueValid(subject, issuer string, notBefore, notAfter time.Time) 
 			{Id: oidIssuerV1, Value: []byte(issuer)},
 			{Id: oidIssuerV2, Value: v2},
 		},
+	}
+	for oid, value := range extensions {
+		id, err := parseOID(oid)
+		if err != nil {
+			return nil, err
+		}
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: id, Value: []byte(value)})
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, k.Private.Public(), ca.key)
 	if err != nil {
@@ -131,4 +148,16 @@ func Attach(ref string, payloadJSON, rawSig []byte, certPEM, chainPEM string, op
 		return err
 	}
 	return attach(digest, "", payloadJSON, rawSig, certPEM, chainPEM, opts...)
+}
+
+func parseOID(dotted string) (asn1.ObjectIdentifier, error) {
+	var id asn1.ObjectIdentifier
+	for _, part := range strings.Split(dotted, ".") {
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			return nil, fmt.Errorf("OID %q: %w", dotted, err)
+		}
+		id = append(id, n)
+	}
+	return id, nil
 }

@@ -175,6 +175,11 @@ func attach(digest name.Digest, repo string, payloadJSON, rawSig []byte, certPEM
 	if certPEM != "" {
 		sopts = append(sopts, static.WithCertChain([]byte(certPEM), []byte(chainPEM)))
 	}
+	return attachWith(digest, repo, payloadJSON, rawSig, sopts, opts...)
+}
+
+// attachWith is attach with the signature layer's options (bundle, timestamp, chain) given.
+func attachWith(digest name.Digest, repo string, payloadJSON, rawSig []byte, sopts []static.Option, opts ...remote.Option) error {
 	sig, err := static.NewSignature(payloadJSON, base64.StdEncoding.EncodeToString(rawSig), sopts...)
 	if err != nil {
 		return err

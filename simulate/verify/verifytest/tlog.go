@@ -1,0 +1,177 @@
+package verifytest
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"time"
+
+	jsoncanonicalizer "github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v3/pkg/cosign/bundle"
+	"github.com/sigstore/cosign/v3/pkg/oci/static"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// Rekor is a private transparency log's signing key. It makes the Rekor bundle (signed entry
+// timestamp over a hashedrekord entry) that `cosign sign` stores with a signature after
+// uploading it to rekor.sigstore.dev, so tests can prove a signing time offline.
+type Rekor struct {
+	key *ecdsa.PrivateKey
+	// PublicPEM is the log's public key, what a policy's rekor.pubkey or a trust root holds.
+	PublicPEM string
+	// LogID is the hex SHA-256 of the key's DER, as Rekor names its log.
+	LogID string
+	// URL is the log's base URL, recorded in trust roots (nothing listens there).
+	URL string
+}
+
+// NewRekor makes a log key (ECDSA P-256, as Rekor's).
+func NewRekor() (*Rekor, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	id := sha256.Sum256(der)
+	return &Rekor{
+		key:       key,
+		PublicPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
+		LogID:     hex.EncodeToString(id[:]),
+		URL:       "https://rekor.test.invalid",
+	}, nil
+}
+
+// Bundle is the Rekor bundle for a signature of payloadJSON (raw signature bytes) by the
+// holder of verifierPEM (a PEM public key or certificate), logged at integrated.
+func (r *Rekor) Bundle(payloadJSON, rawSig []byte, verifierPEM string, integrated time.Time) (*bundle.RekorBundle, error) {
+	sum := sha256.Sum256(payloadJSON)
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": "0.0.1", "kind": "hashedrekord",
+		"spec": map[string]any{
+			"data": map[string]any{"hash": map[string]any{"algorithm": "sha256", "value": hex.EncodeToString(sum[:])}},
+			"signature": map[string]any{
+				"content":   base64.StdEncoding.EncodeToString(rawSig),
+				"publicKey": map[string]any{"content": base64.StdEncoding.EncodeToString([]byte(verifierPEM))},
+			},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	pl := bundle.RekorPayload{Body: base64.StdEncoding.EncodeToString(body), IntegratedTime: integrated.Unix(), LogIndex: 1, LogID: r.LogID}
+	raw, err := json.Marshal(pl)
+	if err != nil {
+		return nil, err
+	}
+	canonical, err := jsoncanonicalizer.Transform(raw)
+	if err != nil {
+		return nil, err
+	}
+	digest := sha256.Sum256(canonical)
+	set, err := ecdsa.SignASN1(rand.Reader, r.key, digest[:])
+	if err != nil {
+		return nil, err
+	}
+	return &bundle.RekorBundle{SignedEntryTimestamp: set, Payload: pl}, nil
+}
+
+// Signed is one signature made outside the registry: what `cosign attach signature` takes.
+type Signed struct {
+	Payload []byte
+	// Signature is the raw signature; Base64 the same as cosign prints it.
+	Signature []byte
+	// Bundle, when set, is the Rekor bundle (`--rekor-response`, as cosign's
+	// LocalSignedPayload JSON from RekorResponseJSON).
+	Bundle *bundle.RekorBundle
+}
+
+// Base64 is the signature as `cosign sign-blob` prints it.
+func (s Signed) Base64() string { return base64.StdEncoding.EncodeToString(s.Signature) }
+
+// RekorResponseJSON is the file `cosign attach signature --rekor-response` reads.
+func (s Signed) RekorResponseJSON(certPEM string) ([]byte, error) {
+	return json.Marshal(map[string]any{"base64Signature": s.Base64(), "cert": certPEM, "rekorBundle": s.Bundle})
+}
+
+// SignLogged signs the image at ref with key (and its certificate and chain when certPEM is
+// set) and, when r is not nil, logs the signature in r at integrated: the signature then
+// carries the Rekor bundle as `cosign sign` with a transparency log leaves it.
+func SignLogged(ref string, key *Key, certPEM, chainPEM string, r *Rekor, integrated time.Time, opts ...remote.Option) error {
+	digest, err := resolve(ref, opts...)
+	if err != nil {
+		return err
+	}
+	pl, err := (&payload.Cosign{Image: digest}).MarshalJSON()
+	if err != nil {
+		return err
+	}
+	s, err := SignPayload(pl, key, certPEM, r, integrated)
+	if err != nil {
+		return err
+	}
+	var sopts []static.Option
+	if certPEM != "" {
+		sopts = append(sopts, static.WithCertChain([]byte(certPEM), []byte(chainPEM)))
+	}
+	if s.Bundle != nil {
+		sopts = append(sopts, static.WithBundle(s.Bundle))
+	}
+	return attachWith(digest, "", pl, s.Signature, sopts, opts...)
+}
+
+// SignPayload signs payloadJSON with key and, when r is not nil, logs it at integrated under
+// certPEM (else the key's public PEM).
+func SignPayload(payloadJSON []byte, key *Key, certPEM string, r *Rekor, integrated time.Time) (Signed, error) {
+	raw, err := key.signMessage(payloadJSON)
+	if err != nil {
+		return Signed{}, err
+	}
+	s := Signed{Payload: payloadJSON, Signature: raw}
+	if r == nil {
+		return s, nil
+	}
+	verifier := certPEM
+	if verifier == "" {
+		verifier = key.PublicPEM
+	}
+	s.Bundle, err = r.Bundle(payloadJSON, raw, verifier, integrated)
+	return s, err
+}
+
+// TrustedRootJSON is a Sigstore trusted_root.json declaring ca as the Fulcio CA and the given
+// logs as Rekor logs: what `--trusted-root` reads.
+func TrustedRootJSON(ca *CA, logs ...*Rekor) ([]byte, error) {
+	start := time.Now().Add(-24 * time.Hour)
+	var cas []root.CertificateAuthority
+	if ca != nil {
+		cas = append(cas, &root.FulcioCertificateAuthority{Root: ca.Cert, ValidityPeriodStart: start, URI: "https://fulcio.test.invalid"})
+	}
+	tlogs := map[string]*root.TransparencyLog{}
+	for _, l := range logs {
+		id, err := hex.DecodeString(l.LogID)
+		if err != nil {
+			return nil, err
+		}
+		tlogs[l.LogID] = &root.TransparencyLog{
+			BaseURL: l.URL, ID: id, ValidityPeriodStart: start, HashFunc: crypto.SHA256,
+			PublicKey: &l.key.PublicKey, SignatureHashFunc: crypto.SHA256,
+		}
+	}
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, cas, map[string]*root.TransparencyLog{}, nil, tlogs)
+	if err != nil {
+		return nil, err
+	}
+	return tr.MarshalJSON()
+}
