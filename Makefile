@@ -9,7 +9,8 @@ KYVERNO   := $(TOOLS_BIN)/kubectl-kyverno
 GOLANGCI  := $(TOOLS_BIN)/golangci-lint
 ETCD      := $(TOOLS_BIN)/etcd
 APISERVER := $(TOOLS_BIN)/kube-apiserver
-E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO) $(ETCD) $(APISERVER)
+REFREG    := $(TOOLS_BIN)/referrers-registry
+E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO) $(ETCD) $(APISERVER) $(REFREG)
 
 # The e2e suite sets up one registry per scenario, runs kubectl verify and the Kyverno CLI.
 E2E_TIMEOUT ?= 30m
@@ -37,6 +38,11 @@ $(KYVERNO):
 	cd hack/tools/kyverno && $(GO) build -o ../../bin/kubectl-kyverno github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno
 
 # The real API server for the cluster tests (envtest drives it): about 4 minutes on 2 cores.
+# The e2e registry for `registry: referrers` scenarios (crane's has no OCI 1.1 referrers API).
+# Part of this module, so it is rebuilt when its source changes (a second or two).
+$(REFREG): hack/referrers-registry/main.go go.mod go.sum
+	$(GO) build -o $@ ./hack/referrers-registry
+
 $(ETCD):
 	cd hack/tools/etcd && $(GO) build -o ../../bin/etcd go.etcd.io/etcd/server/v3
 
@@ -74,4 +80,4 @@ clean:
 	rm -rf bin
 
 clean-tools:
-	rm -f $(COSIGN) $(CRANE) $(KYVERNO) $(GOLANGCI) $(ETCD) $(APISERVER)
+	rm -f $(COSIGN) $(CRANE) $(KYVERNO) $(GOLANGCI) $(ETCD) $(APISERVER) $(REFREG)

@@ -562,8 +562,19 @@ kind: Namespace
 metadata: {name: team}
 ---
 apiVersion: v1
+kind: Namespace
+metadata: {name: kyverno}
+---
+apiVersion: v1
 kind: Secret
 metadata: {name: regcred, namespace: team}
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '%s'
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: kyverno-regcred, namespace: kyverno}
 type: kubernetes.io/dockerconfigjson
 stringData:
   .dockerconfigjson: '%s'
@@ -580,7 +591,7 @@ kind: Pod
 metadata: {name: without-secret, namespace: team}
 spec:
   containers: [{name: app, image: %s}]
-`, dockerConfig, ref, ref))
+`, dockerConfig, dockerConfig, ref, ref))
 	write(policy, fmt.Sprintf(`apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata: {name: private}
@@ -601,6 +612,14 @@ spec:
             rekor: {ignoreTlog: true}
             ctlog: {ignoreSCT: true}
 `, host, pem))
+	// The same rule with imageRegistryCredentials: a bare Secret name is read in Kyverno's
+	// namespace, for every pod, with or without its own pull secrets.
+	credsPolicy := filepath.Join(c.dir, "creds-policy.yaml")
+	raw, err := os.ReadFile(policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(credsPolicy, strings.Replace(string(raw), "    - failureAction: Enforce\n", "    - failureAction: Enforce\n      imageRegistryCredentials: {secrets: [kyverno-regcred]}\n", 1))
 	c.apply(t, manifests)
 	c.apply(t, filepath.Join(s.root, "testdata", "cluster", "pods-reader.yaml"))
 
@@ -627,10 +646,21 @@ spec:
 		t.Errorf("without-secret: %s %+v, want Kyverno's failure on the registry's 401", r.Decision, r.Checks)
 	}
 
+	res = byName(parseReport(t, c.verify(t, c.admin, "simulate", "--policy", credsPolicy, "-n", "team", "-o", "json")))
+	for _, pod := range []string{"with-secret", "without-secret"} {
+		if r := res[pod]; r.Decision != report.Allow || !hasCheck(r, "verified image signatures for "+ref) {
+			t.Errorf("%s with imageRegistryCredentials: %s %+v, want allowed and verified with the policy's Secret", pod, r.Decision, r.Checks)
+		}
+	}
+	res = byName(parseReport(t, c.verify(t, c.admin, "simulate", "--policy", credsPolicy, "--kyverno-namespace", "elsewhere", "-n", "team", "-o", "json")))
+	if r := res["without-secret"]; r.Decision != report.Deny || !strings.Contains(r.Checks[0].Message, "401 Unauthorized") {
+		t.Errorf("without-secret, Kyverno elsewhere: %s %+v, want the registry's 401 (the Secret is looked up in namespace elsewhere)", r.Decision, r.Checks)
+	}
+
 	reader := c.kubeconfig(t, envtest.User{Name: "pods-reader"})
 	r := c.verify(t, reader, "simulate", "--policy", policy, "-n", "team", "-o", "json")
 	res = byName(parseReport(t, r))
-	want := `kubectl-verify: the registry refused access and cannot read imagePullSecret team/regcred: secrets "regcred" is forbidden`
+	want := `kubectl-verify: the registry refused access and cannot read registry credentials Secret team/regcred: secrets "regcred" is forbidden`
 	if got := res["with-secret"]; got.Checks[0].Result != report.ResultError || !strings.HasPrefix(got.Checks[0].Message, want) {
 		t.Errorf("with-secret as pods-reader: %+v, want %q...", got.Checks, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -37,6 +38,7 @@ type suite struct {
 	kubectl string
 
 	crane, cosign, kyverno string
+	referrersRegistry      string // hack/bin/referrers-registry, for `registry: referrers`
 
 	env     []string // isolated environment for every child process
 	pathDir string   // directory on PATH holding kubectl-verify
@@ -201,6 +203,7 @@ func setup() (int, error) {
 		}
 	}
 	keyNames := map[string]bool{}
+	needReferrers := false
 	for _, sc := range all {
 		if only != nil && !only.MatchString(sc.Name) {
 			continue
@@ -209,9 +212,14 @@ func setup() (int, error) {
 		for _, k := range sc.Images.Keys {
 			keyNames[k] = true
 		}
+		needReferrers = needReferrers || sc.Images.NeedsReferrers()
 	}
 	if len(s.scenarios) == 0 {
 		return 0, errors.New("no scenario selected")
+	}
+	s.referrersRegistry = filepath.Join(hb, "referrers-registry")
+	if _, err := os.Stat(s.referrersRegistry); err != nil && needReferrers {
+		return 0, fmt.Errorf("%s is missing: run `make tools`", s.referrersRegistry)
 	}
 
 	// ${DEAD_REGISTRY}: a loopback port that was free a moment ago and that no registry of
@@ -221,7 +229,8 @@ func setup() (int, error) {
 		return 0, err
 	}
 	s.dead = "127.0.0.1:" + strconv.Itoa(deadPort)
-	if s.ca, err = verifytest.NewCA(); err != nil {
+	// Valid since 2020, so that identities valid in the past chain to it at their time.
+	if s.ca, err = verifytest.NewCAValid(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(24*time.Hour)); err != nil {
 		return 0, err
 	}
 
@@ -287,17 +296,21 @@ func (p *prepared) prepare(deadPort int) error {
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return err
 	}
-	reg, err := startRegistry(p.dir, deadPort)
+	reg, err := startRegistry(p.dir, deadPort, p.sc.Images.NeedsReferrers())
 	if err != nil {
 		return err
 	}
 	p.registry = reg
 	env := scenario.Env{Registry: reg, DeadRegistry: s.dead, Digests: map[string]string{}, PublicKeys: map[string]string{},
-		Roots: s.ca.PEM, Certs: map[string]string{}}
+		Roots: s.ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}}
 	// Identities: a leaf certificate from the run's CA, its key imported into the real cosign.
 	idFiles := map[string][3]string{} // name -> cosign key, leaf PEM, chain PEM
 	for name, spec := range p.sc.Images.Identities {
-		id, err := s.ca.Issue(spec.Subject, spec.Issuer)
+		from, to, err := spec.Validity(time.Now())
+		if err != nil {
+			return err
+		}
+		id, err := s.ca.IssueWith(spec.Subject, spec.Issuer, spec.Extensions, from, to)
 		if err != nil {
 			return err
 		}
@@ -315,6 +328,15 @@ func (p *prepared) prepare(deadPort int) error {
 	}
 	for _, k := range p.sc.Images.Keys {
 		env.PublicKeys[k] = s.keys[k].pem
+	}
+	// Private transparency logs: cosign cannot reach a Rekor offline, so the bundle of a logged
+	// signature is made in Go by a test log key, and attached by the real cosign.
+	logs := map[string]*verifytest.Rekor{}
+	for _, name := range p.sc.Images.Logs {
+		if logs[name], err = verifytest.NewRekor(); err != nil {
+			return err
+		}
+		env.LogKeys[name] = logs[name].PublicPEM
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -361,6 +383,53 @@ func (p *prepared) prepare(deadPort int) error {
 				return fmt.Errorf("cosign verify --key %s %s: %v\n%s", k, byDigest, err, out)
 			}
 		}
+		for j, l := range img.SignLogged {
+			var by signer
+			if l.Identity != "" {
+				f := idFiles[l.Identity]
+				by = signer{key: f[0], verifier: env.Certs[l.Identity], cert: f[1], chain: f[2]}
+			} else {
+				by = signer{key: s.keys[l.Key].priv, verifier: s.keys[l.Key].pem}
+			}
+			if err := p.signLogged(ctx, fmt.Sprintf("logged-%d-%d", i, j), byDigest, by, l, logs[l.Log]); err != nil {
+				return err
+			}
+		}
+		for _, k := range img.SignReferrers {
+			// The legacy format stored as an OCI 1.1 referrer; cosign v3.1.3 accepts the mode only
+			// with COSIGN_EXPERIMENTAL=1.
+			expEnv := []string{"COSIGN_EXPERIMENTAL=1"}
+			if out, err := run(ctx, p.dir, expEnv, s.cosign, "sign", "--key", s.keys[k].priv, "--registry-referrers-mode=oci-1-1",
+				"--tlog-upload=false", "--new-bundle-format=false", "--use-signing-config=false", "-y", byDigest); err != nil {
+				return fmt.Errorf("cosign sign --registry-referrers-mode=oci-1-1 --key %s %s: %v\n%s", k, byDigest, err, out)
+			}
+			if err := checkReferrersSignature(ctx, p.dir, expEnv, k, byDigest); err != nil {
+				return err
+			}
+		}
+		for j, a := range img.Attest {
+			pred, err := a.PredicateJSON()
+			if err != nil {
+				return err
+			}
+			pf := filepath.Join(p.dir, fmt.Sprintf("predicate-%d-%d.json", i, j))
+			if err := os.WriteFile(pf, pred, 0o644); err != nil {
+				return err
+			}
+			if out, err := run(ctx, p.dir, nil, s.cosign, "attest", "--key", s.keys[a.Key].priv, "--type", a.Type, "--predicate", pf,
+				"--tlog-upload=false", "--new-bundle-format=false", "--use-signing-config=false", "-y", byDigest); err != nil {
+				return fmt.Errorf("cosign attest --key %s --type %s %s: %v\n%s", a.Key, a.Type, byDigest, err, out)
+			}
+			// Only cosign's own key type is checked here: other types need verify flags that
+			// depend on the type; the Kyverno oracle judges those.
+			if scenario.KeyType(a.Key) != verifytest.ECDSAP256 {
+				continue
+			}
+			if out, err := run(ctx, p.dir, nil, s.cosign, "verify-attestation", "--key", s.keys[a.Key].pub, "--insecure-ignore-tlog=true",
+				"--type", a.Type, "--new-bundle-format=false", byDigest); err != nil {
+				return fmt.Errorf("cosign verify-attestation --key %s --type %s %s: %v\n%s", a.Key, a.Type, byDigest, err, out)
+			}
+		}
 		for _, name := range img.SignKeyless {
 			f := idFiles[name]
 			if out, err := run(ctx, p.dir, nil, s.cosign, "sign", "--key", f[0], "--certificate", f[1], "--certificate-chain", f[2],
@@ -393,6 +462,97 @@ func (p *prepared) prepare(deadPort int) error {
 	return nil
 }
 
+// checkReferrersSignature confirms with the real cosign that a signature made with
+// --registry-referrers-mode=oci-1-1 verifies through the referrers lookup
+// (--experimental-oci11) and, since it must not have landed under the .sig tag, not without it.
+func checkReferrersSignature(ctx context.Context, dir string, env []string, k, byDigest string) error {
+	args := []string{"verify", "--key", s.keys[k].pub, "--insecure-ignore-tlog=true", "--new-bundle-format=false"}
+	if scenario.KeyType(k) == verifytest.ECDSAP384 {
+		args = append(args, "--signature-digest-algorithm", "sha384")
+	}
+	if scenario.KeyType(k) != verifytest.Ed25519 { // cosign cannot verify its own Ed25519ph (above)
+		if out, err := run(ctx, dir, env, s.cosign, append(append(args, "--experimental-oci11"), byDigest)...); err != nil {
+			return fmt.Errorf("cosign verify --experimental-oci11 --key %s %s: %v\n%s", k, byDigest, err, out)
+		}
+	}
+	out, err := run(ctx, dir, env, s.cosign, append(args, byDigest)...)
+	if err == nil || !strings.Contains(string(out), "no signatures found") {
+		return fmt.Errorf("cosign verify (legacy lookup) --key %s %s: %v, want \"no signatures found\"\n%s", k, byDigest, err, out)
+	}
+	return nil
+}
+
+// signer is what signs a logged signature: a cosign key file, and the PEM the log records
+// (the public key, or the certificate that then goes with the signature).
+type signer struct{ key, verifier, cert, chain string }
+
+// signLogged signs the way one does without a registry-side `cosign sign`: `cosign generate`
+// writes the payload, `cosign sign-blob` signs it, the scenario's log records it (a Rekor
+// bundle made in Go), and `cosign attach signature --rekor-response` stores it all.
+func (p *prepared) signLogged(ctx context.Context, name, byDigest string, sg signer, l scenario.LoggedSigning, log *verifytest.Rekor) error {
+	base := filepath.Join(p.dir, name)
+	gen := execCmd(ctx, p.dir, s.cosign, "generate", byDigest)
+	if gen.err != nil || gen.exitCode != 0 {
+		return fmt.Errorf("cosign generate %s: %v\n%s", byDigest, gen.err, gen.stderr)
+	}
+	if err := os.WriteFile(base+".payload.json", gen.stdout, 0o600); err != nil {
+		return err
+	}
+	if out, err := run(ctx, p.dir, nil, s.cosign, "sign-blob", "--key", sg.key, "--tlog-upload=false", "--new-bundle-format=false",
+		"--use-signing-config=false", "--output-signature", base+".sig", "-y", base+".payload.json"); err != nil {
+		return fmt.Errorf("cosign sign-blob %s: %v\n%s", base, err, out)
+	}
+	b64, err := os.ReadFile(base + ".sig")
+	if err != nil {
+		return err
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b64)))
+	if err != nil {
+		return fmt.Errorf("%s.sig: %w", base, err)
+	}
+	at, err := l.IntegratedTime(time.Now())
+	if err != nil {
+		return err
+	}
+	bundle, err := log.Bundle(gen.stdout, raw, sg.verifier, at)
+	if err != nil {
+		return err
+	}
+	resp, err := verifytest.Signed{Payload: gen.stdout, Signature: raw, Bundle: bundle}.RekorResponseJSON(sg.cert)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(base+".rekor.json", resp, 0o600); err != nil {
+		return err
+	}
+	args := []string{"attach", "signature", "--payload", base + ".payload.json", "--signature", base + ".sig", "--rekor-response", base + ".rekor.json"}
+	if sg.cert != "" {
+		args = append(args, "--certificate", sg.cert, "--certificate-chain", sg.chain)
+	}
+	if out, err := run(ctx, p.dir, nil, s.cosign, append(args, byDigest)...); err != nil {
+		return fmt.Errorf("cosign attach signature %s: %v\n%s", byDigest, err, out)
+	}
+	if sg.cert != "" {
+		// Keyless against private roots has no `cosign verify` form here; the Kyverno oracle
+		// judges those fixtures.
+		return nil
+	}
+	// The bundle must satisfy the real cosign, offline, with the log's key.
+	logKey := base + ".log.pub"
+	if err := os.WriteFile(logKey, []byte(log.PublicPEM), 0o600); err != nil {
+		return err
+	}
+	pub := base + ".pub"
+	if err := os.WriteFile(pub, []byte(sg.verifier), 0o600); err != nil {
+		return err
+	}
+	if out, err := run(ctx, p.dir, []string{"SIGSTORE_REKOR_PUBLIC_KEY=" + logKey}, s.cosign, "verify", "--key", pub, "--offline=true",
+		"--insecure-ignore-sct=true", "--new-bundle-format=false", byDigest); err != nil {
+		return fmt.Errorf("cosign verify (logged) %s: %v\n%s", byDigest, err, out)
+	}
+	return nil
+}
+
 // writeLayer writes a one-file layer tarball whose content names the scenario and image, so
 // that every image of the run has its own digest, and the same one on every run.
 func writeLayer(path, scenarioName, ref string) error {
@@ -414,9 +574,10 @@ func writeLayer(path, scenarioName, ref string) error {
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-// startRegistry runs `crane registry serve` on a free loopback port and waits until it
+// startRegistry runs `crane registry serve` (or, with referrers, hack/bin/referrers-registry,
+// which also serves the OCI 1.1 referrers API) on a free loopback port and waits until it
 // answers /v2/.
-func startRegistry(dir string, avoid int) (string, error) {
+func startRegistry(dir string, avoid int, referrers bool) (string, error) {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort(map[int]bool{avoid: true})
@@ -429,6 +590,9 @@ func startRegistry(dir string, avoid int) (string, error) {
 			return "", err
 		}
 		cmd := exec.Command(s.crane, "registry", "serve", "--address", addr)
+		if referrers {
+			cmd = exec.Command(s.referrersRegistry, "--address", addr)
+		}
 		cmd.Env = s.env
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -74,6 +74,7 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 	if o.Engines.KyvernoConfig == "" && in.policies.KyvernoConfig != nil {
 		cfg = *in.policies.KyvernoConfig
 	}
+	cfg.Namespace = o.Engines.KyvernoNamespace
 	in.kyvernoConfig = cfg
 	in.warnings = append(in.warnings, warnings...)
 	if resourcesFromCluster {

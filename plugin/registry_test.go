@@ -447,7 +447,7 @@ func TestPullSecretsWithoutCluster(t *testing.T) {
 	if code != 1 || rep.Summary.Incomplete != 1 {
 		t.Fatalf("exit %d, summary %+v, want a fail-closed incomplete result", code, rep.Summary)
 	}
-	want := "the registry refused access and imagePullSecrets team/regcred are in the cluster, and this run reads none"
+	want := "the registry refused access and registry credentials team/regcred are Secrets in the cluster, and this run reads none"
 	if c := signatureCheckOrTool(rep.Results[0]); c.Result != report.ResultError || c.Message != "kubectl-verify: "+want {
 		t.Errorf("check = %s %q, want error %q", c.Result, c.Message, want)
 	}

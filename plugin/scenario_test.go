@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -50,7 +51,7 @@ func errorOf(t *testing.T, stdin string, args ...string) (int, string) {
 }
 
 // TestScenarios runs every testdata/scenarios suite against an in-process registry, with and
-// without the OCI referrers API, signatures made in Go.
+// without the OCI referrers API (only with it for `registry: referrers`), signatures made in Go.
 func TestScenarios(t *testing.T) {
 	all, err := scenario.LoadAll(filepath.Join("..", "testdata", "scenarios"))
 	if err != nil {
@@ -68,21 +69,36 @@ func TestScenarios(t *testing.T) {
 			reg := verifytest.NewRegistry(referrers)
 			defer reg.Close()
 			dead := deadHost(t)
-			ca, err := verifytest.NewCA()
+			// Valid since 2020, so that identities valid in the past chain to it at their time.
+			ca, err := verifytest.NewCAValid(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(24*time.Hour))
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, sc := range all {
 				t.Run(sc.Name, func(t *testing.T) {
+					if sc.Images.NeedsReferrers() && !referrers {
+						t.Skip("images.yaml: registry: referrers")
+					}
 					env := scenario.Env{Registry: reg.Host, DeadRegistry: dead, Digests: map[string]string{}, PublicKeys: map[string]string{},
-						Roots: ca.PEM, Certs: map[string]string{}}
+						Roots: ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}}
 					ids := map[string]*verifytest.Identity{}
 					for name, spec := range sc.Images.Identities {
-						id, err := ca.Issue(spec.Subject, spec.Issuer)
+						from, to, err := spec.Validity(time.Now())
+						if err != nil {
+							t.Fatal(err)
+						}
+						id, err := ca.IssueWith(spec.Subject, spec.Issuer, spec.Extensions, from, to)
 						if err != nil {
 							t.Fatal(err)
 						}
 						ids[name], env.Certs[name] = id, id.CertPEM
+					}
+					logs := map[string]*verifytest.Rekor{}
+					for _, name := range sc.Images.Logs {
+						if logs[name], err = verifytest.NewRekor(); err != nil {
+							t.Fatal(err)
+						}
+						env.LogKeys[name] = logs[name].PublicPEM
 					}
 					keys := map[string]*verifytest.Key{}
 					for _, k := range sc.Images.Keys {
@@ -116,8 +132,32 @@ func TestScenarios(t *testing.T) {
 								t.Fatal(err)
 							}
 						}
+						for _, a := range im.Attest {
+							pred, err := a.PredicateJSON()
+							if err != nil {
+								t.Fatal(err)
+							}
+							if err := verifytest.Attest(ref, keys[a.Key], a.Type, pred); err != nil {
+								t.Fatal(err)
+							}
+						}
 						for _, k := range im.SignBundle {
 							if err := verifytest.SignBundle(ref, keys[k]); err != nil {
+								t.Fatal(err)
+							}
+						}
+						for _, l := range im.SignLogged {
+							at, _ := l.IntegratedTime(time.Now())
+							key, cert, chain := keys[l.Key], "", ""
+							if id := ids[l.Identity]; id != nil {
+								key, cert, chain = id.Key, id.CertPEM, id.ChainPEM
+							}
+							if err := verifytest.SignLogged(ref, key, cert, chain, logs[l.Log], at); err != nil {
+								t.Fatal(err)
+							}
+						}
+						for _, k := range im.SignReferrers {
+							if err := verifytest.SignReferrers(ref, keys[k]); err != nil {
 								t.Fatal(err)
 							}
 						}

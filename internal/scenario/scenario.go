@@ -15,8 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -54,7 +56,27 @@ type Images struct {
 	Images []Image `json:"images,omitempty"`
 	// Identities are leaf certificates the run's test CA (standing in for Fulcio) issues.
 	Identities map[string]IdentitySpec `json:"identities,omitempty"`
+	// Logs names private transparency logs (Rekor keys the harness makes) that SignLogged
+	// signatures are recorded in; ${REKOR:<name>} is a log's public key.
+	Logs []string `json:"logs,omitempty"`
+	// Registry is the kind of registry the scenario needs: RegistryPlain ("" too) or
+	// RegistryReferrers.
+	Registry string `json:"registry,omitempty"`
 }
+
+// Registry kinds (images.yaml `registry`).
+const (
+	// RegistryPlain has no OCI 1.1 referrers API (`crane registry serve` in e2e): referrers
+	// live under the sha256-<digest> fallback tag. The unit runner also runs such scenarios
+	// on a registry with the API.
+	RegistryPlain = "plain"
+	// RegistryReferrers serves the referrers API (hack/referrers-registry in e2e); the
+	// scenario runs only there, since what it pins down depends on the API.
+	RegistryReferrers = "referrers"
+)
+
+// NeedsReferrers reports whether the scenario must run on a registry with the referrers API.
+func (im Images) NeedsReferrers() bool { return im.Registry == RegistryReferrers }
 
 // IdentitySpec is the workload identity a leaf certificate carries.
 type IdentitySpec struct {
@@ -62,6 +84,63 @@ type IdentitySpec struct {
 	Subject string `json:"subject"`
 	// Issuer is the OIDC issuer, in Fulcio's issuer extensions.
 	Issuer string `json:"issuer"`
+	// ValidFrom is when the leaf's validity starts: an RFC 3339 time, or an offset from now
+	// (e.g. -48h); ValidFor how long it lasts. Empty: an hour ago, for a day. Absolute times
+	// keep messages that print them stable.
+	ValidFrom string `json:"validFrom,omitempty"`
+	ValidFor  string `json:"validFor,omitempty"`
+	// Extensions are further Fulcio extensions by dotted OID, each value as raw bytes (the
+	// first-generation GitHub workflow extensions 1.3.6.1.4.1.57264.1.2 to .6).
+	Extensions map[string]string `json:"extensions,omitempty"`
+}
+
+// Validity is the leaf's validity window.
+func (id IdentitySpec) Validity(now time.Time) (notBefore, notAfter time.Time, err error) {
+	notBefore, span := now.Add(-time.Hour), 24*time.Hour
+	if id.ValidFrom != "" {
+		if notBefore, err = instant(id.ValidFrom, now); err != nil {
+			return
+		}
+	}
+	if id.ValidFor != "" {
+		if span, err = time.ParseDuration(id.ValidFor); err != nil {
+			return
+		}
+	}
+	return notBefore, notBefore.Add(span), nil
+}
+
+// instant reads an RFC 3339 time or an offset from now.
+func instant(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration", s)
+	}
+	return now.Add(d), nil
+}
+
+// LoggedSigning is one signature recorded in a private transparency log: made outside the
+// registry (`cosign sign-blob` of `cosign generate`'s payload), its Rekor bundle made by the
+// harness, then stored with `cosign attach signature --rekor-response`.
+type LoggedSigning struct {
+	// Key or Identity signs (exactly one).
+	Key      string `json:"key,omitempty"`
+	Identity string `json:"identity,omitempty"`
+	// Log records it (one of Images.Logs).
+	Log string `json:"log"`
+	// At is the log's integrated time: an RFC 3339 time or an offset from now; empty is now.
+	At string `json:"at,omitempty"`
+}
+
+// IntegratedTime is At applied to now.
+func (l LoggedSigning) IntegratedTime(now time.Time) (time.Time, error) {
+	if l.At == "" {
+		return now, nil
+	}
+	return instant(l.At, now)
 }
 
 // Image is one image to push and sign.
@@ -76,12 +155,33 @@ type Image struct {
 	// entry. On a registry without the OCI 1.1 referrers API the bundle lands under the
 	// sha256-<digest> fallback tag.
 	SignBundle []string `json:"signBundle,omitempty"`
+	// SignReferrers names the keys that sign the image in the legacy format (as Sign) but
+	// store the signature as an OCI 1.1 referrer of the image (`cosign sign
+	// --registry-referrers-mode=oci-1-1`, artifactType
+	// application/vnd.dev.cosign.artifact.sig.v1+json) instead of under the .sig tag.
+	SignReferrers []string `json:"signReferrers,omitempty"`
 	// SignRepository, when set, is where the legacy signatures go (repository relative to the
 	// registry), as COSIGN_REPOSITORY does.
 	SignRepository string `json:"signRepository,omitempty"`
 	// SignKeyless names identities whose certificate-bearing signatures the image gets
 	// (`cosign sign --key <leaf key> --certificate <leaf> --certificate-chain <CA>`).
 	SignKeyless []string `json:"signKeyless,omitempty"`
+	// SignLogged are signatures that carry a Rekor bundle from one of Logs.
+	SignLogged []LoggedSigning `json:"signLogged,omitempty"`
+	// Attest are in-toto attestations the image gets, in cosign's legacy format (a DSSE
+	// envelope under the .att tag), without a transparency log entry.
+	Attest []Attestation `json:"attest,omitempty"`
+}
+
+// Attestation is one images.yaml `attest` entry: `cosign attest --key <key> --type <type>
+// --predicate <predicate as a file>`.
+type Attestation struct {
+	Key string `json:"key"`
+	// Type is cosign's --type: one of its short names (slsaprovenance, custom, ...) or a
+	// predicate-type URI.
+	Type string `json:"type"`
+	// Predicate is the predicate, a JSON object.
+	Predicate map[string]any `json:"predicate"`
 }
 
 // KeyType is the type of the key pair a key name asks for: names starting with rsa give
@@ -132,6 +232,8 @@ type Env struct {
 	// Roots is the test CA's PEM (${ROOTS}); Certs the identities' leaf PEMs (${CERT:<name>}).
 	Roots string
 	Certs map[string]string
+	// LogKeys maps a log name to its PEM public key (${REKOR:<name>}).
+	LogKeys map[string]string
 }
 
 // Load reads the scenario folder dir.
@@ -176,6 +278,11 @@ func Load(dir string) (*Scenario, error) {
 }
 
 func (im Images) validate() error {
+	switch im.Registry {
+	case "", RegistryPlain, RegistryReferrers:
+	default:
+		return fmt.Errorf("registry %q, want %q or %q", im.Registry, RegistryPlain, RegistryReferrers)
+	}
 	keys := map[string]bool{}
 	for _, k := range im.Keys {
 		if k == "" {
@@ -186,6 +293,11 @@ func (im Images) validate() error {
 		}
 		keys[k] = true
 	}
+	for name, id := range im.Identities {
+		if _, _, err := id.Validity(time.Now()); err != nil {
+			return fmt.Errorf("identities.%s: %w", name, err)
+		}
+	}
 	refs := map[string]bool{}
 	for i, img := range im.Images {
 		if img.Repo() == "" || img.Tag() == "" {
@@ -195,14 +307,35 @@ func (im Images) validate() error {
 			return fmt.Errorf("images[%d].ref %q listed twice", i, img.Ref)
 		}
 		refs[img.Ref] = true
-		for _, k := range append(append([]string(nil), img.Sign...), img.SignBundle...) {
+		for _, k := range append(append(append([]string(nil), img.Sign...), img.SignBundle...), img.SignReferrers...) {
 			if !keys[k] {
 				return fmt.Errorf("images[%d] (%s) is signed by %q, which keys does not list", i, img.Ref, k)
+			}
+		}
+		for j, a := range img.Attest {
+			if !keys[a.Key] || a.Type == "" {
+				return fmt.Errorf("images[%d] (%s).attest[%d]: key %q must be listed in keys, and type set", i, img.Ref, j, a.Key)
 			}
 		}
 		for _, id := range img.SignKeyless {
 			if _, ok := im.Identities[id]; !ok {
 				return fmt.Errorf("images[%d] (%s) is signed by identity %q, which identities does not list", i, img.Ref, id)
+			}
+		}
+		for j, l := range img.SignLogged {
+			_, isID := im.Identities[l.Identity]
+			switch {
+			case (l.Key == "") == (l.Identity == ""):
+				return fmt.Errorf("images[%d].signLogged[%d]: give key or identity", i, j)
+			case l.Key != "" && !keys[l.Key]:
+				return fmt.Errorf("images[%d].signLogged[%d]: key %q is not in keys", i, j, l.Key)
+			case l.Identity != "" && !isID:
+				return fmt.Errorf("images[%d].signLogged[%d]: identity %q is not in identities", i, j, l.Identity)
+			case !slices.Contains(im.Logs, l.Log):
+				return fmt.Errorf("images[%d].signLogged[%d]: log %q is not in logs", i, j, l.Log)
+			}
+			if _, err := l.IntegratedTime(time.Now()); err != nil {
+				return fmt.Errorf("images[%d].signLogged[%d].at: %w", i, j, err)
 			}
 		}
 	}
@@ -257,6 +390,8 @@ func Substitute(text string, env Env) (string, error) {
 				pem, ok = env.Certs[m[3]]
 			case "ROOTS":
 				pem, ok = env.Roots, env.Roots != "" && m[3] == ""
+			case "REKOR":
+				pem, ok = env.LogKeys[m[3]]
 			}
 			if !ok {
 				errs = append(errs, fmt.Errorf("line %d: ${%s:%s}: no such %s", n+1, m[2], m[3], strings.ToLower(m[2])))
@@ -290,8 +425,9 @@ func Substitute(text string, env Env) (string, error) {
 	return b.String(), nil
 }
 
-// keyLineRE matches a block placeholder alone on its line: ${KEY:name}, ${CERT:name}, ${ROOTS}.
-var keyLineRE = regexp.MustCompile(`^(\s*)\$\{(KEY|CERT|ROOTS)(?::([^}]*))?\}\s*$`)
+// keyLineRE matches a block placeholder alone on its line: ${KEY:name}, ${CERT:name}, ${ROOTS},
+// ${REKOR:name}.
+var keyLineRE = regexp.MustCompile(`^(\s*)\$\{(KEY|CERT|ROOTS|REKOR)(?::([^}]*))?\}\s*$`)
 
 func value(name, arg string, env Env) (string, error) {
 	switch name {
@@ -311,8 +447,8 @@ func value(name, arg string, env Env) (string, error) {
 			return "", errors.New("no digest for that image (is it in images.yaml?)")
 		}
 		return d, nil
-	case "KEY":
-		return "", errors.New("${KEY:...} must be alone on its line")
+	case "KEY", "CERT", "ROOTS", "REKOR":
+		return "", fmt.Errorf("${%s...} must be alone on its line", name)
 	}
 	return "", errors.New("unknown placeholder")
 }

@@ -17,6 +17,7 @@ func testEnv() Env {
 		DeadRegistry: "127.0.0.1:1",
 		Digests:      map[string]string{"test/app:signed": "sha256:aaaa", "test/app:unsigned": "sha256:bbbb"},
 		PublicKeys:   map[string]string{"k1": testPEM, "k2": "-----BEGIN PUBLIC KEY-----\nK2\n-----END PUBLIC KEY-----"},
+		LogKeys:      map[string]string{"r1": "-----BEGIN PUBLIC KEY-----\nR1\n-----END PUBLIC KEY-----\n"},
 	}
 }
 
@@ -47,6 +48,9 @@ func TestSubstitute(t *testing.T) {
 		{name: "crlf line ends are kept", in: "a: ${REGISTRY}\r\nb: 1\r\n", want: "a: 127.0.0.1:5000\r\nb: 1\r\n"},
 		{name: "key inline is an error", in: "publicKeys: ${KEY:k1}\n", wantErr: "must be alone on its line"},
 		{name: "unknown key", in: "  ${KEY:k9}\n", wantErr: "${KEY:k9}: no such key"},
+		{name: "log key", in: "pubkey: |-\n  ${REKOR:r1}\n", want: "pubkey: |-\n  -----BEGIN PUBLIC KEY-----\n  R1\n  -----END PUBLIC KEY-----\n"},
+		{name: "log key inline is an error", in: "pubkey: ${REKOR:r1}\n", wantErr: "must be alone on its line"},
+		{name: "unknown log", in: "  ${REKOR:r9}\n", wantErr: "${REKOR:r9}: no such rekor"},
 		{name: "unknown digest", in: "${DIGEST:test/app:nope}\n", wantErr: "line 1: ${DIGEST:test/app:nope}: no digest"},
 		{name: "unknown placeholder", in: "ok\n${NOPE}\n", wantErr: "line 2: ${NOPE}: unknown placeholder"},
 		{name: "registry with argument", in: "${REGISTRY:x}", wantErr: "unexpected argument"},
@@ -146,6 +150,10 @@ func TestLoad(t *testing.T) {
 		{name: "ref without tag", files: with(map[string]string{ImagesFile: "images:\n- ref: test/app\n"}), wantErr: "want repo:tag"},
 		{name: "ref listed twice", files: with(map[string]string{ImagesFile: "images:\n- ref: a:b\n- ref: a:b\n"}), wantErr: "listed twice"},
 		{name: "key listed twice", files: with(map[string]string{ImagesFile: "keys: [k1, k1]\n"}), wantErr: "listed twice"},
+		{name: "logged by an unlisted log", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nimages:\n- ref: a:b\n  signLogged: [{key: k1, log: r2}]\n"}), wantErr: `log "r2" is not in logs`},
+		{name: "logged by key and identity", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nidentities: {i: {subject: s, issuer: x}}\nimages:\n- ref: a:b\n  signLogged: [{key: k1, identity: i, log: r1}]\n"}), wantErr: "give key or identity"},
+		{name: "logged at no time", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nimages:\n- ref: a:b\n  signLogged: [{key: k1, log: r1, at: yesterday}]\n"}), wantErr: "neither an RFC 3339 time nor a duration"},
+		{name: "identity valid for no time", files: with(map[string]string{ImagesFile: "identities: {i: {subject: s, issuer: x, validFor: long}}\n"}), wantErr: "identities.i"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -243,9 +251,12 @@ func TestRepositoryScenarios(t *testing.T) {
 	for _, sc := range all {
 		t.Run(sc.Name, func(t *testing.T) {
 			env := Env{Registry: "127.0.0.1:5000", DeadRegistry: "127.0.0.1:1", Digests: map[string]string{}, PublicKeys: map[string]string{},
-				Roots: testPEM, Certs: map[string]string{}}
+				Roots: testPEM, Certs: map[string]string{}, LogKeys: map[string]string{}}
 			for _, k := range sc.Images.Keys {
 				env.PublicKeys[k] = testPEM
+			}
+			for _, l := range sc.Images.Logs {
+				env.LogKeys[l] = testPEM
 			}
 			for id := range sc.Images.Identities {
 				env.Certs[id] = testPEM

@@ -11,6 +11,8 @@ import (
 // Config is the `kyverno` ConfigMap as it shapes verifyImages admission
 // (pkg/config/config.go load).
 type Config struct {
+	// Namespace is where Kyverno runs, and reads imageRegistryCredentials.secrets from.
+	Namespace                     string
 	DefaultRegistry               string
 	EnableDefaultRegistryMutation bool
 	// ResourceFilters are requests Kyverno's webhooks never evaluate (admission only; the
@@ -23,7 +25,7 @@ type Config struct {
 
 // DefaultConfig is what `kyverno apply` uses (NewDefaultConfiguration): no filters.
 func DefaultConfig() Config {
-	return Config{DefaultRegistry: "docker.io", EnableDefaultRegistryMutation: true}
+	return Config{Namespace: "kyverno", DefaultRegistry: "docker.io", EnableDefaultRegistryMutation: true}
 }
 
 // ConfigFilter is one resourceFilters [Kind,Namespace,Name] entry, with the kind parsed as

@@ -181,7 +181,10 @@ func (p *Policy) normaliseEntry(ref string, r *Rule, path string, iv *ImageVerif
 		iv.Image = ""
 	}
 	if iv.Key != "" || iv.Roots != "" || iv.Subject != "" || iv.Issuer != "" {
-		if iv.Key != "" {
+		if iv.Key != "" && len(iv.Attestations) > 0 {
+			// Kyverno's Convert() then drops the key (it ends up in neither attestors nor attestations).
+			r.Unsupported = append(r.Unsupported, path+".key with attestations")
+		} else if iv.Key != "" {
 			iv.Attestors = append(iv.Attestors, AttestorSet{Entries: []Attestor{{Keys: &KeysAttestor{PublicKeys: iv.Key}}}})
 		} else {
 			r.Unsupported = append(r.Unsupported, path+".roots/subject/issuer (keyless)")
@@ -208,11 +211,22 @@ func (p *Policy) normaliseEntry(ref string, r *Rule, path string, iv *ImageVerif
 	if !enforce(action) && iv.Mutate() {
 		return &InvalidError{ref, path + ".mutateDigest", "mutateDigest must be set to false for ‘Audit’ failure action"}
 	}
-	if present(iv.Attestations) {
-		r.Unsupported = append(r.Unsupported, path+".attestations")
+	if err := p.normaliseAttestations(ref, r, path, iv); err != nil {
+		return err
 	}
-	if present(iv.ImageRegistryCredentials) {
-		r.Unsupported = append(r.Unsupported, path+".imageRegistryCredentials")
+	if c := iv.ImageRegistryCredentials; c != nil {
+		for i, pr := range c.Providers {
+			switch pr {
+			case "default":
+			case "amazon", "azure", "google", "github":
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s.imageRegistryCredentials.providers[%d]: %s: the local docker config (and its credential helpers) stands in for Kyverno's cloud keychain", path, i, pr))
+			default:
+				return &InvalidError{ref, fmt.Sprintf("%s.imageRegistryCredentials.providers[%d]", path, i), fmt.Sprintf("Unsupported value: %q: supported values: \"default\", \"amazon\", \"azure\", \"google\", \"github\"", pr)}
+			}
+		}
+		if c.AllowInsecureRegistry {
+			p.Warnings = append(p.Warnings, path+".imageRegistryCredentials.allowInsecureRegistry: registries are reached as --insecure-registry says, not insecurely for this rule alone")
+		}
 	}
 	if present(iv.Validation) {
 		r.Unsupported = append(r.Unsupported, path+".validate")

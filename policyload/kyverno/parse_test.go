@@ -25,6 +25,8 @@ func TestParseRefuses(t *testing.T) {
 			"spec.rules[0].verifyImages[0].attestors[0].entries[0].keys", "A public key, kms key or secret is required"},
 		{"invalid PEM", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}}]}]}]}]}`,
 			"spec.rules[0].verifyImages[0].attestors[0].entries[0].keys.publicKeys", "not a valid PEM public key"},
+		{"unknown credential provider", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[` + entry(`,"imageRegistryCredentials":{"providers":["default","quay"]}`) + `]}]}`,
+			"spec.rules[0].verifyImages[0].imageRegistryCredentials.providers[1]", `Unsupported value: "quay"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,5 +96,28 @@ func TestParsePublicTrust(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseRegistryCredentials(t *testing.T) {
+	raw := `{"apiVersion":"kyverno.io/v1","kind":"ClusterPolicy","metadata":{"name":"p"},"spec":{"rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"failureAction":"Enforce",` +
+		`"imageRegistryCredentials":{"secrets":["regcred","team/other"],"providers":["default","amazon"],"allowInsecureRegistry":true},` +
+		`"attestors":[{"entries":[{"keys":{"publicKeys":"k8s://a/b","rekor":{"ignoreTlog":true},"ctlog":{"ignoreSCT":true}}}]}]}]}]}}`
+	p, err := Parse([]byte(raw), "f.yaml:1", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Spec.Rules[0]
+	if c := r.VerifyImages[0].ImageRegistryCredentials; c == nil || strings.Join(c.Secrets, ",") != "regcred,team/other" {
+		t.Errorf("credentials = %+v", c)
+	}
+	if len(r.Unsupported) != 0 {
+		t.Errorf("Unsupported = %q, want none: the secrets are replayed", r.Unsupported)
+	}
+	joined := strings.Join(p.Warnings, "\n")
+	for _, want := range []string{"providers[1]: amazon: the local docker config", "allowInsecureRegistry: registries are reached as --insecure-registry says"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("warnings %q, want one containing %q", p.Warnings, want)
+		}
 	}
 }

@@ -174,11 +174,11 @@ type ImageVerification struct {
 	Subject string `json:"subject,omitempty"`
 	Issuer  string `json:"issuer,omitempty"`
 
-	Attestations             json.RawMessage `json:"attestations,omitempty"`
-	ImageRegistryCredentials json.RawMessage `json:"imageRegistryCredentials,omitempty"`
-	Validation               json.RawMessage `json:"validate,omitempty"`
-	AdditionalExtensions     json.RawMessage `json:"additionalExtensions,omitempty"`
-	Annotations              json.RawMessage `json:"annotations,omitempty"`
+	Attestations             []Attestation        `json:"attestations,omitempty"`
+	ImageRegistryCredentials *RegistryCredentials `json:"imageRegistryCredentials,omitempty"`
+	Validation               json.RawMessage      `json:"validate,omitempty"`
+	AdditionalExtensions     json.RawMessage      `json:"additionalExtensions,omitempty"`
+	Annotations              json.RawMessage      `json:"annotations,omitempty"`
 }
 
 // Mutate is mutateDigest, defaulted (CRD default true); Digest and IsRequired likewise.
@@ -189,6 +189,27 @@ func (iv *ImageVerification) IsRequired() bool { return iv.Required == nil || *i
 // HasChecks reports whether the entry verifies anything (attestors or attestations).
 func (iv *ImageVerification) HasChecks() bool {
 	return len(iv.Attestors) > 0 || len(iv.Attestations) > 0
+}
+
+// Attestation is one verifyImages[].attestations[] entry: in-toto attestations of a
+// predicate type, by attestors.
+type Attestation struct {
+	Name string `json:"name,omitempty"`
+	// Type is the predicate type; PredicateType its deprecated spelling.
+	Type          string        `json:"type,omitempty"`
+	PredicateType string        `json:"predicateType,omitempty"`
+	Attestors     []AttestorSet `json:"attestors,omitempty"`
+	// Conditions are checked against each statement's predicate (not replayed yet).
+	Conditions json.RawMessage `json:"conditions,omitempty"`
+}
+
+// EffectiveType is type, else the deprecated predicateType: what Kyverno compares
+// with each statement's predicateType.
+func (a *Attestation) EffectiveType() string {
+	if a.Type != "" {
+		return a.Type
+	}
+	return a.PredicateType
 }
 
 // AttestorSet is attestors[].
@@ -269,6 +290,15 @@ type Rekor struct {
 	URL        string `json:"url,omitempty"`
 	PubKey     string `json:"pubkey,omitempty"`
 	IgnoreTlog bool   `json:"ignoreTlog,omitempty"`
+}
+
+// RegistryCredentials is imageRegistryCredentials: Secrets (name in Kyverno's namespace, or
+// namespace/name) and credential providers the rule's registry client uses besides the pod's
+// imagePullSecrets.
+type RegistryCredentials struct {
+	AllowInsecureRegistry bool     `json:"allowInsecureRegistry,omitempty"`
+	Providers             []string `json:"providers,omitempty"`
+	Secrets               []string `json:"secrets,omitempty"`
 }
 
 // CTLog is the certificate-transparency configuration of an entry.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -15,23 +16,40 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Auth is the registry credentials an admission request carries beyond the local docker
-// config: the pod's imagePullSecrets, in its namespace (what Kyverno's registry client
-// uses). Comparable, so that it keys the caches.
+// Auth is the registry credentials a check is made with beyond the local docker config:
+// Secrets in the cluster, such as the pod's imagePullSecrets or those a policy names.
+// Comparable, so that it keys the caches.
 type Auth struct {
-	Namespace string
-	// Secrets are the secret names, sorted and comma-joined.
+	// Secrets are namespace/name references, sorted and comma-joined.
 	Secrets string
 }
 
-// PullSecretAuth builds an Auth.
+// PullSecretAuth is the pod's imagePullSecrets, in its namespace.
 func PullSecretAuth(namespace string, names []string) Auth {
-	if len(names) == 0 {
-		return Auth{}
+	return Auth{}.Plus(namespace, names)
+}
+
+// Plus adds Secrets: a name alone is in defaultNamespace, namespace/name is taken as it is
+// (a leading slash is dropped), as Kyverno qualifies imageRegistryCredentials.secrets.
+func (a Auth) Plus(defaultNamespace string, refs []string) Auth {
+	if len(refs) == 0 {
+		return a
 	}
-	sorted := append([]string{}, names...)
-	sort.Strings(sorted)
-	return Auth{Namespace: namespace, Secrets: strings.Join(sorted, ",")}
+	var all []string
+	if a.Secrets != "" {
+		all = strings.Split(a.Secrets, ",")
+	}
+	for _, r := range refs {
+		r = strings.TrimPrefix(r, "/")
+		if !strings.Contains(r, "/") {
+			r = defaultNamespace + "/" + r
+		}
+		if !slices.Contains(all, r) {
+			all = append(all, r)
+		}
+	}
+	sort.Strings(all)
+	return Auth{Secrets: strings.Join(all, ",")}
 }
 
 // keychain returns the keychain for a, and why some of its secrets could not be read ("" when
@@ -49,12 +67,13 @@ func (v *Verifier) keychain(ctx context.Context, a Auth) (authn.Keychain, string
 
 func (v *Verifier) buildKeychain(ctx context.Context, a Auth) (authn.Keychain, string) {
 	if v.Secrets == nil {
-		return v.reg.keychain, fmt.Sprintf("imagePullSecrets %s/%s are in the cluster, and this run reads none", a.Namespace, a.Secrets)
+		return v.reg.keychain, fmt.Sprintf("registry credentials %s are Secrets in the cluster, and this run reads none", a.Secrets)
 	}
 	var secrets []corev1.Secret
 	var unread []string
-	for _, name := range strings.Split(a.Secrets, ",") {
-		data, err := v.secretData(ctx, a.Namespace, name)
+	for _, ref := range strings.Split(a.Secrets, ",") {
+		namespace, name, _ := strings.Cut(ref, "/")
+		data, err := v.secretData(ctx, namespace, name)
 		switch {
 		case err == nil:
 			typ := corev1.SecretTypeDockerConfigJson
@@ -63,7 +82,7 @@ func (v *Verifier) buildKeychain(ctx context.Context, a Auth) (authn.Keychain, s
 			}
 			secrets = append(secrets, corev1.Secret{Type: typ, Data: data})
 		case v.Secrets.Forbidden(err):
-			unread = append(unread, fmt.Sprintf("cannot read imagePullSecret %s/%s: %v", a.Namespace, name, err))
+			unread = append(unread, fmt.Sprintf("cannot read registry credentials Secret %s: %v", ref, err))
 		}
 	}
 	kc := v.reg.keychain

@@ -120,6 +120,7 @@ type Verifier struct {
 
 	// Each question is answered once per run.
 	signatures memo[SignatureResult]
+	attested   memo[AttestationResult]
 	resolved   memo[string] // tag -> digest (HEAD, as cosign resolves)
 	fetched    memo[string] // image -> digest (GET, as Kyverno's digest mutation fetches)
 	secrets    memo[map[string][]byte]
@@ -137,7 +138,7 @@ func New(reg *Registry) *Verifier {
 }
 
 // authKey names an image and the credentials it is asked with.
-func authKey(image string, a Auth) string { return image + "\x00" + a.Namespace + "\x00" + a.Secrets }
+func authKey(image string, a Auth) string { return image + "\x00" + a.Secrets }
 
 var hashes = map[string]crypto.Hash{
 	"": crypto.SHA256, "sha224": crypto.SHA224, "sha256": crypto.SHA256, "sha384": crypto.SHA384, "sha512": crypto.SHA512,

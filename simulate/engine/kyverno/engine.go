@@ -31,6 +31,7 @@ func DefaultConfig() Config { return kpol.DefaultConfig() }
 // Verifier is what the engine needs from the verify package.
 type Verifier interface {
 	VerifySignature(ctx context.Context, c verify.SignatureCheck) (verify.SignatureResult, error)
+	VerifyAttestations(ctx context.Context, c verify.AttestationCheck) (verify.AttestationResult, error)
 	Digest(ctx context.Context, image string, auth verify.Auth) (string, error)
 }
 
@@ -266,7 +267,7 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 			for _, iv := range rule.VerifyImages {
 				iv := iv
 				for _, img := range selected {
-					r, patch := e.verifyImage(ctx, p, &rule, &iv, img, md, auth)
+					r, patch := e.verifyImage(ctx, p, &rule, &iv, img, md, e.credentials(&iv, auth))
 					if patch != nil {
 						patched[patch.Path] = patch.Value.(string)
 					}
@@ -284,6 +285,19 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 	}
 	sort.Slice(ops, func(i, j int) bool { return ops[i].Path < ops[j].Path })
 	return resps, ops, md
+}
+
+// credentials is the registry client GetClient builds for an entry: the pod's pull secrets,
+// plus imageRegistryCredentials.secrets (a bare name is in Kyverno's namespace).
+func (e *Engine) credentials(iv *kpol.ImageVerification, pull verify.Auth) verify.Auth {
+	if iv.ImageRegistryCredentials == nil {
+		return pull
+	}
+	ns := e.Config.Namespace
+	if ns == "" {
+		ns = "kyverno"
+	}
+	return pull.Plus(ns, iv.ImageRegistryCredentials.Secrets)
 }
 
 // usesNamespaceLabels reports whether matching the rule, or resolving its failure action,
@@ -365,7 +379,7 @@ func (e *Engine) verifyImage(ctx context.Context, p *kpol.Policy, rule *kpol.Rul
 			md.add(p, rule.Name, image, statusSkip, false)
 			resp = mk(statusSkip, fmt.Sprintf("skipping image reference image %s, policy %s ruleName %s", image, p.Name, rule.Name), true)
 		default:
-			resp, digest = e.verifyAttestors(ctx, iv, img, mk, auth)
+			resp, digest = e.verifyChecks(ctx, iv, img, mk, auth)
 		}
 	}
 	var patch *report.PatchOp
