@@ -40,7 +40,7 @@ $(KYVERNO):
 # The real API server for the cluster tests (envtest drives it): about 4 minutes on 2 cores.
 # The e2e registry for `registry: referrers` scenarios (crane's has no OCI 1.1 referrers API).
 # Part of this module, so it is rebuilt when its source changes (a second or two).
-$(REFREG): hack/referrers-registry/main.go go.mod go.sum
+$(REFREG): hack/referrers-registry/main.go internal/ocireg/ocireg.go go.mod go.sum
 	$(GO) build -o $@ ./hack/referrers-registry
 
 $(ETCD):

@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/kubectl-verify/kubectl-verify/internal/ocireg"
 )
 
 func main() {
@@ -80,7 +80,7 @@ func serve(ctx context.Context, l net.Listener, verbose bool, logw io.Writer) er
 		reqLog = log.New(logw, "", log.LstdFlags)
 	}
 	srv := &http.Server{
-		Handler:           registry.New(registry.Logger(reqLog), registry.WithReferrersSupport(true)),
+		Handler:           ocireg.New(true, reqLog),
 		ReadHeaderTimeout: 30 * time.Second,
 	}
 	served := make(chan error, 1)

@@ -198,8 +198,8 @@ func (p *Policy) normaliseEntry(ref string, r *Rule, path string, iv *ImageVerif
 		return &InvalidError{ref, path, "An image reference is required"}
 	}
 	switch iv.Type {
-	case "", "Cosign":
-	case "Notary", "SigstoreBundle":
+	case "", "Cosign", "SigstoreBundle":
+	case "Notary":
 		r.Unsupported = append(r.Unsupported, path+".type: "+iv.Type)
 	default:
 		return &InvalidError{ref, path + ".type", fmt.Sprintf("Unsupported value: %q: supported values: \"Cosign\", \"SigstoreBundle\", \"Notary\"", iv.Type)}
@@ -239,7 +239,37 @@ func (p *Policy) normaliseEntry(ref string, r *Rule, path string, iv *ImageVerif
 			return err
 		}
 	}
+	if iv.Type == "SigstoreBundle" {
+		sigstoreBundle(r, path, iv)
+	}
 	return nil
+}
+
+// logsIgnored: both the transparency log and SCTs are switched off.
+func logsIgnored(rekor *Rekor, ctlog *CTLog) bool {
+	return rekor != nil && rekor.IgnoreTlog && ctlog != nil && ctlog.IgnoreSCT
+}
+
+// sigstoreBundle notes what Kyverno's Sigstore-bundle path needs: it ignores roots and log
+// keys the policy gives, and takes the whole trusted root from TUF for keyless entries and
+// for keys whose log or SCT is checked.
+func sigstoreBundle(r *Rule, path string, iv *ImageVerification) {
+	if len(iv.Attestations) > 0 {
+		r.Unsupported = append(r.Unsupported, path+".attestations with type SigstoreBundle")
+	}
+	for k, set := range iv.Attestors {
+		for i, e := range set.Entries {
+			epath := fmt.Sprintf("%s.attestors[%d].entries[%d]", path, k, i)
+			switch {
+			case e.Certificates != nil:
+				r.Unsupported = append(r.Unsupported, epath+".certificates with type SigstoreBundle")
+			case e.Keyless != nil:
+				r.PublicTrust = append(r.PublicTrust, epath+".keyless (the Sigstore trusted root, for type SigstoreBundle)")
+			case e.Keys != nil && !logsIgnored(e.Keys.Rekor, e.Keys.CTLog):
+				r.PublicTrust = append(r.PublicTrust, epath+".keys (the Sigstore trusted root, for type SigstoreBundle with rekor or ctlog checked)")
+			}
+		}
+	}
 }
 
 func (p *Policy) normaliseSet(ref string, r *Rule, path string, set *AttestorSet) error {

@@ -121,3 +121,35 @@ func TestParseRegistryCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSigstoreBundle(t *testing.T) {
+	tests := []struct {
+		name                     string
+		entry                    string
+		wantTrust, wantUnsupport int
+	}{
+		{"key, logs ignored", `{"keys":{"publicKeys":"k8s://ns/key","rekor":{"ignoreTlog":true},"ctlog":{"ignoreSCT":true}}}`, 0, 0},
+		{"key, log checked even with its key given", `{"keys":{"publicKeys":"k8s://ns/key","rekor":{"url":"u","pubkey":"PEM"},"ctlog":{"ignoreSCT":true}}}`, 1, 0},
+		{"keyless, roots ignored on this path", `{"keyless":{"subject":"s","issuer":"i","roots":"R","rekor":{"url":"u","ignoreTlog":true},"ctlog":{"ignoreSCT":true}}}`, 1, 0},
+		{"certificates", `{"certificates":{"cert":"C","rekor":{"ignoreTlog":true},"ctlog":{"ignoreSCT":true}}}`, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := `{"apiVersion":"kyverno.io/v1","kind":"ClusterPolicy","metadata":{"name":"p"},"spec":{"rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"type":"SigstoreBundle","failureAction":"Enforce","attestors":[{"entries":[` + tt.entry + `]}]}]}]}}`
+			p, err := Parse([]byte(raw), "f.yaml:1", "default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := p.Spec.Rules[0]
+			bundleTrust := 0
+			for _, pt := range r.PublicTrust {
+				if strings.Contains(pt, "SigstoreBundle") {
+					bundleTrust++
+				}
+			}
+			if bundleTrust != tt.wantTrust || len(r.Unsupported) != tt.wantUnsupport {
+				t.Errorf("PublicTrust %q, Unsupported %q; want %d SigstoreBundle trust entries and %d unsupported", r.PublicTrust, r.Unsupported, tt.wantTrust, tt.wantUnsupport)
+			}
+		})
+	}
+}

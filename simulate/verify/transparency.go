@@ -29,6 +29,8 @@ type TrustRoot struct {
 	RekorKeysPEM, CTLogKeysPEM []string
 	// TSAChainPEM is the first timestamping authority's chain (leaf first).
 	TSAChainPEM string
+	// material is the whole root, for Sigstore bundle verification.
+	material root.TrustedMaterial
 }
 
 // LoadTrustRoot reads a Sigstore trusted_root.json.
@@ -51,7 +53,7 @@ func ParseTrustRoot(raw []byte) (*TrustRoot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a Sigstore trusted root: %w", err)
 	}
-	out := &TrustRoot{}
+	out := &TrustRoot{material: parsed}
 	var fulcio bytes.Buffer
 	for _, ca := range parsed.FulcioCertificateAuthorities() {
 		fca, ok := ca.(*root.FulcioCertificateAuthority)

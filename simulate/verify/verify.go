@@ -120,6 +120,7 @@ type Verifier struct {
 
 	// Each question is answered once per run.
 	signatures memo[SignatureResult]
+	bundles    memo[BundleResult]
 	attested   memo[AttestationResult]
 	resolved   memo[string] // tag -> digest (HEAD, as cosign resolves)
 	fetched    memo[string] // image -> digest (GET, as Kyverno's digest mutation fetches)

@@ -35,6 +35,10 @@ func (f *fakeAttestations) VerifyAttestations(_ context.Context, c verify.Attest
 	return a.res, a.err
 }
 
+func (f *fakeAttestations) VerifyBundles(context.Context, verify.BundleCheck) (verify.BundleResult, error) {
+	return verify.BundleResult{}, errors.New("not used")
+}
+
 func (f *fakeAttestations) Digest(context.Context, string, verify.Auth) (string, error) {
 	return "", errors.New("not asked")
 }

@@ -32,6 +32,7 @@ func DefaultConfig() Config { return kpol.DefaultConfig() }
 type Verifier interface {
 	VerifySignature(ctx context.Context, c verify.SignatureCheck) (verify.SignatureResult, error)
 	VerifyAttestations(ctx context.Context, c verify.AttestationCheck) (verify.AttestationResult, error)
+	VerifyBundles(ctx context.Context, c verify.BundleCheck) (verify.BundleResult, error)
 	Digest(ctx context.Context, image string, auth verify.Auth) (string, error)
 }
 
@@ -522,14 +523,27 @@ func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerificati
 			check.Extensions = k.AdditionalExtensions
 			transparency(&check, k.Rekor, k.CTLog)
 		}
-		res, err := e.Verifier.VerifySignature(ctx, check)
-		if err != nil {
-			errs = append(errs, pathError{ep, err})
-			continue
+		var digest string
+		if iv.Type == "SigstoreBundle" {
+			// The cosign verifier takes the bundle path before anything else
+			// (VerifySignature with opts.SigstoreBundle): keys and identities only.
+			res, err := e.Verifier.VerifyBundles(ctx, bundleCheck(check))
+			digest = res.Digest
+			if err != nil {
+				errs = append(errs, pathError{ep, err})
+				continue
+			}
+		} else {
+			res, err := e.Verifier.VerifySignature(ctx, check)
+			digest = res.Digest
+			if err != nil {
+				errs = append(errs, pathError{ep, err})
+				continue
+			}
 		}
 		verified++
 		if verified >= required {
-			return res.Digest, nil
+			return digest, nil
 		}
 	}
 	if len(errs) == 0 {
@@ -539,6 +553,13 @@ func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerificati
 		return "", errs[0]
 	}
 	return "", joinedError{errs}
+}
+
+// bundleCheck is the part of a signature check Kyverno's Sigstore-bundle path reads.
+func bundleCheck(c verify.SignatureCheck) verify.BundleCheck {
+	return verify.BundleCheck{Image: c.Image, PublicKey: c.PublicKey, HashAlgorithm: c.HashAlgorithm,
+		Subject: c.Subject, SubjectRegExp: c.SubjectRegExp, Issuer: c.Issuer, IssuerRegExp: c.IssuerRegExp,
+		Tlog: c.Tlog, SCT: c.SCT, Auth: c.Auth}
 }
 
 // transparency is buildCosignVerifier's log settings: without a rekor object the public

@@ -11,21 +11,19 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
-	"log"
 	"net/http/httptest"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/kubectl-verify/kubectl-verify/internal/ocireg"
 	"github.com/sigstore/cosign/v3/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
 	"github.com/sigstore/cosign/v3/pkg/oci/static"
@@ -43,11 +41,7 @@ type Registry struct {
 
 // NewRegistry starts a registry; referrers enables the OCI 1.1 referrers API.
 func NewRegistry(referrers bool) *Registry {
-	opts := []registry.Option{registry.Logger(log.New(io.Discard, "", 0))}
-	if referrers {
-		opts = append(opts, registry.WithReferrersSupport(true))
-	}
-	s := httptest.NewServer(registry.New(opts...))
+	s := httptest.NewServer(ocireg.New(referrers, nil))
 	return &Registry{Server: s, Host: strings.TrimPrefix(s.URL, "http://")}
 }
 
@@ -205,38 +199,49 @@ func attachWith(digest name.Digest, repo string, payloadJSON, rawSig []byte, sop
 	return ociremote.WriteSignatures(target, signed, ro...)
 }
 
-// SignBundle attaches a Sigstore bundle (v0.3, message signature over the manifest digest,
-// public-key hint) the way cosign v3 stores one by default: an OCI 1.1 referrer of the image,
-// which go-containerregistry files under the sha256-<digest> fallback tag when the registry
-// has no referrers API. Tests use it to show where engines do and do not look; the bundle's
-// cryptography is well-formed but not claimed to satisfy `cosign verify`.
+// CosignSignPredicateType is the predicate type of the in-toto statement cosign v3 signs an
+// image with in its default bundle format.
+const CosignSignPredicateType = "https://sigstore.dev/cosign/sign/v1"
+
+// SignBundle attaches a signature the way cosign v3 stores one by default: a Sigstore bundle
+// (v0.3, public-key hint, no log entry) holding a DSSE envelope of an in-toto statement about
+// the image digest, predicate type CosignSignPredicateType, as an OCI 1.1 referrer of the
+// image (go-containerregistry files it under the sha256-<digest> fallback tag when the
+// registry has no referrers API).
 func SignBundle(ref string, key *Key, opts ...remote.Option) error {
 	digest, err := resolve(ref, opts...)
 	if err != nil {
 		return err
 	}
-	sum, err := hex.DecodeString(strings.TrimPrefix(digest.DigestStr(), "sha256:"))
-	if err != nil {
-		return err
-	}
-	raw, err := key.signMessage(sum)
-	if err != nil {
-		return err
-	}
-	bundle, err := json.Marshal(map[string]any{
-		"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-		"verificationMaterial": map[string]any{
-			"publicKey": map[string]any{"hint": base64.StdEncoding.EncodeToString(sum[:8])},
-		},
-		"messageSignature": map[string]any{
-			"messageDigest": map[string]any{"algorithm": "SHA2_256", "digest": base64.StdEncoding.EncodeToString(sum)},
-			"signature":     base64.StdEncoding.EncodeToString(raw),
-		},
+	statement, err := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v1",
+		"predicateType": CosignSignPredicateType,
+		"subject": []any{map[string]any{
+			"name":   digest.Repository.String(),
+			"digest": map[string]string{"sha256": strings.TrimPrefix(digest.DigestStr(), "sha256:")},
+		}},
+		"predicate": map[string]any{},
 	})
 	if err != nil {
 		return err
 	}
-	return ociremote.WriteAttestationNewBundleFormat(digest, bundle, "", ociremote.WithRemoteOptions(opts...))
+	env, err := SignEnvelope(key, InTotoPayloadType, statement)
+	if err != nil {
+		return err
+	}
+	der, _ := pem.Decode([]byte(key.PublicPEM))
+	hint := sha256.Sum256(der.Bytes)
+	bundle, err := json.Marshal(map[string]any{
+		"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+		"verificationMaterial": map[string]any{
+			"publicKey": map[string]any{"hint": base64.StdEncoding.EncodeToString(hint[:])},
+		},
+		"dsseEnvelope": json.RawMessage(env),
+	})
+	if err != nil {
+		return err
+	}
+	return ociremote.WriteAttestationNewBundleFormat(digest, bundle, CosignSignPredicateType, ociremote.WithRemoteOptions(opts...))
 }
 
 // resolve is ref's manifest digest, as cosign signs it.
