@@ -302,7 +302,7 @@ func (p *prepared) prepare(deadPort int) error {
 	}
 	p.registry = reg
 	env := scenario.Env{Registry: reg, DeadRegistry: s.dead, Digests: map[string]string{}, PublicKeys: map[string]string{},
-		Roots: s.ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}}
+		Roots: s.ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}}
 	// Identities: a leaf certificate from the run's CA, its key imported into the real cosign.
 	idFiles := map[string][3]string{} // name -> cosign key, leaf PEM, chain PEM
 	for name, spec := range p.sc.Images.Identities {
@@ -337,6 +337,13 @@ func (p *prepared) prepare(deadPort int) error {
 			return err
 		}
 		env.LogKeys[name] = logs[name].PublicPEM
+	}
+	tsas := map[string]*verifytest.TSA{}
+	for _, name := range p.sc.Images.TSAs {
+		if tsas[name], err = verifytest.NewTSA(); err != nil {
+			return err
+		}
+		env.TSAChains[name] = tsas[name].ChainPEM
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -383,7 +390,7 @@ func (p *prepared) prepare(deadPort int) error {
 				return fmt.Errorf("cosign verify --key %s %s: %v\n%s", k, byDigest, err, out)
 			}
 		}
-		for j, l := range img.SignLogged {
+		for j, l := range img.SignDetached {
 			var by signer
 			if l.Identity != "" {
 				f := idFiles[l.Identity]
@@ -391,7 +398,7 @@ func (p *prepared) prepare(deadPort int) error {
 			} else {
 				by = signer{key: s.keys[l.Key].priv, verifier: s.keys[l.Key].pem}
 			}
-			if err := p.signLogged(ctx, fmt.Sprintf("logged-%d-%d", i, j), byDigest, by, l, logs[l.Log]); err != nil {
+			if err := p.signDetached(ctx, fmt.Sprintf("detached-%d-%d", i, j), byDigest, by, l, logs[l.Log], tsas[l.TSA]); err != nil {
 				return err
 			}
 		}
@@ -486,10 +493,11 @@ func checkReferrersSignature(ctx context.Context, dir string, env []string, k, b
 // (the public key, or the certificate that then goes with the signature).
 type signer struct{ key, verifier, cert, chain string }
 
-// signLogged signs the way one does without a registry-side `cosign sign`: `cosign generate`
+// signDetached signs the way one does without a registry-side `cosign sign`: `cosign generate`
 // writes the payload, `cosign sign-blob` signs it, the scenario's log records it (a Rekor
-// bundle made in Go), and `cosign attach signature --rekor-response` stores it all.
-func (p *prepared) signLogged(ctx context.Context, name, byDigest string, sg signer, l scenario.LoggedSigning, log *verifytest.Rekor) error {
+// bundle made in Go) and/or its TSA stamps it (an RFC 3161 response made in Go), and `cosign
+// attach signature --rekor-response --tsr` stores it all.
+func (p *prepared) signDetached(ctx context.Context, name, byDigest string, sg signer, l scenario.DetachedSigning, log *verifytest.Rekor, tsa *verifytest.TSA) error {
 	base := filepath.Join(p.dir, name)
 	gen := execCmd(ctx, p.dir, s.cosign, "generate", byDigest)
 	if gen.err != nil || gen.exitCode != 0 {
@@ -510,31 +518,48 @@ func (p *prepared) signLogged(ctx context.Context, name, byDigest string, sg sig
 	if err != nil {
 		return fmt.Errorf("%s.sig: %w", base, err)
 	}
-	at, err := l.IntegratedTime(time.Now())
-	if err != nil {
-		return err
+	args := []string{"attach", "signature", "--payload", base + ".payload.json", "--signature", base + ".sig"}
+	if log != nil {
+		at, err := l.IntegratedTime(time.Now())
+		if err != nil {
+			return err
+		}
+		bundle, err := log.Bundle(gen.stdout, raw, sg.verifier, at)
+		if err != nil {
+			return err
+		}
+		resp, err := verifytest.Signed{Payload: gen.stdout, Signature: raw, Bundle: bundle}.RekorResponseJSON(sg.cert)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(base+".rekor.json", resp, 0o600); err != nil {
+			return err
+		}
+		args = append(args, "--rekor-response", base+".rekor.json")
 	}
-	bundle, err := log.Bundle(gen.stdout, raw, sg.verifier, at)
-	if err != nil {
-		return err
+	if tsa != nil {
+		at, err := l.StampTime(time.Now())
+		if err != nil {
+			return err
+		}
+		tsr, err := tsa.Stamp(raw, at)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(base+".tsr", tsr, 0o600); err != nil {
+			return err
+		}
+		args = append(args, "--tsr", base+".tsr")
 	}
-	resp, err := verifytest.Signed{Payload: gen.stdout, Signature: raw, Bundle: bundle}.RekorResponseJSON(sg.cert)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(base+".rekor.json", resp, 0o600); err != nil {
-		return err
-	}
-	args := []string{"attach", "signature", "--payload", base + ".payload.json", "--signature", base + ".sig", "--rekor-response", base + ".rekor.json"}
 	if sg.cert != "" {
 		args = append(args, "--certificate", sg.cert, "--certificate-chain", sg.chain)
 	}
 	if out, err := run(ctx, p.dir, nil, s.cosign, append(args, byDigest)...); err != nil {
 		return fmt.Errorf("cosign attach signature %s: %v\n%s", byDigest, err, out)
 	}
-	if sg.cert != "" {
-		// Keyless against private roots has no `cosign verify` form here; the Kyverno oracle
-		// judges those fixtures.
+	if sg.cert != "" || log == nil {
+		// Keyless against private roots, and timestamps alone, have no `cosign verify` form
+		// here; the Kyverno oracle judges those fixtures.
 		return nil
 	}
 	// The bundle must satisfy the real cosign, offline, with the log's key.

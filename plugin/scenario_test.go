@@ -80,7 +80,7 @@ func TestScenarios(t *testing.T) {
 						t.Skip("images.yaml: registry: referrers")
 					}
 					env := scenario.Env{Registry: reg.Host, DeadRegistry: dead, Digests: map[string]string{}, PublicKeys: map[string]string{},
-						Roots: ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}}
+						Roots: ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}}
 					ids := map[string]*verifytest.Identity{}
 					for name, spec := range sc.Images.Identities {
 						from, to, err := spec.Validity(time.Now())
@@ -99,6 +99,13 @@ func TestScenarios(t *testing.T) {
 							t.Fatal(err)
 						}
 						env.LogKeys[name] = logs[name].PublicPEM
+					}
+					tsas := map[string]*verifytest.TSA{}
+					for _, name := range sc.Images.TSAs {
+						if tsas[name], err = verifytest.NewTSA(); err != nil {
+							t.Fatal(err)
+						}
+						env.TSAChains[name] = tsas[name].ChainPEM
 					}
 					keys := map[string]*verifytest.Key{}
 					for _, k := range sc.Images.Keys {
@@ -146,13 +153,14 @@ func TestScenarios(t *testing.T) {
 								t.Fatal(err)
 							}
 						}
-						for _, l := range im.SignLogged {
-							at, _ := l.IntegratedTime(time.Now())
-							key, cert, chain := keys[l.Key], "", ""
+						for _, l := range im.SignDetached {
+							d := verifytest.Detached{Key: keys[l.Key], Log: logs[l.Log], TSA: tsas[l.TSA]}
 							if id := ids[l.Identity]; id != nil {
-								key, cert, chain = id.Key, id.CertPEM, id.ChainPEM
+								d.Key, d.CertPEM, d.ChainPEM = id.Key, id.CertPEM, id.ChainPEM
 							}
-							if err := verifytest.SignLogged(ref, key, cert, chain, logs[l.Log], at); err != nil {
+							d.LoggedAt, _ = l.IntegratedTime(time.Now())
+							d.StampedAt, _ = l.StampTime(time.Now())
+							if err := verifytest.SignDetached(ref, d); err != nil {
 								t.Fatal(err)
 							}
 						}

@@ -32,7 +32,7 @@ func TestTrustedRoot(t *testing.T) {
 	if _, err := verifytest.Push(ref); err != nil {
 		t.Fatal(err)
 	}
-	if err := verifytest.SignLogged(ref, id.Key, id.CertPEM, id.ChainPEM, rekor, ca.Cert.NotBefore.Add(time.Minute)); err != nil {
+	if err := verifytest.SignDetached(ref, verifytest.Detached{Key: id.Key, CertPEM: id.CertPEM, ChainPEM: id.ChainPEM, Log: rekor, LoggedAt: ca.Cert.NotBefore.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

@@ -56,9 +56,12 @@ type Images struct {
 	Images []Image `json:"images,omitempty"`
 	// Identities are leaf certificates the run's test CA (standing in for Fulcio) issues.
 	Identities map[string]IdentitySpec `json:"identities,omitempty"`
-	// Logs names private transparency logs (Rekor keys the harness makes) that SignLogged
+	// Logs names private transparency logs (Rekor keys the harness makes) that SignDetached
 	// signatures are recorded in; ${REKOR:<name>} is a log's public key.
 	Logs []string `json:"logs,omitempty"`
+	// TSAs names private RFC 3161 timestamping authorities; ${TSA:<name>} is one's
+	// certificate chain (leaf, then root), what Kyverno's ctlog.tsaCertChain takes.
+	TSAs []string `json:"tsas,omitempty"`
 	// Registry is the kind of registry the scenario needs: RegistryPlain ("" too) or
 	// RegistryReferrers.
 	Registry string `json:"registry,omitempty"`
@@ -122,25 +125,38 @@ func instant(s string, now time.Time) (time.Time, error) {
 	return now.Add(d), nil
 }
 
-// LoggedSigning is one signature recorded in a private transparency log: made outside the
-// registry (`cosign sign-blob` of `cosign generate`'s payload), its Rekor bundle made by the
-// harness, then stored with `cosign attach signature --rekor-response`.
-type LoggedSigning struct {
+// DetachedSigning is one signature made outside the registry (`cosign sign-blob` of `cosign
+// generate`'s payload) with a proof of its time: recorded in a private transparency log (a
+// Rekor bundle) and/or stamped by a private timestamping authority (an RFC 3161 response),
+// both made by the harness, then stored with `cosign attach signature --rekor-response
+// --tsr`.
+type DetachedSigning struct {
 	// Key or Identity signs (exactly one).
 	Key      string `json:"key,omitempty"`
 	Identity string `json:"identity,omitempty"`
-	// Log records it (one of Images.Logs).
-	Log string `json:"log"`
-	// At is the log's integrated time: an RFC 3339 time or an offset from now; empty is now.
-	At string `json:"at,omitempty"`
+	// Log records it (one of Images.Logs), at LoggedAt: an RFC 3339 time or an offset from
+	// now; empty is now.
+	Log      string `json:"log,omitempty"`
+	LoggedAt string `json:"loggedAt,omitempty"`
+	// TSA stamps it (one of Images.TSAs), at StampedAt (as LoggedAt).
+	TSA       string `json:"tsa,omitempty"`
+	StampedAt string `json:"stampedAt,omitempty"`
 }
 
-// IntegratedTime is At applied to now.
-func (l LoggedSigning) IntegratedTime(now time.Time) (time.Time, error) {
-	if l.At == "" {
+// IntegratedTime is LoggedAt applied to now.
+func (l DetachedSigning) IntegratedTime(now time.Time) (time.Time, error) {
+	if l.LoggedAt == "" {
 		return now, nil
 	}
-	return instant(l.At, now)
+	return instant(l.LoggedAt, now)
+}
+
+// StampTime is StampedAt applied to now.
+func (l DetachedSigning) StampTime(now time.Time) (time.Time, error) {
+	if l.StampedAt == "" {
+		return now, nil
+	}
+	return instant(l.StampedAt, now)
 }
 
 // Image is one image to push and sign.
@@ -166,8 +182,9 @@ type Image struct {
 	// SignKeyless names identities whose certificate-bearing signatures the image gets
 	// (`cosign sign --key <leaf key> --certificate <leaf> --certificate-chain <CA>`).
 	SignKeyless []string `json:"signKeyless,omitempty"`
-	// SignLogged are signatures that carry a Rekor bundle from one of Logs.
-	SignLogged []LoggedSigning `json:"signLogged,omitempty"`
+	// SignDetached are signatures that carry a Rekor bundle from one of Logs and/or a
+	// timestamp from one of TSAs.
+	SignDetached []DetachedSigning `json:"signDetached,omitempty"`
 	// Attest are in-toto attestations the image gets, in cosign's legacy format (a DSSE
 	// envelope under the .att tag), without a transparency log entry.
 	Attest []Attestation `json:"attest,omitempty"`
@@ -234,6 +251,8 @@ type Env struct {
 	Certs map[string]string
 	// LogKeys maps a log name to its PEM public key (${REKOR:<name>}).
 	LogKeys map[string]string
+	// TSAChains maps a TSA name to its certificate chain PEM (${TSA:<name>}).
+	TSAChains map[string]string
 }
 
 // Load reads the scenario folder dir.
@@ -322,20 +341,27 @@ func (im Images) validate() error {
 				return fmt.Errorf("images[%d] (%s) is signed by identity %q, which identities does not list", i, img.Ref, id)
 			}
 		}
-		for j, l := range img.SignLogged {
+		for j, l := range img.SignDetached {
 			_, isID := im.Identities[l.Identity]
 			switch {
 			case (l.Key == "") == (l.Identity == ""):
-				return fmt.Errorf("images[%d].signLogged[%d]: give key or identity", i, j)
+				return fmt.Errorf("images[%d].signDetached[%d]: give key or identity", i, j)
 			case l.Key != "" && !keys[l.Key]:
-				return fmt.Errorf("images[%d].signLogged[%d]: key %q is not in keys", i, j, l.Key)
+				return fmt.Errorf("images[%d].signDetached[%d]: key %q is not in keys", i, j, l.Key)
 			case l.Identity != "" && !isID:
-				return fmt.Errorf("images[%d].signLogged[%d]: identity %q is not in identities", i, j, l.Identity)
-			case !slices.Contains(im.Logs, l.Log):
-				return fmt.Errorf("images[%d].signLogged[%d]: log %q is not in logs", i, j, l.Log)
+				return fmt.Errorf("images[%d].signDetached[%d]: identity %q is not in identities", i, j, l.Identity)
+			case l.Log == "" && l.TSA == "":
+				return fmt.Errorf("images[%d].signDetached[%d]: give log, tsa or both", i, j)
+			case l.Log != "" && !slices.Contains(im.Logs, l.Log):
+				return fmt.Errorf("images[%d].signDetached[%d]: log %q is not in logs", i, j, l.Log)
+			case l.TSA != "" && !slices.Contains(im.TSAs, l.TSA):
+				return fmt.Errorf("images[%d].signDetached[%d]: tsa %q is not in tsas", i, j, l.TSA)
 			}
 			if _, err := l.IntegratedTime(time.Now()); err != nil {
-				return fmt.Errorf("images[%d].signLogged[%d].at: %w", i, j, err)
+				return fmt.Errorf("images[%d].signDetached[%d].loggedAt: %w", i, j, err)
+			}
+			if _, err := l.StampTime(time.Now()); err != nil {
+				return fmt.Errorf("images[%d].signDetached[%d].stampedAt: %w", i, j, err)
 			}
 		}
 	}
@@ -392,6 +418,8 @@ func Substitute(text string, env Env) (string, error) {
 				pem, ok = env.Roots, env.Roots != "" && m[3] == ""
 			case "REKOR":
 				pem, ok = env.LogKeys[m[3]]
+			case "TSA":
+				pem, ok = env.TSAChains[m[3]]
 			}
 			if !ok {
 				errs = append(errs, fmt.Errorf("line %d: ${%s:%s}: no such %s", n+1, m[2], m[3], strings.ToLower(m[2])))
@@ -426,8 +454,8 @@ func Substitute(text string, env Env) (string, error) {
 }
 
 // keyLineRE matches a block placeholder alone on its line: ${KEY:name}, ${CERT:name}, ${ROOTS},
-// ${REKOR:name}.
-var keyLineRE = regexp.MustCompile(`^(\s*)\$\{(KEY|CERT|ROOTS|REKOR)(?::([^}]*))?\}\s*$`)
+// ${REKOR:name}, ${TSA:name}.
+var keyLineRE = regexp.MustCompile(`^(\s*)\$\{(KEY|CERT|ROOTS|REKOR|TSA)(?::([^}]*))?\}\s*$`)
 
 func value(name, arg string, env Env) (string, error) {
 	switch name {
@@ -447,7 +475,7 @@ func value(name, arg string, env Env) (string, error) {
 			return "", errors.New("no digest for that image (is it in images.yaml?)")
 		}
 		return d, nil
-	case "KEY", "CERT", "ROOTS", "REKOR":
+	case "KEY", "CERT", "ROOTS", "REKOR", "TSA":
 		return "", fmt.Errorf("${%s...} must be alone on its line", name)
 	}
 	return "", errors.New("unknown placeholder")

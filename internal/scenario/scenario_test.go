@@ -150,9 +150,9 @@ func TestLoad(t *testing.T) {
 		{name: "ref without tag", files: with(map[string]string{ImagesFile: "images:\n- ref: test/app\n"}), wantErr: "want repo:tag"},
 		{name: "ref listed twice", files: with(map[string]string{ImagesFile: "images:\n- ref: a:b\n- ref: a:b\n"}), wantErr: "listed twice"},
 		{name: "key listed twice", files: with(map[string]string{ImagesFile: "keys: [k1, k1]\n"}), wantErr: "listed twice"},
-		{name: "logged by an unlisted log", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nimages:\n- ref: a:b\n  signLogged: [{key: k1, log: r2}]\n"}), wantErr: `log "r2" is not in logs`},
-		{name: "logged by key and identity", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nidentities: {i: {subject: s, issuer: x}}\nimages:\n- ref: a:b\n  signLogged: [{key: k1, identity: i, log: r1}]\n"}), wantErr: "give key or identity"},
-		{name: "logged at no time", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nimages:\n- ref: a:b\n  signLogged: [{key: k1, log: r1, at: yesterday}]\n"}), wantErr: "neither an RFC 3339 time nor a duration"},
+		{name: "logged by an unlisted log", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nimages:\n- ref: a:b\n  signDetached: [{key: k1, log: r2}]\n"}), wantErr: `log "r2" is not in logs`},
+		{name: "logged by key and identity", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nidentities: {i: {subject: s, issuer: x}}\nimages:\n- ref: a:b\n  signDetached: [{key: k1, identity: i, log: r1}]\n"}), wantErr: "give key or identity"},
+		{name: "logged at no time", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nimages:\n- ref: a:b\n  signDetached: [{key: k1, log: r1, loggedAt: yesterday}]\n"}), wantErr: "neither an RFC 3339 time nor a duration"},
 		{name: "identity valid for no time", files: with(map[string]string{ImagesFile: "identities: {i: {subject: s, issuer: x, validFor: long}}\n"}), wantErr: "identities.i"},
 	}
 	for _, tc := range tests {

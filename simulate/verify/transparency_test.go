@@ -58,7 +58,7 @@ func TestTransparency(t *testing.T) {
 				if s.id != nil {
 					k, cert, chain = s.id.Key, s.id.CertPEM, s.id.ChainPEM
 				}
-				if err := verifytest.SignLogged(img(s.image), k, cert, chain, s.log, s.integrated); err != nil {
+				if err := verifytest.SignDetached(img(s.image), verifytest.Detached{Key: k, CertPEM: cert, ChainPEM: chain, Log: s.log, LoggedAt: s.integrated}); err != nil {
 					t.Fatalf("signing %s: %v", s.image, err)
 				}
 			}
@@ -156,5 +156,71 @@ func TestLoadTrustRoot(t *testing.T) {
 		if _, err := verify.LoadTrustRoot(path); err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("LoadTrustRoot(%s) = %v, want an error naming the file", path, err)
 		}
+	}
+}
+
+// TestTimestamps covers RFC 3161 timestamps (Kyverno ctlog.tsaCertChain): the stamped time
+// is the time a certificate's validity is checked at; a stamp by another authority fails.
+func TestTimestamps(t *testing.T) {
+	for _, referrers := range []bool{false, true} {
+		t.Run(map[bool]string{false: "legacy-registry", true: "referrers-registry"}[referrers], func(t *testing.T) {
+			reg := verifytest.NewRegistry(referrers)
+			defer reg.Close()
+			tsa := must(verifytest.NewTSA())
+			otherTSA := must(verifytest.NewTSA())
+			key := must(verifytest.NewKey())
+			ca := must(verifytest.NewCAValid(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(24*time.Hour)))
+			past := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			expired := must(ca.IssueValid(subject, issuer, past, past.Add(10*time.Minute)))
+			img := func(n string) string { return reg.Host + "/ts/" + n + ":v1" }
+			signings := map[string]verifytest.Detached{
+				"in-time":   {Key: expired.Key, CertPEM: expired.CertPEM, ChainPEM: expired.ChainPEM, TSA: tsa, StampedAt: past.Add(5 * time.Minute)},
+				"late":      {Key: expired.Key, CertPEM: expired.CertPEM, ChainPEM: expired.ChainPEM, TSA: tsa, StampedAt: past.Add(time.Hour)},
+				"other-tsa": {Key: expired.Key, CertPEM: expired.CertPEM, ChainPEM: expired.ChainPEM, TSA: otherTSA, StampedAt: past.Add(5 * time.Minute)},
+				"keyed":     {Key: key, TSA: tsa, StampedAt: time.Now()},
+				"unstamped": {Key: key},
+			}
+			for n, d := range signings {
+				if _, err := verifytest.Push(img(n)); err != nil {
+					t.Fatal(err)
+				}
+				if err := verifytest.SignDetached(img(n), d); err != nil {
+					t.Fatalf("signing %s: %v", n, err)
+				}
+			}
+			keyless := func(n string) verify.SignatureCheck {
+				return verify.SignatureCheck{Image: img(n), Keyless: true, Roots: ca.PEM, Subject: subject, Issuer: issuer, TSACertChain: tsa.ChainPEM}
+			}
+			keyed := func(n string) verify.SignatureCheck {
+				return verify.SignatureCheck{Image: img(n), PublicKey: key.PublicPEM, TSACertChain: tsa.ChainPEM}
+			}
+			tests := []struct {
+				name    string
+				check   verify.SignatureCheck
+				want    string
+				wantMsg string
+			}{
+				{"expired leaf stamped while valid", keyless("in-time"), "verified", ""},
+				{"expired leaf stamped after expiry", keyless("late"), "failed", "checking expiry on certificate with timestamp: certificate expired before observed time: 2026-01-01T00:10:00Z is before 2026-01-01T01:00:00Z"},
+				{"stamped by another authority", keyless("other-tsa"), "failed", "unable to verify RFC3161 timestamp bundle"},
+				{"expired leaf, timestamps not asked for", func() verify.SignatureCheck { c := keyless("in-time"); c.TSACertChain = ""; return c }(), "failed", "expected a signed timestamp to verify an expired certificate"},
+				{"key with a valid stamp", keyed("keyed"), "verified", ""},
+				{"key without a stamp: the stamp is optional", keyed("unstamped"), "verified", ""},
+				{"two leaves in the chain", func() verify.SignatureCheck {
+					c := keyed("keyed")
+					c.TSACertChain = tsa.ChainPEM + otherTSA.ChainPEM
+					return c
+				}(), "failed", "certificate chain must contain at most one TSA certificate"},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					v := verify.New(must(verify.NewRegistry("", nil, "test")))
+					_, err := v.VerifySignature(context.Background(), tt.check)
+					if got := outcome(err); got != tt.want || (err != nil && !strings.Contains(err.Error(), tt.wantMsg)) {
+						t.Fatalf("VerifySignature = %s %v, want %s containing %q", got, err, tt.want, tt.wantMsg)
+					}
+				})
+			}
+		})
 	}
 }

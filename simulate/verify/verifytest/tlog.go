@@ -95,6 +95,8 @@ type Signed struct {
 	// Bundle, when set, is the Rekor bundle (`--rekor-response`, as cosign's
 	// LocalSignedPayload JSON from RekorResponseJSON).
 	Bundle *bundle.RekorBundle
+	// Timestamp, when set, is the DER RFC 3161 response over Signature (`--tsr`).
+	Timestamp []byte
 }
 
 // Base64 is the signature as `cosign sign-blob` prints it.
@@ -105,10 +107,21 @@ func (s Signed) RekorResponseJSON(certPEM string) ([]byte, error) {
 	return json.Marshal(map[string]any{"base64Signature": s.Base64(), "cert": certPEM, "rekorBundle": s.Bundle})
 }
 
-// SignLogged signs the image at ref with key (and its certificate and chain when certPEM is
-// set) and, when r is not nil, logs the signature in r at integrated: the signature then
-// carries the Rekor bundle as `cosign sign` with a transparency log leaves it.
-func SignLogged(ref string, key *Key, certPEM, chainPEM string, r *Rekor, integrated time.Time, opts ...remote.Option) error {
+// Detached says how a signature made outside the registry is made and proven: by Key (with
+// its certificate and chain when CertPEM is set), logged in Log at LoggedAt and/or stamped
+// by TSA at StampedAt (either may be nil).
+type Detached struct {
+	Key               *Key
+	CertPEM, ChainPEM string
+	Log               *Rekor
+	LoggedAt          time.Time
+	TSA               *TSA
+	StampedAt         time.Time
+}
+
+// SignDetached signs the image at ref as d says and attaches the signature with its Rekor
+// bundle and timestamp, as `cosign sign` with a transparency log and a TSA leaves it.
+func SignDetached(ref string, d Detached, opts ...remote.Option) error {
 	digest, err := resolve(ref, opts...)
 	if err != nil {
 		return err
@@ -117,37 +130,46 @@ func SignLogged(ref string, key *Key, certPEM, chainPEM string, r *Rekor, integr
 	if err != nil {
 		return err
 	}
-	s, err := SignPayload(pl, key, certPEM, r, integrated)
+	s, err := SignPayload(pl, d)
 	if err != nil {
 		return err
 	}
 	var sopts []static.Option
-	if certPEM != "" {
-		sopts = append(sopts, static.WithCertChain([]byte(certPEM), []byte(chainPEM)))
+	if d.CertPEM != "" {
+		sopts = append(sopts, static.WithCertChain([]byte(d.CertPEM), []byte(d.ChainPEM)))
 	}
 	if s.Bundle != nil {
 		sopts = append(sopts, static.WithBundle(s.Bundle))
 	}
+	if s.Timestamp != nil {
+		sopts = append(sopts, static.WithRFC3161Timestamp(bundle.TimestampToRFC3161Timestamp(s.Timestamp)))
+	}
 	return attachWith(digest, "", pl, s.Signature, sopts, opts...)
 }
 
-// SignPayload signs payloadJSON with key and, when r is not nil, logs it at integrated under
-// certPEM (else the key's public PEM).
-func SignPayload(payloadJSON []byte, key *Key, certPEM string, r *Rekor, integrated time.Time) (Signed, error) {
-	raw, err := key.signMessage(payloadJSON)
+// SignPayload signs payloadJSON with d.Key, then logs it (under d.CertPEM, else the key's
+// public PEM) and stamps it as d says.
+func SignPayload(payloadJSON []byte, d Detached) (Signed, error) {
+	raw, err := d.Key.signMessage(payloadJSON)
 	if err != nil {
 		return Signed{}, err
 	}
 	s := Signed{Payload: payloadJSON, Signature: raw}
-	if r == nil {
-		return s, nil
+	if d.Log != nil {
+		verifier := d.CertPEM
+		if verifier == "" {
+			verifier = d.Key.PublicPEM
+		}
+		if s.Bundle, err = d.Log.Bundle(payloadJSON, raw, verifier, d.LoggedAt); err != nil {
+			return Signed{}, err
+		}
 	}
-	verifier := certPEM
-	if verifier == "" {
-		verifier = key.PublicPEM
+	if d.TSA != nil {
+		if s.Timestamp, err = d.TSA.Stamp(raw, d.StampedAt); err != nil {
+			return Signed{}, err
+		}
 	}
-	s.Bundle, err = r.Bundle(payloadJSON, raw, verifier, integrated)
-	return s, err
+	return s, nil
 }
 
 // TrustedRootJSON is a Sigstore trusted_root.json declaring ca as the Fulcio CA and the given
