@@ -302,15 +302,22 @@ func (p *prepared) prepare(deadPort int) error {
 	}
 	p.registry = reg
 	env := scenario.Env{Registry: reg, DeadRegistry: s.dead, Digests: map[string]string{}, PublicKeys: map[string]string{},
-		Roots: s.ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}}
+		Roots: s.ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}, CTLogKeys: map[string]string{}}
 	// Identities: a leaf certificate from the run's CA, its key imported into the real cosign.
 	idFiles := map[string][3]string{} // name -> cosign key, leaf PEM, chain PEM
+	ctlogs := map[string]*verifytest.CTLog{}
+	for _, name := range p.sc.Images.CTLogs {
+		if ctlogs[name], err = verifytest.NewCTLog(); err != nil {
+			return err
+		}
+		env.CTLogKeys[name] = ctlogs[name].PublicPEM
+	}
 	for name, spec := range p.sc.Images.Identities {
 		from, to, err := spec.Validity(time.Now())
 		if err != nil {
 			return err
 		}
-		id, err := s.ca.IssueWith(spec.Subject, spec.Issuer, spec.Extensions, from, to)
+		id, err := s.ca.IssueWithSCT(spec.Subject, spec.Issuer, spec.Extensions, from, to, ctlogs[spec.SCT])
 		if err != nil {
 			return err
 		}

@@ -80,14 +80,21 @@ func TestScenarios(t *testing.T) {
 						t.Skip("images.yaml: registry: referrers")
 					}
 					env := scenario.Env{Registry: reg.Host, DeadRegistry: dead, Digests: map[string]string{}, PublicKeys: map[string]string{},
-						Roots: ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}}
+						Roots: ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}, CTLogKeys: map[string]string{}}
+					ctlogs := map[string]*verifytest.CTLog{}
+					for _, name := range sc.Images.CTLogs {
+						if ctlogs[name], err = verifytest.NewCTLog(); err != nil {
+							t.Fatal(err)
+						}
+						env.CTLogKeys[name] = ctlogs[name].PublicPEM
+					}
 					ids := map[string]*verifytest.Identity{}
 					for name, spec := range sc.Images.Identities {
 						from, to, err := spec.Validity(time.Now())
 						if err != nil {
 							t.Fatal(err)
 						}
-						id, err := ca.IssueWith(spec.Subject, spec.Issuer, spec.Extensions, from, to)
+						id, err := ca.IssueWithSCT(spec.Subject, spec.Issuer, spec.Extensions, from, to, ctlogs[spec.SCT])
 						if err != nil {
 							t.Fatal(err)
 						}

@@ -62,6 +62,9 @@ type Images struct {
 	// TSAs names private RFC 3161 timestamping authorities; ${TSA:<name>} is one's
 	// certificate chain (leaf, then root), what Kyverno's ctlog.tsaCertChain takes.
 	TSAs []string `json:"tsas,omitempty"`
+	// CTLogs names private certificate-transparency logs; an identity with `sct` carries an
+	// embedded SCT from one, and ${CTLOG:<name>} is its public key.
+	CTLogs []string `json:"ctlogs,omitempty"`
 	// Registry is the kind of registry the scenario needs: RegistryPlain ("" too) or
 	// RegistryReferrers.
 	Registry string `json:"registry,omitempty"`
@@ -95,6 +98,8 @@ type IdentitySpec struct {
 	// Extensions are further Fulcio extensions by dotted OID, each value as raw bytes (the
 	// first-generation GitHub workflow extensions 1.3.6.1.4.1.57264.1.2 to .6).
 	Extensions map[string]string `json:"extensions,omitempty"`
+	// SCT names the CT log (one of CTLogs) whose SCT the leaf embeds, as Fulcio's do.
+	SCT string `json:"sct,omitempty"`
 }
 
 // Validity is the leaf's validity window.
@@ -253,6 +258,8 @@ type Env struct {
 	LogKeys map[string]string
 	// TSAChains maps a TSA name to its certificate chain PEM (${TSA:<name>}).
 	TSAChains map[string]string
+	// CTLogKeys maps a CT log name to its PEM public key (${CTLOG:<name>}).
+	CTLogKeys map[string]string
 }
 
 // Load reads the scenario folder dir.
@@ -315,6 +322,9 @@ func (im Images) validate() error {
 	for name, id := range im.Identities {
 		if _, _, err := id.Validity(time.Now()); err != nil {
 			return fmt.Errorf("identities.%s: %w", name, err)
+		}
+		if id.SCT != "" && !slices.Contains(im.CTLogs, id.SCT) {
+			return fmt.Errorf("identities.%s.sct: %q is not in ctlogs", name, id.SCT)
 		}
 	}
 	refs := map[string]bool{}
@@ -420,6 +430,8 @@ func Substitute(text string, env Env) (string, error) {
 				pem, ok = env.LogKeys[m[3]]
 			case "TSA":
 				pem, ok = env.TSAChains[m[3]]
+			case "CTLOG":
+				pem, ok = env.CTLogKeys[m[3]]
 			}
 			if !ok {
 				errs = append(errs, fmt.Errorf("line %d: ${%s:%s}: no such %s", n+1, m[2], m[3], strings.ToLower(m[2])))
@@ -454,8 +466,8 @@ func Substitute(text string, env Env) (string, error) {
 }
 
 // keyLineRE matches a block placeholder alone on its line: ${KEY:name}, ${CERT:name}, ${ROOTS},
-// ${REKOR:name}, ${TSA:name}.
-var keyLineRE = regexp.MustCompile(`^(\s*)\$\{(KEY|CERT|ROOTS|REKOR|TSA)(?::([^}]*))?\}\s*$`)
+// ${REKOR:name}, ${TSA:name}, ${CTLOG:name}.
+var keyLineRE = regexp.MustCompile(`^(\s*)\$\{(KEY|CERT|ROOTS|REKOR|TSA|CTLOG)(?::([^}]*))?\}\s*$`)
 
 func value(name, arg string, env Env) (string, error) {
 	switch name {
@@ -475,7 +487,7 @@ func value(name, arg string, env Env) (string, error) {
 			return "", errors.New("no digest for that image (is it in images.yaml?)")
 		}
 		return d, nil
-	case "KEY", "CERT", "ROOTS", "REKOR", "TSA":
+	case "KEY", "CERT", "ROOTS", "REKOR", "TSA", "CTLOG":
 		return "", fmt.Errorf("${%s...} must be alone on its line", name)
 	}
 	return "", errors.New("unknown placeholder")

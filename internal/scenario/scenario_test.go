@@ -153,6 +153,7 @@ func TestLoad(t *testing.T) {
 		{name: "logged by an unlisted log", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nimages:\n- ref: a:b\n  signDetached: [{key: k1, log: r2}]\n"}), wantErr: `log "r2" is not in logs`},
 		{name: "logged by key and identity", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nidentities: {i: {subject: s, issuer: x}}\nimages:\n- ref: a:b\n  signDetached: [{key: k1, identity: i, log: r1}]\n"}), wantErr: "give key or identity"},
 		{name: "logged at no time", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nimages:\n- ref: a:b\n  signDetached: [{key: k1, log: r1, loggedAt: yesterday}]\n"}), wantErr: "neither an RFC 3339 time nor a duration"},
+		{name: "identity with an unlisted CT log", files: with(map[string]string{ImagesFile: "identities: {i: {subject: s, issuer: x, sct: c9}}\n"}), wantErr: `identities.i.sct: "c9" is not in ctlogs`},
 		{name: "identity valid for no time", files: with(map[string]string{ImagesFile: "identities: {i: {subject: s, issuer: x, validFor: long}}\n"}), wantErr: "identities.i"},
 	}
 	for _, tc := range tests {
@@ -251,7 +252,7 @@ func TestRepositoryScenarios(t *testing.T) {
 	for _, sc := range all {
 		t.Run(sc.Name, func(t *testing.T) {
 			env := Env{Registry: "127.0.0.1:5000", DeadRegistry: "127.0.0.1:1", Digests: map[string]string{}, PublicKeys: map[string]string{},
-				Roots: testPEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}}
+				Roots: testPEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}, CTLogKeys: map[string]string{}}
 			for _, k := range sc.Images.Keys {
 				env.PublicKeys[k] = testPEM
 			}
@@ -260,6 +261,9 @@ func TestRepositoryScenarios(t *testing.T) {
 			}
 			for _, l := range sc.Images.TSAs {
 				env.TSAChains[l] = testPEM
+			}
+			for _, l := range sc.Images.CTLogs {
+				env.CTLogKeys[l] = testPEM
 			}
 			for id := range sc.Images.Identities {
 				env.Certs[id] = testPEM

@@ -224,3 +224,36 @@ func TestTimestamps(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbeddedSCT: a leaf carrying an SCT from a CT log passes the SCT check with that log's
+// key, and fails with another's.
+func TestEmbeddedSCT(t *testing.T) {
+	reg := verifytest.NewRegistry(false)
+	defer reg.Close()
+	ctlog := must(verifytest.NewCTLog())
+	other := must(verifytest.NewCTLog())
+	ca := must(verifytest.NewCA())
+	id := must(ca.IssueWithSCT(subject, issuer, nil, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), ctlog))
+	ref := reg.Host + "/sct/app:v1"
+	if _, err := verifytest.Push(ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := verifytest.SignWithCertificate(ref, id); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, ctKey, want, wantMsg string
+	}{
+		{"the log's key", ctlog.PublicPEM, "verified", ""},
+		{"another log's key", other.PublicPEM, "failed", "ctfe public key not found for payload"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := verify.New(must(verify.NewRegistry("", nil, "test")))
+			_, err := v.VerifySignature(context.Background(), verify.SignatureCheck{Image: ref, Keyless: true, Roots: ca.PEM, Subject: subject, Issuer: issuer, SCT: true, CTLogPubKey: tt.ctKey})
+			if got := outcome(err); got != tt.want || (err != nil && !strings.Contains(err.Error(), tt.wantMsg)) {
+				t.Fatalf("VerifySignature = %s %v, want %s containing %q", got, err, tt.want, tt.wantMsg)
+			}
+		})
+	}
+}

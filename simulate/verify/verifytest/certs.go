@@ -83,6 +83,11 @@ func (ca *CA) IssueValid(subject, issuer string, notBefore, notAfter time.Time) 
 // as raw bytes as Fulcio's first-generation extensions (1.3.6.1.4.1.57264.1.2 to .6: GitHub
 // workflow trigger, sha, name, repository, ref) do.
 func (ca *CA) IssueWith(subject, issuer string, extensions map[string]string, notBefore, notAfter time.Time) (*Identity, error) {
+	return ca.IssueWithSCT(subject, issuer, extensions, notBefore, notAfter, nil)
+}
+
+// IssueWithSCT is IssueWith with an SCT from log embedded when log is not nil.
+func (ca *CA) IssueWithSCT(subject, issuer string, extensions map[string]string, notBefore, notAfter time.Time, log *CTLog) (*Identity, error) {
 	k, err := NewKey()
 	if err != nil {
 		return nil, err
@@ -115,7 +120,12 @@ func (ca *CA) IssueWith(subject, issuer string, extensions map[string]string, no
 		}
 		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: id, Value: []byte(value)})
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, k.Private.Public(), ca.key)
+	var der []byte
+	if log != nil {
+		der, err = log.embedSCT(tmpl, ca.Cert, k.Private.Public(), ca.key)
+	} else {
+		der, err = x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, k.Private.Public(), ca.key)
+	}
 	if err != nil {
 		return nil, err
 	}
