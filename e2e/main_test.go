@@ -464,6 +464,22 @@ func (p *prepared) prepare(deadPort int) error {
 			}
 		}
 	}
+	// A trusted_root.json of the run's CA and the scenario's logs (${TRUSTED_ROOT}).
+	tr := verifytest.TrustedRoot{CA: s.ca}
+	for _, name := range p.sc.Images.Logs {
+		tr.Logs = append(tr.Logs, logs[name])
+	}
+	for _, name := range p.sc.Images.CTLogs {
+		tr.CTLogs = append(tr.CTLogs, ctlogs[name])
+	}
+	rootJSON, err := tr.JSON()
+	if err != nil {
+		return err
+	}
+	env.TrustedRoot = filepath.Join(p.dir, "trusted_root.json")
+	if err := os.WriteFile(env.TrustedRoot, rootJSON, 0o600); err != nil {
+		return err
+	}
 	inputs := filepath.Join(p.dir, "inputs")
 	if err := os.MkdirAll(inputs, 0o755); err != nil {
 		return err

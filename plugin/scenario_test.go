@@ -3,6 +3,7 @@ package plugin_test
 import (
 	"bytes"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -177,7 +178,19 @@ func TestScenarios(t *testing.T) {
 							}
 						}
 					}
-					files, err := sc.Materialize(env, t.TempDir())
+					trustDir := t.TempDir()
+					env.TrustedRoot = filepath.Join(trustDir, "trusted_root.json")
+					tr := verifytest.TrustedRoot{CA: ca}
+					for _, name := range sc.Images.Logs {
+						tr.Logs = append(tr.Logs, logs[name])
+					}
+					for _, name := range sc.Images.CTLogs {
+						tr.CTLogs = append(tr.CTLogs, ctlogs[name])
+					}
+					if raw, err := tr.JSON(); err != nil || os.WriteFile(env.TrustedRoot, raw, 0o600) != nil {
+						t.Fatalf("trusted root: %v", err)
+					}
+					files, err := sc.Materialize(env, trustDir)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -260,6 +260,9 @@ type Env struct {
 	TSAChains map[string]string
 	// CTLogKeys maps a CT log name to its PEM public key (${CTLOG:<name>}).
 	CTLogKeys map[string]string
+	// TrustedRoot is the path of a trusted_root.json declaring the run's CA and the scenario's
+	// logs and CT logs (${TRUSTED_ROOT}, for `--trusted-root`).
+	TrustedRoot string
 }
 
 // Load reads the scenario folder dir.
@@ -481,6 +484,11 @@ func value(name, arg string, env Env) (string, error) {
 			return "", errors.New("no dead registry (or an unexpected argument)")
 		}
 		return env.DeadRegistry, nil
+	case "TRUSTED_ROOT":
+		if arg != "" || env.TrustedRoot == "" {
+			return "", errors.New("no trusted root (or an unexpected argument)")
+		}
+		return env.TrustedRoot, nil
 	case "DIGEST":
 		d, ok := env.Digests[arg]
 		if !ok {

@@ -252,7 +252,7 @@ func TestRepositoryScenarios(t *testing.T) {
 	for _, sc := range all {
 		t.Run(sc.Name, func(t *testing.T) {
 			env := Env{Registry: "127.0.0.1:5000", DeadRegistry: "127.0.0.1:1", Digests: map[string]string{}, PublicKeys: map[string]string{},
-				Roots: testPEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}, CTLogKeys: map[string]string{}}
+				Roots: testPEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}, CTLogKeys: map[string]string{}, TrustedRoot: "/trusted_root.json"}
 			for _, k := range sc.Images.Keys {
 				env.PublicKeys[k] = testPEM
 			}

@@ -175,23 +175,50 @@ func SignPayload(payloadJSON []byte, d Detached) (Signed, error) {
 // TrustedRootJSON is a Sigstore trusted_root.json declaring ca as the Fulcio CA and the given
 // logs as Rekor logs: what `--trusted-root` reads.
 func TrustedRootJSON(ca *CA, logs ...*Rekor) ([]byte, error) {
-	start := time.Now().Add(-24 * time.Hour)
+	return TrustedRoot{CA: ca, Logs: logs}.JSON()
+}
+
+// TrustedRoot is the material of a test trusted_root.json.
+type TrustedRoot struct {
+	CA     *CA
+	Logs   []*Rekor
+	CTLogs []*CTLog
+}
+
+// JSON is the trusted_root.json.
+func (t TrustedRoot) JSON() ([]byte, error) {
+	start := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	var cas []root.CertificateAuthority
-	if ca != nil {
-		cas = append(cas, &root.FulcioCertificateAuthority{Root: ca.Cert, ValidityPeriodStart: start, URI: "https://fulcio.test.invalid"})
+	if t.CA != nil {
+		cas = append(cas, &root.FulcioCertificateAuthority{Root: t.CA.Cert, ValidityPeriodStart: start, URI: "https://fulcio.test.invalid"})
 	}
-	tlogs := map[string]*root.TransparencyLog{}
-	for _, l := range logs {
-		id, err := hex.DecodeString(l.LogID)
+	logOf := func(url string, pub *ecdsa.PublicKey) (string, *root.TransparencyLog, error) {
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			return "", nil, err
+		}
+		id := sha256.Sum256(der)
+		return hex.EncodeToString(id[:]), &root.TransparencyLog{
+			BaseURL: url, ID: id[:], ValidityPeriodStart: start, HashFunc: crypto.SHA256,
+			PublicKey: pub, SignatureHashFunc: crypto.SHA256,
+		}, nil
+	}
+	tlogs, ctlogs := map[string]*root.TransparencyLog{}, map[string]*root.TransparencyLog{}
+	for _, l := range t.Logs {
+		id, tl, err := logOf(l.URL, &l.key.PublicKey)
 		if err != nil {
 			return nil, err
 		}
-		tlogs[l.LogID] = &root.TransparencyLog{
-			BaseURL: l.URL, ID: id, ValidityPeriodStart: start, HashFunc: crypto.SHA256,
-			PublicKey: &l.key.PublicKey, SignatureHashFunc: crypto.SHA256,
-		}
+		tlogs[id] = tl
 	}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, cas, map[string]*root.TransparencyLog{}, nil, tlogs)
+	for _, l := range t.CTLogs {
+		id, tl, err := logOf("https://ctfe.test.invalid", &l.key.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		ctlogs[id] = tl
+	}
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, cas, ctlogs, nil, tlogs)
 	if err != nil {
 		return nil, err
 	}
