@@ -273,3 +273,65 @@ func TestSecretKeyWithoutCluster(t *testing.T) {
 		t.Errorf("stderr mentions it %d times, want once:\n%s", n, stderr)
 	}
 }
+
+// TestPoliciesAuthorities: attestations, Sigstore bundles and what needs a trust root are
+// shown per rule, and --trusted-root takes the last off the unsupported list.
+func TestPoliciesAuthorities(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "policy.yaml")
+	write(t, p, `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: mixed}
+spec:
+  rules:
+  - name: r
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    verifyImages:
+    - imageReferences: ["registry.example/*"]
+      failureAction: Enforce
+      type: SigstoreBundle
+      attestors:
+      - entries:
+        - keys: {publicKeys: "k8s://ns/key", rekor: {ignoreTlog: true}, ctlog: {ignoreSCT: true}}
+    - imageReferences: ["other.example/*"]
+      failureAction: Enforce
+      attestations:
+      - type: https://slsa.dev/provenance/v1
+        attestors:
+        - entries:
+          - keyless: {subject: s, issuer: i, rekor: {url: https://rekor.sigstore.dev}, ctlog: {ignoreSCT: true}}
+`)
+	root := filepath.Join(dir, "trusted_root.json")
+	rootJSON, err := verifytest.TrustedRootJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, string(rootJSON))
+	tests := []struct {
+		name            string
+		args            []string
+		wantUnsupported int
+	}{
+		{"without a trust root", nil, 2},
+		{"with a trust root", []string{"--trusted-root", root}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, code := run(t, "", append([]string{"policies", "--policy", p, "-o", "json"}, tt.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var list plugin.PolicyList
+			if err := json.Unmarshal([]byte(out), &list); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"Sigstore bundle: key k8s://ns/key (all must verify)", "attestation https://slsa.dev/provenance/v1: keyless (all must verify)"}
+			if len(list.Policies) != 1 || !cmp.Equal(list.Policies[0].Authorities, want) {
+				t.Fatalf("policies = %+v, want authorities %q", list.Policies, want)
+			}
+			if got := list.Policies[0].Unsupported; len(got) != tt.wantUnsupported {
+				t.Errorf("unsupported = %q, want %d entries (the attestation's Fulcio roots and Rekor keys need a trust root)", got, tt.wantUnsupported)
+			}
+		})
+	}
+}

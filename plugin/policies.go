@@ -174,8 +174,17 @@ func describe(set *policyload.Set, source string) PolicyList {
 			for _, iv := range r.VerifyImages {
 				row.Images = append(row.Images, iv.ImageReferences...)
 				row.Skip = append(row.Skip, iv.SkipImageReferences...)
+				format := ""
+				if iv.Type == "SigstoreBundle" {
+					format = "Sigstore bundle: "
+				}
 				for _, set := range iv.Attestors {
-					row.Authorities = append(row.Authorities, describeAttestors(set))
+					row.Authorities = append(row.Authorities, format+describeAttestors(set))
+				}
+				for _, a := range iv.Attestations {
+					for _, set := range a.Attestors {
+						row.Authorities = append(row.Authorities, "attestation "+a.EffectiveType()+": "+describeAttestors(set))
+					}
 				}
 			}
 			list.Policies = append(list.Policies, row)
@@ -216,12 +225,10 @@ func describeAttestors(set kpol.AttestorSet) string {
 	var other []string
 	for _, e := range set.Entries {
 		switch {
+		case e.Keys != nil && strings.HasPrefix(strings.TrimSpace(e.Keys.PublicKeys), "-----BEGIN"):
+			keys += len(kpol.SplitPEMKeys(e.Keys.PublicKeys))
 		case e.Keys != nil && e.Keys.PublicKeys != "":
-			if n := len(kpol.SplitPEMKeys(e.Keys.PublicKeys)); n > 0 {
-				keys += n
-			} else {
-				other = append(other, "key "+strings.TrimSpace(e.Keys.PublicKeys))
-			}
+			other = append(other, "key "+strings.TrimSpace(e.Keys.PublicKeys))
 		case e.Keys != nil:
 			other = append(other, "kms/secret key")
 		case e.Keyless != nil:
