@@ -64,7 +64,7 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Outcome, error) {
 		}
 		out.Checks = append(out.Checks, report.Check{
 			Engine: EngineName, Policy: r.policy.Key(), Rule: r.rule, Image: img, Path: r.image.Pointer,
-			Digest: r.digest, Result: r.status, Mode: strings.ToLower(e.action(r.policy, r.rule, req, false)), Message: r.message,
+			Digest: r.digest, Result: reportResult(r), Mode: strings.ToLower(e.action(r.policy, r.rule, req, false)), Message: r.message,
 		})
 		out.CheckPaths = append(out.CheckPaths, r.paths)
 		for _, p := range r.paths {
@@ -73,6 +73,15 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Outcome, error) {
 	}
 	out.NotChecked = e.notChecked(req, original, covered)
 	return out, nil
+}
+
+// reportResult is the result as Kyverno's reports record it: a failure of a policy annotated
+// policies.kyverno.io/scored: "false" is a warning there (admission is unaffected).
+func reportResult(r ruleResponse) string {
+	if r.status == statusFail && r.policy.Annotations["policies.kyverno.io/scored"] == "false" {
+		return report.ResultWarn
+	}
+	return r.status
 }
 
 // notChecked explains each image no check covers.
