@@ -17,8 +17,15 @@ func (p *Policy) normaliseAttestations(ref string, r *Rule, path string, iv *Ima
 			r.Unsupported = append(r.Unsupported, apath+".attestors (none: Kyverno then accepts any Fulcio identity logged in the public Rekor)")
 		}
 		for k := range a.Attestors {
-			if err := p.normaliseSet(ref, r, fmt.Sprintf("%s.attestors[%d]", apath, k), &a.Attestors[k]); err != nil {
+			spath := fmt.Sprintf("%s.attestors[%d]", apath, k)
+			if err := p.normaliseSet(ref, r, spath, &a.Attestors[k]); err != nil {
 				return err
+			}
+			// On the attestation path Kyverno's buildVerifier does not look into a nested set.
+			for j, e := range a.Attestors[k].Entries {
+				if e.Nested != nil {
+					r.Unsupported = append(r.Unsupported, fmt.Sprintf("%s.entries[%d].attestor (nested, in an attestation)", spath, j))
+				}
 			}
 		}
 	}

@@ -325,7 +325,14 @@ func (p *Policy) normaliseSet(ref string, r *Rule, path string, set *AttestorSet
 			}
 			offline(r, epath+".keyless", k.Rekor, k.CTLog)
 		case present(e.Attestor):
-			r.Unsupported = append(r.Unsupported, epath+".attestor")
+			nested := &AttestorSet{}
+			if err := json.Unmarshal(e.Attestor, nested); err != nil {
+				return &InvalidError{ref, epath + ".attestor", fmt.Sprintf("failed to unmarshal attestor set: %v", err)}
+			}
+			if err := p.normaliseSet(ref, r, epath+".attestor", nested); err != nil {
+				return err
+			}
+			e.Nested = nested
 		case e.Keys != nil:
 			if err := normaliseKeys(ref, r, epath+".keys", e.Keys); err != nil {
 				return err

@@ -25,6 +25,8 @@ func TestParseRefuses(t *testing.T) {
 			"spec.rules[0].verifyImages[0].attestors[0].entries[0].keys", "A public key, kms key or secret is required"},
 		{"invalid PEM", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}}]}]}]}]}`,
 			"spec.rules[0].verifyImages[0].attestors[0].entries[0].keys.publicKeys", "not a valid PEM public key"},
+		{"nested set without entries", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"attestor":{"entries":[]}}]}]}]}]}`,
+			"spec.rules[0].verifyImages[0].attestors[0].entries[0].attestor.entries", "An entry is required"},
 		{"unknown credential provider", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[` + entry(`,"imageRegistryCredentials":{"providers":["default","quay"]}`) + `]}]}`,
 			"spec.rules[0].verifyImages[0].imageRegistryCredentials.providers[1]", `Unsupported value: "quay"`},
 	}

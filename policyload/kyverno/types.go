@@ -228,13 +228,15 @@ func (s AttestorSet) RequiredCount() int {
 
 // Attestor is one entries[] item.
 type Attestor struct {
-	Keys               *KeysAttestor        `json:"keys,omitempty"`
-	Certificates       *CertificateAttestor `json:"certificates,omitempty"`
-	Keyless            *KeylessAttestor     `json:"keyless,omitempty"`
-	Attestor           json.RawMessage      `json:"attestor,omitempty"`
-	Repository         string               `json:"repository,omitempty"`
-	Annotations        map[string]string    `json:"annotations,omitempty"`
-	SignatureAlgorithm string               `json:"signatureAlgorithm,omitempty"`
+	Keys         *KeysAttestor        `json:"keys,omitempty"`
+	Certificates *CertificateAttestor `json:"certificates,omitempty"`
+	Keyless      *KeylessAttestor     `json:"keyless,omitempty"`
+	Attestor     json.RawMessage      `json:"attestor,omitempty"`
+	// Nested is Attestor parsed: a set verified as one entry.
+	Nested             *AttestorSet      `json:"-"`
+	Repository         string            `json:"repository,omitempty"`
+	Annotations        map[string]string `json:"annotations,omitempty"`
+	SignatureAlgorithm string            `json:"signatureAlgorithm,omitempty"`
 }
 
 // KeysAttestor is entries[].keys.

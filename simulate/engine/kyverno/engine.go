@@ -498,6 +498,19 @@ func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerificati
 	verified := 0
 	var errs []error
 	for i, en := range entries {
+		if en.Nested != nil {
+			// A nested set counts as one entry; its errors carry their own paths.
+			d, err := e.verifyAttestorSet(ctx, iv, *en.Nested, image, fmt.Sprintf("%s.entries[%d].attestor", path, i), auth)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			verified++
+			if verified >= required {
+				return d, nil
+			}
+			continue
+		}
 		repo := iv.Repository
 		if en.Repository != "" {
 			repo = en.Repository
