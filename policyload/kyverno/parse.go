@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -120,8 +122,12 @@ func (p *Policy) normalise(ref string) error {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s (%s): only verifyImages rules are replayed; this rule is ignored", path, r.Name))
 			continue
 		}
-		if len(r.ImageExtractors) > 0 {
-			r.Unsupported = append(r.Unsupported, path+".imageExtractors")
+		for _, kind := range slices.Sorted(maps.Keys(r.ImageExtractors)) {
+			for i, x := range r.ImageExtractors[kind] {
+				if x.JMESPath != "" {
+					r.Unsupported = append(r.Unsupported, fmt.Sprintf("%s.imageExtractors.%s[%d].jmesPath", path, kind, i))
+				}
+			}
 		}
 		if present(r.Context) {
 			r.Unsupported = append(r.Unsupported, path+".context")

@@ -72,13 +72,13 @@ type Rule struct {
 	ExcludeResources *MatchResources     `json:"exclude,omitempty"`
 	VerifyImages     []ImageVerification `json:"verifyImages,omitempty"`
 
-	Context          json.RawMessage `json:"context,omitempty"`
-	Preconditions    json.RawMessage `json:"preconditions,omitempty"`
-	CELPreconditions json.RawMessage `json:"celPreconditions,omitempty"`
-	ImageExtractors  json.RawMessage `json:"imageExtractors,omitempty"`
-	Validation       json.RawMessage `json:"validate,omitempty"`
-	Mutation         json.RawMessage `json:"mutate,omitempty"`
-	Generation       json.RawMessage `json:"generate,omitempty"`
+	Context          json.RawMessage             `json:"context,omitempty"`
+	Preconditions    json.RawMessage             `json:"preconditions,omitempty"`
+	CELPreconditions json.RawMessage             `json:"celPreconditions,omitempty"`
+	ImageExtractors  map[string][]ImageExtractor `json:"imageExtractors,omitempty"`
+	Validation       json.RawMessage             `json:"validate,omitempty"`
+	Mutation         json.RawMessage             `json:"mutate,omitempty"`
+	Generation       json.RawMessage             `json:"generate,omitempty"`
 
 	// Unsupported lists fields of this rule we do not replay; every image the rule selects
 	// then gets an error check instead of a verdict we cannot stand behind.
@@ -308,4 +308,18 @@ type CTLog struct {
 	IgnoreSCT    bool   `json:"ignoreSCT,omitempty"`
 	PubKey       string `json:"pubkey,omitempty"`
 	TSACertChain string `json:"tsaCertChain,omitempty"`
+}
+
+// ImageExtractor is one rules[].imageExtractors[Kind][] entry: where a custom resource keeps
+// image references.
+type ImageExtractor struct {
+	// Path is slash-separated; `*` expands arrays and maps.
+	Path string `json:"path"`
+	// Value is the field holding the image (default: Path's last element).
+	Value string `json:"value,omitempty"`
+	// Name groups the images (default "custom"); Key names each (default its pointer).
+	Name string `json:"name,omitempty"`
+	Key  string `json:"key,omitempty"`
+	// JMESPath rewrites the value before it is parsed.
+	JMESPath string `json:"jmesPath,omitempty"`
 }

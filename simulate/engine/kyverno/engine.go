@@ -66,8 +66,10 @@ type ruleResponse struct {
 
 // Request is one admission request.
 type Request struct {
-	Object          map[string]any
-	Operation       string
+	Object    map[string]any
+	Operation string
+	// OldObject is the object before an UPDATE (nil on CREATE); see update.go.
+	OldObject       map[string]any
 	NamespaceLabels map[string]string
 	// NamespaceUnknown, when set, says why the namespace's labels could not be read: rules
 	// that depend on them give tool-caused errors instead of a guess.
@@ -150,6 +152,8 @@ func matchingImages(images []imageInfo, r *kpol.Rule) []imageInfo {
 type metadata struct {
 	data     map[string]string
 	policies map[string]map[string]map[string]string
+	// unchanged are the images the UPDATE short-circuit let through without a rule response.
+	unchanged []report.NotChecked
 }
 
 func (m *metadata) add(p *kpol.Policy, rule, image, status string, scoped bool) {
@@ -249,7 +253,14 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 		if !unknownNS && !ruleMatches(&rule, res) {
 			continue
 		}
-		selected := matchingImages(images, &rule)
+		ruleImgs, err := e.ruleImages(obj, images, &rule)
+		if err != nil {
+			// The handler factory fails before any image is looked at.
+			resps = append(resps, ruleResponse{policy: p, rule: rule.Name, status: statusError, emitWarning: true,
+				message: "failed to instantiate handler: failed to extract images: " + err.Error()})
+			continue
+		}
+		selected := matchingImages(ruleImgs, &rule)
 		if len(selected) == 0 {
 			continue
 		}
@@ -268,6 +279,9 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 			for _, iv := range rule.VerifyImages {
 				iv := iv
 				for _, img := range selected {
+					if e.previouslyVerified(req, obj, patched, p, &rule, img, md) {
+						continue
+					}
 					r, patch := e.verifyImage(ctx, p, &rule, &iv, img, md, e.credentials(&iv, auth))
 					if patch != nil {
 						patched[patch.Path] = patch.Value.(string)
@@ -602,11 +616,17 @@ func (e *Engine) validatePolicy(p *kpol.Policy, req Request, obj map[string]any)
 		if !hasVerifyImageChecks(&rule) || len(rule.Unsupported) > 0 || !ruleMatches(&rule, res) {
 			continue
 		}
-		selected := matchingImages(images, &rule)
+		ruleImgs, err := e.ruleImages(obj, images, &rule)
+		if err != nil {
+			resps = append(resps, ruleResponse{policy: p, rule: rule.Name, status: statusError, emitWarning: true,
+				message: "failed to instantiate handler: failed to extract images: " + err.Error()})
+			continue
+		}
+		selected := matchingImages(ruleImgs, &rule)
 		if len(selected) == 0 {
 			continue
 		}
-		resps = append(resps, validateRule(p, &rule, images, selected, annotations))
+		resps = append(resps, validateRule(p, &rule, ruleImgs, selected, annotations))
 		if p.Spec.ApplyRules == "One" {
 			break
 		}

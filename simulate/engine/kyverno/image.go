@@ -13,6 +13,8 @@ type imageInfo struct {
 	Pointer                     string
 	// Raw is the string as written in the manifest.
 	Raw string
+	// key names the image among a custom extractor's findings ("" = its pointer).
+	key string
 }
 
 // String is the canonical form Kyverno matches, reports and annotates: the tag is dropped
