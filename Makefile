@@ -6,13 +6,15 @@ TOOLS_BIN := hack/bin
 COSIGN    := $(TOOLS_BIN)/cosign
 CRANE     := $(TOOLS_BIN)/crane
 KYVERNO   := $(TOOLS_BIN)/kubectl-kyverno
+KYVERNO_AC := $(TOOLS_BIN)/kyverno
 GOLANGCI  := $(TOOLS_BIN)/golangci-lint
 ETCD      := $(TOOLS_BIN)/etcd
 APISERVER := $(TOOLS_BIN)/kube-apiserver
 REFREG    := $(TOOLS_BIN)/referrers-registry
-E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO) $(ETCD) $(APISERVER) $(REFREG)
+E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(ETCD) $(APISERVER) $(REFREG)
 
-# The e2e suite sets up one registry per scenario, runs kubectl verify and the Kyverno CLI.
+# The e2e suite sets up one registry per scenario, runs kubectl verify, the Kyverno CLI and the
+# Kyverno admission controller.
 E2E_TIMEOUT ?= 30m
 E2E_FLAGS   ?=
 
@@ -36,6 +38,12 @@ $(CRANE):
 # Kyverno CLI v1.19.1, the oracle of the differential tests (about 7 minutes on 2 cores).
 $(KYVERNO):
 	cd hack/tools/kyverno && $(GO) build -o ../../bin/kubectl-kyverno github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno
+
+# The Kyverno 1.19.1 admission controller, the oracle of TestKyvernoAdmission (run against the
+# envtest API server). Same tools module as the CLI, so it reuses the CLI's compiled packages:
+# about 1 minute more once the CLI is built.
+$(KYVERNO_AC):
+	cd hack/tools/kyverno && $(GO) build -o ../../bin/kyverno github.com/kyverno/kyverno/cmd/kyverno
 
 # The real API server for the cluster tests (envtest drives it): about 4 minutes on 2 cores.
 # The e2e registry for `registry: referrers` scenarios (crane's has no OCI 1.1 referrers API).
@@ -80,4 +88,4 @@ clean:
 	rm -rf bin
 
 clean-tools:
-	rm -f $(COSIGN) $(CRANE) $(KYVERNO) $(GOLANGCI) $(ETCD) $(APISERVER) $(REFREG)
+	rm -f $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(GOLANGCI) $(ETCD) $(APISERVER) $(REFREG)

@@ -4,7 +4,9 @@
 // scenario's expected.yaml and with what the real Kyverno CLI (`kyverno apply -p`) reports.
 //
 // Run with `make e2e`, or `go test -tags e2e ./e2e/...` once `make tools` has built
-// hack/bin/{cosign,crane,kubectl-kyverno}. Environment:
+// hack/bin/{cosign,crane,kubectl-kyverno,kyverno,etcd,kube-apiserver}. TestKyvernoAdmission
+// replays every scenario through the real Kyverno admission controller (hack/bin/kyverno) on
+// a real API server. Environment:
 //
 //	KUBECTL_VERIFY_BIN  use this binary instead of building bin/kubectl-verify (a relative
 //	                    path is taken from the repository root)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -430,6 +431,18 @@ func (p *prepared) prepare(deadPort int) error {
 			if err := os.WriteFile(pf, pred, 0o644); err != nil {
 				return err
 			}
+			if a.Identity != "" {
+				// As signKeyless: the leaf's key with its certificate and the CA as chain. No
+				// cosign verify-attestation form exists offline for the test CA: the Kyverno
+				// oracle judges these.
+				f := idFiles[a.Identity]
+				if out, err := run(ctx, p.dir, nil, s.cosign, "attest", "--key", f[0], "--certificate", f[1], "--certificate-chain", f[2],
+					"--type", a.Type, "--predicate", pf,
+					"--tlog-upload=false", "--new-bundle-format=false", "--use-signing-config=false", "-y", byDigest); err != nil {
+					return fmt.Errorf("cosign attest --certificate (identity %s) --type %s %s: %v\n%s", a.Identity, a.Type, byDigest, err, out)
+				}
+				continue
+			}
 			if out, err := run(ctx, p.dir, nil, s.cosign, "attest", "--key", s.keys[a.Key].priv, "--type", a.Type, "--predicate", pf,
 				"--tlog-upload=false", "--new-bundle-format=false", "--use-signing-config=false", "-y", byDigest); err != nil {
 				return fmt.Errorf("cosign attest --key %s --type %s %s: %v\n%s", a.Key, a.Type, byDigest, err, out)
@@ -784,6 +797,12 @@ func (p *prepared) simulate() runResult {
 func (p *prepared) kyvernoApply() (map[string][]scenario.CheckKey, []byte, error) {
 	p.kyvernoOnce.Do(func() {
 		args := []string{"apply", p.files.Policies, "--resource", p.files.Resources, "-p", "--output-format", "json"}
+		if slices.Contains(p.files.Args, "--operation=UPDATE") {
+			// The CLI's only UPDATE: the old object is the resource itself
+			// (processor/operation.go AdmissionRequestShape), so such a scenario gives
+			// --old-filename=${RESOURCES}.
+			args = append(args, "--set", "request.operation=UPDATE")
+		}
 		resources, err := os.ReadFile(p.files.Resources)
 		if err != nil {
 			p.kyvernoErr = err

@@ -75,7 +75,7 @@ func TestInputsAndExitCodes(t *testing.T) {
 		{name: "missing file", args: []string{"simulate", "--policy", p, "-f", filepath.Join(dir, "nope.yaml")}, wantCode: 2, wantErr: "does not exist"},
 		{name: "policy kyverno refuses", args: []string{"simulate", "--policy", audit, "-f", f}, wantCode: 2, wantErr: "spec.rules[0].verifyImages[0].mutateDigest: mutateDigest must be set to false"},
 		{name: "resource as policy", args: []string{"simulate", "--policy", f, "-f", f}, wantCode: 2, wantErr: "Pod/web: not a policy kind"},
-		{name: "update not yet", args: []string{"simulate", "--policy", p, "-f", f, "--operation=UPDATE"}, wantCode: 2, wantErr: "not available yet"},
+		{name: "update of files without old objects asks the cluster", args: []string{"simulate", "--policy", p, "-f", f, "--operation=UPDATE", "--kubeconfig", filepath.Join(dir, "no-kubeconfig")}, wantCode: 2, wantErr: "cannot reach the cluster"},
 		{name: "TYPE with -f", args: []string{"simulate", "--policy", p, "-f", f, "pods"}, wantCode: 2, wantErr: "without -f/-k"},
 		{name: "-A with -f", args: []string{"simulate", "--policy", p, "-f", f, "-A"}, wantCode: 2, wantErr: "without -f/-k"},
 		{name: "bad output", args: []string{"simulate", "--policy", p, "-f", f, "-o", "xml"}, wantCode: 2, wantErr: "--output"},

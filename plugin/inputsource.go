@@ -24,10 +24,15 @@ type inputs struct {
 	cluster *cluster
 	// trust is --trusted-root, read before anything else is.
 	trust *verify.TrustRoot
+	// old are the old objects of an UPDATE, by simulate.ObjectKey; fromCluster says the
+	// resources are live objects.
+	old         map[string]map[string]any
+	fromCluster bool
 }
 
 // inputs reads policies and resources from files or the cluster. The cluster is contacted
-// only when one of them comes from it.
+// only when one of them comes from it, or when an UPDATE of local manifests has no
+// --old-filename (the live objects are then the old ones).
 func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error) {
 	in := &inputs{}
 	if o.Registry.TrustedRoot != "" {
@@ -38,8 +43,10 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 	}
 	policiesFromCluster := len(o.Sources.Policies) == 0
 	resourcesFromCluster := len(o.Sources.Filenames) == 0 && o.Sources.Kustomize == ""
+	// An UPDATE of local manifests without --old-filename updates the live objects.
+	liveOld := o.Operation == operationUpdate && len(o.OldFiles) == 0 && !resourcesFromCluster
 	var c *cluster
-	if policiesFromCluster || resourcesFromCluster {
+	if policiesFromCluster || resourcesFromCluster || liveOld {
 		var err error
 		if c, err = connect(o.ConfigFlags); err != nil {
 			return nil, err
@@ -91,6 +98,13 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 		}
 		in.resources = objs
 	}
+	in.fromCluster = resourcesFromCluster
+	old, warnings, err := o.oldObjects(ctx, in.resources, c, ns, resourcesFromCluster)
+	if err != nil {
+		return nil, err
+	}
+	in.old = old
+	in.warnings = append(in.warnings, warnings...)
 	in.cluster = c
 	if c != nil {
 		labels, unknown, warnings, err := c.namespaceLabels(ctx, namespacesOf(in.resources, ns), o.Sources.ChunkSize)

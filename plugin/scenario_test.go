@@ -152,7 +152,12 @@ func TestScenarios(t *testing.T) {
 							if err != nil {
 								t.Fatal(err)
 							}
-							if err := verifytest.Attest(ref, keys[a.Key], a.Type, pred); err != nil {
+							if id := ids[a.Identity]; id != nil {
+								err = verifytest.AttestWithCertificate(ref, id, a.Type, pred)
+							} else {
+								err = verifytest.Attest(ref, keys[a.Key], a.Type, pred)
+							}
+							if err != nil {
 								t.Fatal(err)
 							}
 						}

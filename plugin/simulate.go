@@ -119,8 +119,8 @@ func (o *SimulateOptions) addFlags(cmd *cobra.Command) {
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml")
 	fs.StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a result reaches this: deny, warn or never")
 	fs.BoolVar(&o.Enforce, "enforce", false, "Judge the exit code by the decision if every policy were enforced")
-	fs.StringVar(&o.Operation, "operation", o.Operation, "Admission operation to replay: CREATE or UPDATE")
-	fs.StringArrayVar(&o.OldFiles, "old-filename", nil, "Old objects for --operation=UPDATE")
+	fs.StringVar(&o.Operation, "operation", o.Operation, "Admission operation to replay: CREATE or UPDATE (UPDATE needs each resource's old object)")
+	fs.StringArrayVar(&o.OldFiles, "old-filename", nil, "With --operation=UPDATE: file or directory of old objects, paired with the resources by apiVersion, kind, namespace and name (repeatable, - for stdin); without it the old object is the live one")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "Time limit for the whole run (0 = none)")
 	fs.IntVar(&o.Parallel, "parallel", o.Parallel, "How many resources to evaluate at once")
 }
@@ -135,7 +135,10 @@ func NewCmdSimulate(streams genericiooptions.IOStreams) *cobra.Command {
   kubectl verify simulate --policy policies/ -f manifests/
 
   # JSON report; exit 1 only if something would be denied once every policy is enforced
-  kubectl verify simulate --policy policies/ -f manifests/ -o json --enforce`,
+  kubectl verify simulate --policy policies/ -f manifests/ -o json --enforce
+
+  # An UPDATE from old.yaml to new.yaml (without --old-filename, the live objects are the old ones)
+  kubectl verify simulate --policy policies/ -f new.yaml --operation=UPDATE --old-filename old.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -189,14 +192,12 @@ func (o *SimulateOptions) Validate() error {
 		return &UsageError{fmt.Sprintf("--fail-on %q: use deny, warn or never", o.FailOn)}
 	}
 	switch o.Operation {
-	case "CREATE":
-	case "UPDATE":
-		return &UsageError{"--operation=UPDATE is not available yet: only CREATE is replayed in this version"}
+	case operationCreate, operationUpdate:
 	default:
 		return &UsageError{fmt.Sprintf("--operation %q: use CREATE or UPDATE", o.Operation)}
 	}
-	if len(o.OldFiles) > 0 {
-		return &UsageError{"--old-filename is not available yet: it goes with --operation=UPDATE"}
+	if len(o.OldFiles) > 0 && o.Operation != operationUpdate {
+		return &UsageError{"--old-filename gives the old objects of an UPDATE: use it with --operation=UPDATE"}
 	}
 	if o.Parallel < 1 {
 		return &UsageError{"--parallel must be at least 1"}
@@ -219,6 +220,9 @@ func (o *SimulateOptions) Validate() error {
 	}
 	if stdin > 1 {
 		return &UsageError{"only one of --policy and -f can read stdin (-)"}
+	}
+	if slices.Contains(o.OldFiles, "-") && stdin > 0 {
+		return &UsageError{"only one of --policy, -f and --old-filename can read stdin (-)"}
 	}
 	return nil
 }
@@ -266,7 +270,7 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 	}
 	rep, rows, err := simulate.Run(ctx, simulate.Config{
 		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
-		Operation: o.Operation, Parallel: o.Parallel, Verifier: ver,
+		Operation: o.Operation, OldObjects: in.old, FromCluster: in.fromCluster, Parallel: o.Parallel, Verifier: ver,
 		NamespaceLabels: in.namespaceLabels, UnknownNamespaces: in.unknownNamespaces, Gaps: in.gaps,
 	})
 	if err != nil {

@@ -26,8 +26,14 @@ type Config struct {
 	Resources     []manifest.Object
 	// DefaultNamespace is given to objects without one (-n, else the context's, else default).
 	DefaultNamespace string
-	// Operation is CREATE (UPDATE needs old objects, a later addition).
+	// Operation is CREATE or UPDATE; UPDATE needs an old object for every resource.
 	Operation string
+	// OldObjects are the old objects of an UPDATE, by ObjectKey (namespace defaulted as for
+	// the resources).
+	OldObjects map[string]map[string]any
+	// FromCluster says Resources are live objects: a CREATE replay then drops Kyverno's
+	// verify annotations first, as Kyverno's background scan does (update.go).
+	FromCluster bool
 	// Parallel bounds how many resources are evaluated at once (default 16).
 	Parallel int
 	Verifier kyverno.Verifier
@@ -146,7 +152,11 @@ func evaluate(ctx context.Context, eng *kyverno.Engine, cfg Config, o manifest.O
 			res.InputWarnings = append(res.InputWarnings, fmt.Sprintf("%s: container %q has an empty image", c.Pointer, c.Name))
 		}
 	}
-	req := kyverno.Request{Object: obj, Operation: cfg.Operation, NamespaceLabels: labels}
+	old, err := requestObjects(cfg, o, obj, ns)
+	if err != nil {
+		return res, nil, err
+	}
+	req := kyverno.Request{Object: obj, Operation: cfg.Operation, OldObject: old, NamespaceLabels: labels}
 	if why, unknown := cfg.UnknownNamespaces[ns]; unknown && nsLabels[ns] == nil {
 		req.NamespaceUnknown = why
 	}

@@ -78,7 +78,7 @@ type CheckKey struct {
 }
 
 func (c Check) key(withMode bool) CheckKey {
-	k := CheckKey{Policy: c.Policy, Rule: c.Rule, Result: c.Result, Message: c.Message}
+	k := CheckKey{Policy: c.Policy, Rule: c.Rule, Result: c.Result, Message: canonicalMessage(c.Message)}
 	if withMode {
 		k.Mode = c.Mode
 	}
@@ -364,7 +364,7 @@ func KyvernoChecks(out []byte) (map[string][]CheckKey, error) {
 			}
 			for _, ref := range refs {
 				k := ref.Key()
-				res[k] = append(res[k], CheckKey{Policy: r.Policy, Rule: r.Rule, Result: r.Result, Message: r.Message})
+				res[k] = append(res[k], CheckKey{Policy: r.Policy, Rule: r.Rule, Result: r.Result, Message: canonicalMessage(r.Message)})
 			}
 		}
 		return nil

@@ -196,9 +196,12 @@ type Image struct {
 }
 
 // Attestation is one images.yaml `attest` entry: `cosign attest --key <key> --type <type>
-// --predicate <predicate as a file>`.
+// --predicate <predicate as a file>`, or by an identity (`--key <leaf key> --certificate
+// <leaf> --certificate-chain <CA>`), as signKeyless signs.
 type Attestation struct {
-	Key string `json:"key"`
+	// Key or Identity signs (exactly one).
+	Key      string `json:"key,omitempty"`
+	Identity string `json:"identity,omitempty"`
 	// Type is cosign's --type: one of its short names (slsaprovenance, custom, ...) or a
 	// predicate-type URI.
 	Type string `json:"type"`
@@ -263,6 +266,9 @@ type Env struct {
 	// TrustedRoot is the path of a trusted_root.json declaring the run's CA and the scenario's
 	// logs and CT logs (${TRUSTED_ROOT}, for `--trusted-root`).
 	TrustedRoot string
+	// Resources is the path of the substituted resources.yaml (${RESOURCES}, for
+	// `--old-filename` in args); Materialize sets it.
+	Resources string
 }
 
 // Load reads the scenario folder dir.
@@ -345,8 +351,16 @@ func (im Images) validate() error {
 			}
 		}
 		for j, a := range img.Attest {
-			if !keys[a.Key] || a.Type == "" {
-				return fmt.Errorf("images[%d] (%s).attest[%d]: key %q must be listed in keys, and type set", i, img.Ref, j, a.Key)
+			_, isID := im.Identities[a.Identity]
+			switch {
+			case a.Type == "":
+				return fmt.Errorf("images[%d] (%s).attest[%d]: type must be set", i, img.Ref, j)
+			case (a.Key == "") == (a.Identity == ""):
+				return fmt.Errorf("images[%d] (%s).attest[%d]: give key or identity", i, img.Ref, j)
+			case a.Key != "" && !keys[a.Key]:
+				return fmt.Errorf("images[%d] (%s).attest[%d]: key %q must be listed in keys", i, img.Ref, j, a.Key)
+			case a.Identity != "" && !isID:
+				return fmt.Errorf("images[%d] (%s).attest[%d]: identity %q is not in identities", i, img.Ref, j, a.Identity)
 			}
 		}
 		for _, id := range img.SignKeyless {
@@ -489,6 +503,11 @@ func value(name, arg string, env Env) (string, error) {
 			return "", errors.New("no trusted root (or an unexpected argument)")
 		}
 		return env.TrustedRoot, nil
+	case "RESOURCES":
+		if arg != "" || env.Resources == "" {
+			return "", errors.New("no resources file (args only, or an unexpected argument)")
+		}
+		return env.Resources, nil
 	case "DIGEST":
 		d, ok := env.Digests[arg]
 		if !ok {
@@ -536,6 +555,7 @@ func (s *Scenario) Materialize(env Env, dir string) (*Files, error) {
 			return nil, err
 		}
 	}
+	env.Resources = f.Resources
 	args, err := s.SubstitutedArgs(env)
 	if err != nil {
 		return nil, err

@@ -155,6 +155,12 @@ func TestLoad(t *testing.T) {
 		{name: "logged at no time", files: with(map[string]string{ImagesFile: "keys: [k1]\nlogs: [r1]\nimages:\n- ref: a:b\n  signDetached: [{key: k1, log: r1, loggedAt: yesterday}]\n"}), wantErr: "neither an RFC 3339 time nor a duration"},
 		{name: "identity with an unlisted CT log", files: with(map[string]string{ImagesFile: "identities: {i: {subject: s, issuer: x, sct: c9}}\n"}), wantErr: `identities.i.sct: "c9" is not in ctlogs`},
 		{name: "identity valid for no time", files: with(map[string]string{ImagesFile: "identities: {i: {subject: s, issuer: x, validFor: long}}\n"}), wantErr: "identities.i"},
+		{name: "attested by an identity", files: with(map[string]string{ImagesFile: "identities: {i: {subject: s, issuer: x}}\nimages:\n- ref: a:b\n  attest: [{identity: i, type: slsaprovenance}]\n"})},
+		{name: "attested by an unlisted identity", files: with(map[string]string{ImagesFile: "identities: {i: {subject: s, issuer: x}}\nimages:\n- ref: a:b\n  attest: [{identity: j, type: slsaprovenance}]\n"}), wantErr: `identity "j" is not in identities`},
+		{name: "attested by key and identity", files: with(map[string]string{ImagesFile: "keys: [k1]\nidentities: {i: {subject: s, issuer: x}}\nimages:\n- ref: a:b\n  attest: [{key: k1, identity: i, type: slsaprovenance}]\n"}), wantErr: "give key or identity"},
+		{name: "attested by nobody", files: with(map[string]string{ImagesFile: "images:\n- ref: a:b\n  attest: [{type: slsaprovenance}]\n"}), wantErr: "give key or identity"},
+		{name: "attested by an unlisted key", files: with(map[string]string{ImagesFile: "keys: [k1]\nimages:\n- ref: a:b\n  attest: [{key: k2, type: slsaprovenance}]\n"}), wantErr: `key "k2" must be listed in keys`},
+		{name: "attestation without type", files: with(map[string]string{ImagesFile: "keys: [k1]\nimages:\n- ref: a:b\n  attest: [{key: k1}]\n"}), wantErr: "type must be set"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,13 +4,15 @@ package wildcard
 // Match is go-wildcard v1.0.3's Match as Kyverno's ext/wildcard uses it (spec/kyverno.md §2.4):
 // '*' is any run of characters, '/' and ':' included; '?' is exactly one character; no
 // classes, no escapes, case-sensitive, whole string.
-func Match(pattern, s string) bool {
-	if pattern == "" {
-		return s == ""
+func Match(patternStr, str string) bool {
+	if patternStr == "" {
+		return str == ""
 	}
-	if pattern == "*" {
+	if patternStr == "*" {
 		return true
 	}
+	// go-wildcard compares runes, so '?' is one character, not one byte.
+	pattern, s := []rune(patternStr), []rune(str)
 	// Iterative glob with backtracking to the last star: linear in practice.
 	p, i := 0, 0
 	star, mark := -1, 0

@@ -3,15 +3,16 @@ package kyverno
 import "fmt"
 
 // normaliseAttestations validates verifyImages[].attestations as Kyverno does at creation
-// (each attestor set as for signatures) and records what is not replayed: conditions (and
-// validate, recorded by the caller), and attestations without attestors, which Kyverno checks
-// against the public Fulcio roots and Rekor log with no identity at all.
+// (each attestor set as for signatures, each condition's operator as the CRD admits) and
+// records what is not replayed: what conditions use beyond this replay, and attestations
+// without attestors, which Kyverno checks against the public Fulcio roots and Rekor log
+// with no identity at all.
 func (p *Policy) normaliseAttestations(ref string, r *Rule, path string, iv *ImageVerification) error {
 	for i := range iv.Attestations {
 		a := &iv.Attestations[i]
 		apath := fmt.Sprintf("%s.attestations[%d]", path, i)
-		if present(a.Conditions) {
-			r.Unsupported = append(r.Unsupported, apath+".conditions")
+		if err := p.normaliseConditions(ref, r, apath, iv, a); err != nil {
+			return err
 		}
 		if len(a.Attestors) == 0 {
 			r.Unsupported = append(r.Unsupported, apath+".attestors (none: Kyverno then accepts any Fulcio identity logged in the public Rekor)")

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/kyvernocond"
 )
 
 // Group is the API group of ClusterPolicy and Policy.
@@ -132,8 +134,19 @@ func (p *Policy) normalise(ref string) error {
 		if present(r.Context) {
 			r.Unsupported = append(r.Unsupported, path+".context")
 		}
-		if present(r.Preconditions) || present(r.CELPreconditions) {
-			r.Unsupported = append(r.Unsupported, path+".preconditions")
+		if present(r.CELPreconditions) {
+			r.Unsupported = append(r.Unsupported, path+".celPreconditions")
+		}
+		if present(r.Preconditions) {
+			conds := &kyvernocond.Conditions{}
+			if err := json.Unmarshal(r.Preconditions, conds); err != nil {
+				r.Unsupported = append(r.Unsupported, path+".preconditions (not any/all conditions)")
+			} else {
+				r.Conds = conds
+				for _, u := range kyvernocond.Unsupported(kyvernocond.DenyDocument(conds)) {
+					r.Unsupported = append(r.Unsupported, path+".preconditions: "+u)
+				}
+			}
 		}
 		for _, m := range append([]MatchResources{r.MatchResources}, deref(r.ExcludeResources)...) {
 			if userInfoSet(m) {
@@ -234,8 +247,8 @@ func (p *Policy) normaliseEntry(ref string, r *Rule, path string, iv *ImageVerif
 			p.Warnings = append(p.Warnings, path+".imageRegistryCredentials.allowInsecureRegistry: registries are reached as --insecure-registry says, not insecurely for this rule alone")
 		}
 	}
-	if present(iv.Validation) {
-		r.Unsupported = append(r.Unsupported, path+".validate")
+	if err := p.normaliseValidation(ref, r, path, iv); err != nil {
+		return err
 	}
 	if present(iv.Annotations) || present(iv.AdditionalExtensions) {
 		r.Unsupported = append(r.Unsupported, path+".annotations")

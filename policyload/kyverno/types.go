@@ -4,7 +4,11 @@
 // encoding/json decodes the user's object directly.
 package kyverno
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/kyvernocond"
+)
 
 // Policy is one ClusterPolicy (Namespace == "") or Policy.
 type Policy struct {
@@ -72,8 +76,10 @@ type Rule struct {
 	ExcludeResources *MatchResources     `json:"exclude,omitempty"`
 	VerifyImages     []ImageVerification `json:"verifyImages,omitempty"`
 
-	Context          json.RawMessage             `json:"context,omitempty"`
-	Preconditions    json.RawMessage             `json:"preconditions,omitempty"`
+	Context       json.RawMessage `json:"context,omitempty"`
+	Preconditions json.RawMessage `json:"preconditions,omitempty"`
+	// Conds are Preconditions parsed (nil when absent).
+	Conds            *kyvernocond.Conditions     `json:"-"`
 	CELPreconditions json.RawMessage             `json:"celPreconditions,omitempty"`
 	ImageExtractors  map[string][]ImageExtractor `json:"imageExtractors,omitempty"`
 	Validation       json.RawMessage             `json:"validate,omitempty"`
@@ -176,7 +182,7 @@ type ImageVerification struct {
 
 	Attestations             []Attestation        `json:"attestations,omitempty"`
 	ImageRegistryCredentials *RegistryCredentials `json:"imageRegistryCredentials,omitempty"`
-	Validation               json.RawMessage      `json:"validate,omitempty"`
+	Validation               ImageValidation      `json:"validate,omitempty"`
 	AdditionalExtensions     json.RawMessage      `json:"additionalExtensions,omitempty"`
 	Annotations              json.RawMessage      `json:"annotations,omitempty"`
 }
@@ -199,8 +205,33 @@ type Attestation struct {
 	Type          string        `json:"type,omitempty"`
 	PredicateType string        `json:"predicateType,omitempty"`
 	Attestors     []AttestorSet `json:"attestors,omitempty"`
-	// Conditions are checked against each statement's predicate (not replayed yet).
-	Conditions json.RawMessage `json:"conditions,omitempty"`
+	// Conditions are checked against each statement of the type, its predicate merged at
+	// the root of the context (spec/kyverno.md §1.3).
+	Conditions []AnyAllConditions `json:"conditions,omitempty"`
+}
+
+// Condition is one condition (key, operator, value, message); AnyAllConditions one any/all
+// block; Conditions a deny block (the legacy list, or one any/all block).
+type (
+	Condition        = kyvernocond.Condition
+	AnyAllConditions = kyvernocond.AnyAll
+	Conditions       = kyvernocond.Conditions
+)
+
+// ImageValidation is verifyImages[].validate: deny conditions over the attestations named
+// in the rule, checked after them (spec/kyverno.md §4.1 step 7).
+type ImageValidation struct {
+	Message string `json:"message,omitempty"`
+	Deny    *Deny  `json:"deny,omitempty"`
+}
+
+// IsSet is HasValidateImageVerification's test for one entry: anything given, even an
+// empty deny.
+func (v ImageValidation) IsSet() bool { return v.Message != "" || v.Deny != nil }
+
+// Deny is validate.deny; no conditions deny.
+type Deny struct {
+	Conditions *Conditions `json:"conditions,omitempty"`
 }
 
 // EffectiveType is type, else the deprecated predicateType: what Kyverno compares

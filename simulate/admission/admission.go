@@ -83,13 +83,15 @@ func Run(ctx context.Context, obj map[string]any, hooks []Webhook) (Outcome, err
 		}
 	}
 	if denied != nil {
-		denied.Warnings = out.Warnings
+		denied.Warnings = apiServerWarnings(out.Warnings)
 		return *denied, nil
 	}
+	out.Warnings = apiServerWarnings(out.Warnings)
 	return out, nil
 }
 
 func deny(o Outcome, h Webhook, r Response) Outcome {
+	o.Warnings = apiServerWarnings(o.Warnings)
 	o.Allowed = false
 	o.Message = fmt.Sprintf("admission webhook %q denied the request: %s", h.Name, r.Message)
 	o.Patch = []report.PatchOp{}

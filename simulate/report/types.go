@@ -28,6 +28,9 @@ const (
 	ReasonKindNotHandled   = "kind-not-handled"
 	ReasonImageNotSelected = "image-not-selected"
 	ReasonMonitorMode      = "monitor-mode"
+	// ReasonPreviouslyVerified: on UPDATE, Kyverno does not re-verify an image that did not
+	// change and that the old object's scoped annotation records as verified.
+	ReasonPreviouslyVerified = "previously-verified"
 )
 
 // ToolErrorPrefix starts the message of every error check the tool causes itself.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kubectl-verify/kubectl-verify/internal/kyvernocond"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
@@ -26,13 +27,17 @@ func (e *Engine) verifyChecks(ctx context.Context, iv *kpol.ImageVerification, i
 	return e.verifyAttestations(ctx, iv, img, mk, auth)
 }
 
-// verifyAttestations is Kyverno's verifyAttestations without conditions: per attestation,
-// each attestor set must have count entries whose verified attestations include the type.
+// verifyAttestations is Kyverno's verifyAttestations: per attestation, each attestor set
+// must have count entries whose verified attestations include the type, every statement of
+// the type meeting the conditions; a named attestation's predicate joins the rule's
+// context; then, if the rule has validate, every entry's deny decides.
 // Quirks kept: fetch errors carry no path; the path's entry index is the attestation's; the
 // errors of earlier sets of the same attestation stay in later sets' messages; a registry
-// that cannot be reached is a failure here, not an error.
+// that cannot be reached is a failure here, not an error; the predicate named is the first
+// statement's, whatever its type.
 func (e *Engine) verifyAttestations(ctx context.Context, iv *kpol.ImageVerification, img imageInfo, mk func(string, string, bool) *ruleResponse, auth verify.Auth) (*ruleResponse, string) {
 	image := img.String()
+	state := stateOf(ctx)
 	for i := range iv.Attestations {
 		att := &iv.Attestations[i]
 		path := fmt.Sprintf(".attestations[%d]", i)
@@ -58,16 +63,23 @@ func (e *Engine) verifyAttestations(ctx context.Context, iv *kpol.ImageVerificat
 					errs = append(errs, fetchError(err))
 					continue
 				}
-				if !anyPredicateObject(res.Statements) {
-					errs = append(errs, errors.New("predicate not found in any statement"))
+				raw, err := rawPredicate(res.Statements)
+				if err == nil {
+					err = state.context().AddEntry(att.Name, raw)
+				}
+				if err != nil {
+					errs = append(errs, err)
 					continue
 				}
 				if img.Digest == "" && res.PayloadDigest != "" {
 					img.Digest = res.PayloadDigest
 					image = img.String()
 				}
-				if !anyOfType(res.Statements, typ) {
-					errs = append(errs, pathError{fmt.Sprintf("%s.attestors[%d].entries[%d]%s", path, j, i, sub), fmt.Errorf("attestions not found for predicate type %s", typ)})
+				if err := verifyStatements(state.context(), res.Statements, att, typ, image); err != nil {
+					if errors.Is(err, kyvernocond.ErrNotReplayed) {
+						return mk(statusError, report.ToolErrorPrefix+err.Error(), true), ""
+					}
+					errs = append(errs, pathError{fmt.Sprintf("%s.attestors[%d].entries[%d]%s", path, j, i, sub), err})
 					continue
 				}
 				verified++
@@ -89,6 +101,9 @@ func (e *Engine) verifyAttestations(ctx context.Context, iv *kpol.ImageVerificat
 		}
 	}
 	r := mk(statusPass, "verified image attestations for "+image, false)
+	if state.rule != nil && hasValidate(state.rule) {
+		r = denyRule(state, mk)
+	}
 	r.digest = img.Digest
 	return r, img.Digest
 }
@@ -132,23 +147,4 @@ func fetchError(err error) error {
 		return errors.New("not found")
 	}
 	return err
-}
-
-// anyPredicateObject is getRawResp's test: some statement's predicate is a JSON object.
-func anyPredicateObject(statements []map[string]any) bool {
-	for _, st := range statements {
-		if _, ok := st["predicate"].(map[string]any); ok {
-			return true
-		}
-	}
-	return false
-}
-
-func anyOfType(statements []map[string]any, typ string) bool {
-	for _, st := range statements {
-		if t, _ := st["type"].(string); t == typ {
-			return true
-		}
-	}
-	return false
 }

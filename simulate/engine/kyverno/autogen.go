@@ -1,8 +1,10 @@
 package kyverno
 
 import (
+	"encoding/json"
 	"strings"
 
+	"github.com/kubectl-verify/kubectl-verify/internal/kyvernocond"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 )
 
@@ -204,6 +206,9 @@ func generateRule(name string, r *kpol.Rule, kinds []string) *kpol.Rule {
 	out := *r
 	out.Name = name
 	out.MatchResources = replaceKinds(r.MatchResources, gvks, false)
+	if r.Conds != nil {
+		out.Preconditions, out.Conds = shiftReferences(r.Preconditions, kinds[0] == "CronJob")
+	}
 	if r.ExcludeResources != nil {
 		ex := replaceKinds(*r.ExcludeResources, gvks, true)
 		out.ExcludeResources = &ex
@@ -233,4 +238,39 @@ func replaceKinds(m kpol.MatchResources, gvks []string, exclude bool) kpol.Match
 		}
 	}
 	return m
+}
+
+// Kyverno's autogen rewrites references to the Pod in the generated rule's JSON (plain byte
+// replacement, applied once per rule kind): request.object.spec becomes the pod template's
+// spec, and likewise metadata and oldObject.
+var (
+	podShift = [][2]string{
+		{"request.object.spec", "request.object.spec.template.spec"},
+		{"request.oldObject.spec", "request.oldObject.spec.template.spec"},
+		{"request.object.metadata", "request.object.spec.template.metadata"},
+		{"request.oldObject.metadata", "request.oldObject.spec.template.metadata"},
+	}
+	cronJobShift = [][2]string{
+		{"request.object.spec", "request.object.spec.jobTemplate.spec.template.spec"},
+		{"request.oldObject.spec", "request.oldObject.spec.jobTemplate.spec.template.spec"},
+		{"request.object.metadata", "request.object.spec.jobTemplate.spec.template.metadata"},
+		{"request.oldObject.metadata", "request.oldObject.spec.jobTemplate.spec.template.metadata"},
+	}
+)
+
+// shiftReferences applies the rewrite to preconditions and parses them again.
+func shiftReferences(raw json.RawMessage, cronJob bool) (json.RawMessage, *kyvernocond.Conditions) {
+	rules := podShift
+	if cronJob {
+		rules = cronJobShift
+	}
+	text := string(raw)
+	for _, r := range rules {
+		text = strings.ReplaceAll(text, r[0], r[1])
+	}
+	conds := &kyvernocond.Conditions{}
+	if err := json.Unmarshal([]byte(text), conds); err != nil {
+		return raw, nil
+	}
+	return json.RawMessage(text), conds
 }

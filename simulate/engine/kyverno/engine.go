@@ -276,21 +276,26 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 					message: report.ToolErrorPrefix + "rule uses what is not replayed yet: " + strings.Join(rule.Unsupported, "; ")})
 			}
 		} else {
-			for _, iv := range rule.VerifyImages {
-				iv := iv
-				for _, img := range selected {
-					if e.previouslyVerified(req, obj, patched, p, &rule, img, md) {
-						continue
+			ctx := withRule(ctx, &rule, req, obj, patched)
+			if pre := preconditionsFail(ctx, p, &rule, selected); pre != nil {
+				resps = append(resps, *pre)
+			} else {
+				for _, iv := range rule.VerifyImages {
+					iv := iv
+					for _, img := range selected {
+						if e.previouslyVerified(req, obj, patched, p, &rule, img, md) {
+							continue
+						}
+						r, patch := e.verifyImage(ctx, p, &rule, &iv, img, md, e.credentials(&iv, auth))
+						if patch != nil {
+							patched[patch.Path] = patch.Value.(string)
+						}
+						resps = append(resps, r...)
 					}
-					r, patch := e.verifyImage(ctx, p, &rule, &iv, img, md, e.credentials(&iv, auth))
-					if patch != nil {
-						patched[patch.Path] = patch.Value.(string)
-					}
-					resps = append(resps, r...)
 				}
 			}
 		}
-		if p.Spec.ApplyRules == "One" && len(resps) > before {
+		if p.Spec.ApplyRules == "One" && applied(resps[before:]) {
 			break
 		}
 	}
@@ -313,6 +318,43 @@ func (e *Engine) credentials(iv *kpol.ImageVerification, pull verify.Auth) verif
 		ns = "kyverno"
 	}
 	return pull.Plus(ns, iv.ImageRegistryCredentials.Secrets)
+}
+
+// preconditionsFail is the rule's preconditions step, after its images matched: nil when they
+// hold (or there are none), else the rule's single response (§3 step 2.4).
+func preconditionsFail(ctx context.Context, p *kpol.Policy, rule *kpol.Rule, selected []imageInfo) *ruleResponse {
+	if rule.Conds == nil {
+		return nil
+	}
+	ok, msg, err := stateOf(ctx).context().Evaluate(rule.Conds)
+	var paths []string
+	for _, s := range dedupe(selected) {
+		paths = append(paths, s.Pointer)
+	}
+	r := &ruleResponse{policy: p, rule: rule.Name, image: selected[0], paths: paths}
+	switch {
+	case err != nil:
+		r.status, r.emitWarning, r.message = statusError, true, "failed to evaluate preconditions: "+err.Error()
+	case !ok:
+		r.status, r.message = statusSkip, "preconditions not met"
+		if msg != "" {
+			r.message += "; " + msg
+		}
+	default:
+		return nil
+	}
+	return r
+}
+
+// applied is RulesAppliedCount() > 0: only a pass or a fail counts as applied, so with
+// applyRules: One a rule that skipped or errored lets the next one run.
+func applied(resps []ruleResponse) bool {
+	for _, r := range resps {
+		if r.status == statusPass || r.status == statusFail {
+			return true
+		}
+	}
+	return false
 }
 
 // usesNamespaceLabels reports whether matching the rule, or resolving its failure action,
@@ -626,8 +668,13 @@ func (e *Engine) validatePolicy(p *kpol.Policy, req Request, obj map[string]any)
 		if len(selected) == 0 {
 			continue
 		}
+		// The validating phase evaluates the rule's preconditions on the mutated object too.
+		if pre := preconditionsFail(withRule(context.Background(), &rule, req, obj, nil), p, &rule, selected); pre != nil {
+			resps = append(resps, *pre)
+			continue
+		}
 		resps = append(resps, validateRule(p, &rule, ruleImgs, selected, annotations))
-		if p.Spec.ApplyRules == "One" {
+		if p.Spec.ApplyRules == "One" && applied(resps[len(resps)-1:]) {
 			break
 		}
 	}

@@ -35,9 +35,12 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Outcome, error) {
 		return out, err
 	}
 	var all []ruleResponse
+	var unchanged []report.NotChecked
+	sameOld := oldIsObject(req)
 	for _, p := range e.Policies {
-		resps, ops, md := e.verifyPolicy(ctx, p, req, obj)
+		resps, ops, md := e.verifyPolicy(ctx, p, cliRequest(req, obj, sameOld), obj)
 		all = append(all, resps...)
+		unchanged = append(unchanged, md.unchanged...)
 		if obj, err = admission.Apply(obj, ops); err != nil {
 			return out, err
 		}
@@ -71,7 +74,7 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Outcome, error) {
 			covered[p] = true
 		}
 	}
-	out.NotChecked = e.notChecked(req, original, covered)
+	out.NotChecked = withUnchanged(e.notChecked(req, original, covered), unchanged)
 	return out, nil
 }
 
@@ -207,7 +210,9 @@ func (e *Engine) mutate(ctx context.Context, req Request, obj map[string]any, po
 		md.merge(pmd)
 	}
 	if msg, blocked := e.blocked(req, obj, all, policies, enforce); blocked {
-		return admission.Response{Message: msg, Warnings: e.warnings(all)}
+		// A blocking answer carries no warnings: handleVerifyImages returns none when blocked
+		// (Kyverno 1.19.1 pkg/webhooks/resource/imageverification/handler.go).
+		return admission.Response{Message: msg}
 	}
 	var patch []report.PatchOp
 	if !md.empty() {
@@ -226,7 +231,9 @@ func (e *Engine) validate(req Request, obj map[string]any, policies []*kpol.Poli
 		}
 	}
 	if msg, blocked := e.blocked(req, obj, all, policies, enforce); blocked {
-		return admission.Response{Message: msg, Warnings: e.warnings(all)}
+		// As in the mutating phase: HandleValidationEnforce returns no warnings when blocked
+		// (pkg/webhooks/resource/validation/validation.go).
+		return admission.Response{Message: msg}
 	}
 	return admission.Response{Allowed: true, Warnings: e.warnings(all)}
 }
