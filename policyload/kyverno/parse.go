@@ -124,10 +124,13 @@ func (p *Policy) normalise(ref string) error {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s (%s): only verifyImages rules are replayed; this rule is ignored", path, r.Name))
 			continue
 		}
+		if err := extractorsWithDigest(ref, path, r); err != nil {
+			return err
+		}
 		for _, kind := range slices.Sorted(maps.Keys(r.ImageExtractors)) {
 			for i, x := range r.ImageExtractors[kind] {
-				if x.JMESPath != "" {
-					r.Unsupported = append(r.Unsupported, fmt.Sprintf("%s.imageExtractors.%s[%d].jmesPath", path, kind, i))
+				for _, u := range kyvernocond.UnreplayedFunctions(x.JMESPath) {
+					r.Unsupported = append(r.Unsupported, fmt.Sprintf("%s.imageExtractors.%s[%d].jmesPath: %s", path, kind, i, u))
 				}
 			}
 		}
@@ -389,6 +392,24 @@ func normaliseKeys(ref string, r *Rule, path string, k *KeysAttestor) error {
 		r.Unsupported = append(r.Unsupported, path+".publicKeys ("+strings.SplitN(strings.TrimSpace(k.PublicKeys), ":", 2)[0]+" reference)")
 	}
 	offline(r, path, k.Rekor, k.CTLog)
+	return nil
+}
+
+// extractorsWithDigest is Kyverno's creation-time refusal of a jmesPath extractor in a rule
+// that pins digests (the pin would replace the rewritten value).
+func extractorsWithDigest(ref, path string, r *Rule) error {
+	mutate, jmes := false, false
+	for i := range r.VerifyImages {
+		mutate = mutate || r.VerifyImages[i].Mutate()
+	}
+	for _, xs := range r.ImageExtractors {
+		for _, x := range xs {
+			jmes = jmes || x.JMESPath != ""
+		}
+	}
+	if mutate && jmes {
+		return &InvalidError{ref, path, "jmespath may not be used in an image extractor when mutating digests with verify images"}
+	}
 	return nil
 }
 

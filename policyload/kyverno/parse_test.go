@@ -27,6 +27,8 @@ func TestParseRefuses(t *testing.T) {
 			"spec.rules[0].verifyImages[0].attestors[0].entries[0].keys.publicKeys", "not a valid PEM public key"},
 		{"nested set without entries", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"attestor":{"entries":[]}}]}]}]}]}`,
 			"spec.rules[0].verifyImages[0].attestors[0].entries[0].attestor.entries", "An entry is required"},
+		{"jmesPath extractor with digest pinning", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"imageExtractors":{"Task":[{"path":"/spec/x","jmesPath":"@"}]},"verifyImages":[` + entry("") + `]}]}`,
+			"spec.rules[0]", "jmespath may not be used in an image extractor when mutating digests with verify images"},
 		{"unknown credential provider", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[` + entry(`,"imageRegistryCredentials":{"providers":["default","quay"]}`) + `]}]}`,
 			"spec.rules[0].verifyImages[0].imageRegistryCredentials.providers[1]", `Unsupported value: "quay"`},
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kubectl-verify/kubectl-verify/internal/kyvernocond"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 )
 
@@ -37,7 +38,7 @@ func (e *Engine) ruleImages(obj map[string]any, builtIn []imageInfo, r *kpol.Rul
 		if value == "" && len(fields) > 0 {
 			value, fields = fields[len(fields)-1], fields[:len(fields)-1]
 		}
-		found, err := e.extractImages(obj, nil, c.Key, value, fields)
+		found, err := e.extractImages(obj, nil, c.Key, value, c.JMESPath, fields)
 		if err != nil {
 			return nil, err
 		}
@@ -72,7 +73,7 @@ func splitPath(p string) []string {
 
 // extractImages walks fields from obj; `*` expands arrays (in order) and maps (Kyverno walks
 // a Go map there; we take keys in sorted order).
-func (e *Engine) extractImages(obj any, path []string, key, value string, fields []string) ([]imageInfo, error) {
+func (e *Engine) extractImages(obj any, path []string, key, value, jmesPath string, fields []string) ([]imageInfo, error) {
 	if obj == nil {
 		return nil, nil
 	}
@@ -81,7 +82,7 @@ func (e *Engine) extractImages(obj any, path []string, key, value string, fields
 		switch typed := obj.(type) {
 		case []any:
 			for i, v := range typed {
-				found, err := e.extractImages(v, append(slices.Clone(path), strconv.Itoa(i)), key, value, fields[1:])
+				found, err := e.extractImages(v, append(slices.Clone(path), strconv.Itoa(i)), key, value, jmesPath, fields[1:])
 				if err != nil {
 					return nil, err
 				}
@@ -89,7 +90,7 @@ func (e *Engine) extractImages(obj any, path []string, key, value string, fields
 			}
 		case map[string]any:
 			for _, k := range slices.Sorted(maps.Keys(typed)) {
-				found, err := e.extractImages(typed[k], append(slices.Clone(path), k), key, value, fields[1:])
+				found, err := e.extractImages(typed[k], append(slices.Clone(path), k), key, value, jmesPath, fields[1:])
 				if err != nil {
 					return nil, err
 				}
@@ -105,7 +106,7 @@ func (e *Engine) extractImages(obj any, path []string, key, value string, fields
 		return nil, fmt.Errorf("invalid image config")
 	}
 	if len(fields) > 0 {
-		return e.extractImages(m[fields[0]], append(slices.Clone(path), fields[0]), key, value, fields[1:])
+		return e.extractImages(m[fields[0]], append(slices.Clone(path), fields[0]), key, value, jmesPath, fields[1:])
 	}
 	pointer := "/" + strings.Join(path, "/") + "/" + value
 	if key != "" {
@@ -116,6 +117,20 @@ func (e *Engine) extractImages(obj any, path []string, key, value string, fields
 	raw, ok := m[value].(string)
 	if !ok || strings.TrimSpace(raw) == "" {
 		return nil, nil
+	}
+	if jmesPath != "" {
+		res, compileErr, searchErr := kyvernocond.Search(jmesPath, raw)
+		switch {
+		case compileErr != nil:
+			return nil, fmt.Errorf("invalid jmespath %s: %v", jmesPath, compileErr)
+		case searchErr != nil:
+			return nil, fmt.Errorf("failed to apply jmespath %s: %v", jmesPath, searchErr)
+		}
+		str, ok := res.(string)
+		if !ok {
+			return nil, fmt.Errorf("jmespath %s must produce a string, but produced %v", jmesPath, res)
+		}
+		raw = str
 	}
 	info, err := parseImage(raw, e.Config)
 	if err != nil {
