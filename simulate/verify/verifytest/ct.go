@@ -26,15 +26,24 @@ type CTLog struct {
 
 // NewCTLog makes a log key (ECDSA P-256).
 func NewCTLog() (*CTLog, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, _, pub, err := newLogKey()
 	if err != nil {
 		return nil, err
+	}
+	return &CTLog{key: key, PublicPEM: pub}, nil
+}
+
+// newLogKey is a transparency log's ECDSA P-256 key, its public DER and PEM.
+func newLogKey() (*ecdsa.PrivateKey, []byte, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, "", err
 	}
 	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
-	return &CTLog{key: key, PublicPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}, nil
+	return key, der, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
 }
 
 var oidSCTList = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}

@@ -3,14 +3,12 @@ package verifytest
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"time"
 
 	jsoncanonicalizer "github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
@@ -36,21 +34,12 @@ type Rekor struct {
 
 // NewRekor makes a log key (ECDSA P-256, as Rekor's).
 func NewRekor() (*Rekor, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	key, der, pub, err := newLogKey()
 	if err != nil {
 		return nil, err
 	}
 	id := sha256.Sum256(der)
-	return &Rekor{
-		key:       key,
-		PublicPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
-		LogID:     hex.EncodeToString(id[:]),
-		URL:       "https://rekor.test.invalid",
-	}, nil
+	return &Rekor{key: key, PublicPEM: pub, LogID: hex.EncodeToString(id[:]), URL: "https://rekor.test.invalid"}, nil
 }
 
 // Bundle is the Rekor bundle for a signature of payloadJSON (raw signature bytes) by the
