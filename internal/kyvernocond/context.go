@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	gojmespath "github.com/kyverno/go-jmespath"
 )
 
 // DefaultMaxContextSize is the `maxContextSize` Kyverno uses unless its ConfigMap says
@@ -100,13 +98,12 @@ func (c *Context) Query(query string) (any, error) {
 	if query == "" {
 		return nil, errors.New("invalid query (nil)")
 	}
-	jp, err := gojmespath.Compile(query)
-	if err != nil {
-		return nil, fmt.Errorf("incorrect query %s: %v", query, err)
+	res, compileErr, searchErr := Search(query, c.data)
+	if compileErr != nil {
+		return nil, fmt.Errorf("incorrect query %s: %v", query, compileErr)
 	}
-	res, err := jp.Search(c.data, gojmespath.WithFunctionCaller(functions))
-	if err != nil {
-		return nil, fmt.Errorf("JMESPath query failed: %w", err)
+	if searchErr != nil {
+		return nil, fmt.Errorf("JMESPath query failed: %w", searchErr)
 	}
 	return res, nil
 }

@@ -21,14 +21,10 @@ import (
 // does not carry its own: Fulcio roots, Rekor and CT-log keys, timestamping authorities. The
 // engines then verify exactly as with TUF-provided material.
 type TrustRoot struct {
-	// Source names the file, for messages.
-	Source string
 	// FulcioPEM holds every certificate of every Fulcio CA chain, as a roots PEM.
 	FulcioPEM string
 	// RekorKeysPEM and CTLogKeysPEM hold the logs' public keys, one PEM block each.
 	RekorKeysPEM, CTLogKeysPEM []string
-	// TSAChainPEM is the first timestamping authority's chain (leaf first).
-	TSAChainPEM string
 	// material is the whole root, for Sigstore bundle verification.
 	material root.TrustedMaterial
 }
@@ -43,7 +39,6 @@ func LoadTrustRoot(path string) (*TrustRoot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	tr.Source = path
 	return tr, nil
 }
 
@@ -78,20 +73,6 @@ func ParseTrustRoot(raw []byte) (*TrustRoot, error) {
 			}
 			*logs.to = append(*logs.to, string(p))
 		}
-	}
-	for _, ta := range parsed.TimestampingAuthorities() {
-		sta, ok := ta.(*root.SigstoreTimestampingAuthority)
-		if !ok {
-			continue
-		}
-		var chain bytes.Buffer
-		for _, c := range append(append([]*x509.Certificate{sta.Leaf}, sta.Intermediates...), sta.Root) {
-			if c != nil {
-				_ = pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-			}
-		}
-		out.TSAChainPEM = chain.String()
-		break
 	}
 	return out, nil
 }

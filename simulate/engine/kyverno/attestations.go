@@ -109,9 +109,17 @@ func (e *Engine) verifyAttestations(ctx context.Context, iv *kpol.ImageVerificat
 }
 
 // attestationCheck is buildCosignVerifier for an attestation entry, and the path suffix
-// naming the entry kind. An entry with no kind (the stand-in for absent attestors) is a
-// Fulcio-rooted check with no identity, the log checked at an empty URL, SCTs not.
+// naming the entry kind.
 func attestationCheck(iv *kpol.ImageVerification, en kpol.Attestor, image, typ string, auth verify.Auth) (verify.AttestationCheck, string) {
+	c, sub := entryCheck(iv, en, image, auth)
+	return verify.AttestationCheck{SignatureCheck: c, Type: typ}, sub
+}
+
+// entryCheck is buildCosignVerifier for one attestor entry, and the path suffix naming the
+// entry kind: the entry-level signatureAlgorithm applies, except that keys.signatureAlgorithm
+// overrides it. An entry with no kind (the stand-in for absent attestation attestors) is a
+// Fulcio-rooted check with no identity, the log checked at an empty URL, SCTs not.
+func entryCheck(iv *kpol.ImageVerification, en kpol.Attestor, image string, auth verify.Auth) (verify.SignatureCheck, string) {
 	repo := iv.Repository
 	if en.Repository != "" {
 		repo = en.Repository
@@ -137,7 +145,7 @@ func attestationCheck(iv *kpol.ImageVerification, en kpol.Attestor, image, typ s
 	default:
 		c.Keyless, c.Tlog = true, true
 	}
-	return verify.AttestationCheck{SignatureCheck: c, Type: typ}, sub
+	return c, sub
 }
 
 // fetchError is FetchAttestations' error as Kyverno passes it on: a registry's

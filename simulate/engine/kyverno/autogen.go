@@ -270,7 +270,11 @@ func shiftReferences(raw json.RawMessage, cronJob bool) (json.RawMessage, *kyver
 	}
 	conds := &kyvernocond.Conditions{}
 	if err := json.Unmarshal([]byte(text), conds); err != nil {
-		return raw, nil
+		// Replacing text inside JSON strings keeps them valid; should it not, keep the rule's
+		// own preconditions rather than none.
+		orig := &kyvernocond.Conditions{}
+		_ = json.Unmarshal(raw, orig)
+		return raw, orig
 	}
 	return json.RawMessage(text), conds
 }

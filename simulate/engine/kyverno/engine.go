@@ -313,11 +313,7 @@ func (e *Engine) credentials(iv *kpol.ImageVerification, pull verify.Auth) verif
 	if iv.ImageRegistryCredentials == nil {
 		return pull
 	}
-	ns := e.Config.Namespace
-	if ns == "" {
-		ns = "kyverno"
-	}
-	return pull.Plus(ns, iv.ImageRegistryCredentials.Secrets)
+	return pull.Plus(e.Config.Namespace, iv.ImageRegistryCredentials.Secrets)
 }
 
 // preconditionsFail is the rule's preconditions step, after its images matched: nil when they
@@ -567,48 +563,11 @@ func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerificati
 			}
 			continue
 		}
-		repo := iv.Repository
-		if en.Repository != "" {
-			repo = en.Repository
-		}
-		check := verify.SignatureCheck{Image: image, Repository: repo, OCI11: iv.CosignOCI11, Auth: auth, Roots: iv.Roots}
-		var ep string
-		// buildCosignVerifier: the path suffix names the entry kind; the entry-level
-		// signatureAlgorithm applies, except that keys.signatureAlgorithm overrides it.
-		switch {
-		case en.Keys != nil:
-			ep = fmt.Sprintf("%s.entries[%d].keys", path, i)
-			check.PublicKey, check.HashAlgorithm = en.Keys.KeyRef(), en.Keys.SignatureAlgorithm
-			transparency(&check, en.Keys.Rekor, en.Keys.CTLog)
-		case en.Certificates != nil:
-			ep = fmt.Sprintf("%s.entries[%d].certificates", path, i)
-			check.Certificate, check.CertificateChain, check.HashAlgorithm = en.Certificates.Certificate, en.Certificates.CertificateChain, en.SignatureAlgorithm
-			transparency(&check, en.Certificates.Rekor, en.Certificates.CTLog)
-		case en.Keyless != nil:
-			ep = fmt.Sprintf("%s.entries[%d].keyless", path, i)
-			k := en.Keyless
-			check.Keyless, check.Roots, check.HashAlgorithm = true, k.Roots, en.SignatureAlgorithm
-			check.Subject, check.SubjectRegExp, check.Issuer, check.IssuerRegExp = k.Subject, k.SubjectRegExp, k.Issuer, k.IssuerRegExp
-			check.Extensions = k.AdditionalExtensions
-			transparency(&check, k.Rekor, k.CTLog)
-		}
-		var digest string
-		if iv.Type == "SigstoreBundle" {
-			// The cosign verifier takes the bundle path before anything else
-			// (VerifySignature with opts.SigstoreBundle): keys and identities only.
-			res, err := e.Verifier.VerifyBundles(ctx, bundleCheck(check))
-			digest = res.Digest
-			if err != nil {
-				errs = append(errs, pathError{ep, err})
-				continue
-			}
-		} else {
-			res, err := e.Verifier.VerifySignature(ctx, check)
-			digest = res.Digest
-			if err != nil {
-				errs = append(errs, pathError{ep, err})
-				continue
-			}
+		check, sub := entryCheck(iv, en, image, auth)
+		digest, err := e.signatureDigest(ctx, iv, check)
+		if err != nil {
+			errs = append(errs, pathError{fmt.Sprintf("%s.entries[%d]%s", path, i, sub), err})
+			continue
 		}
 		verified++
 		if verified >= required {
@@ -622,6 +581,18 @@ func (e *Engine) verifyAttestorSet(ctx context.Context, iv *kpol.ImageVerificati
 		return "", errs[0]
 	}
 	return "", joinedError{errs}
+}
+
+// signatureDigest runs the entry's signature check, on the Sigstore-bundle path when the
+// entry's type says so (Kyverno's cosign verifier takes it before anything else), and
+// returns the verified digest.
+func (e *Engine) signatureDigest(ctx context.Context, iv *kpol.ImageVerification, check verify.SignatureCheck) (string, error) {
+	if iv.Type == "SigstoreBundle" {
+		res, err := e.Verifier.VerifyBundles(ctx, bundleCheck(check))
+		return res.Digest, err
+	}
+	res, err := e.Verifier.VerifySignature(ctx, check)
+	return res.Digest, err
 }
 
 // bundleCheck is the part of a signature check Kyverno's Sigstore-bundle path reads.

@@ -1,4 +1,7 @@
-package verify
+// Package policyeval evaluates the CUE and Rego policies policy-controller runs against
+// verified signatures and attestations, as it calls them. It lives apart from verify so that
+// its engines are linked only into binaries whose engines use it.
+package policyeval
 
 import (
 	"bytes"
@@ -10,6 +13,8 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
 )
 
 // CIPPolicyName is the name policy-controller evaluates a ClusterImagePolicy's own spec.policy
@@ -56,7 +61,7 @@ func EvaluatePolicy(ctx context.Context, name, policyType, policy string, doc []
 	}
 	// Unreachable through the CIP webhook, which only admits cue and rego, but this is the
 	// engine's answer to anything else.
-	return &FailedError{fmt.Errorf("sorry Type %s is not supported yet", policyType)}
+	return &verify.FailedError{Err: fmt.Errorf("sorry Type %s is not supported yet", policyType)}
 }
 
 // CompilePolicy compiles a cue or rego policy without evaluating it: nil, or the
@@ -76,7 +81,7 @@ func CompilePolicy(ctx context.Context, name, policyType, policy string) error {
 		}
 		return nil
 	}
-	return &FailedError{fmt.Errorf("sorry Type %s is not supported yet", policyType)}
+	return &verify.FailedError{Err: fmt.Errorf("sorry Type %s is not supported yet", policyType)}
 }
 
 func cueFailure(name string, err error) error {
@@ -106,10 +111,10 @@ func evaluateCUE(name, policy string, doc []byte) error {
 	}
 	d := cctx.CompileBytes(doc)
 	if err := d.Err(); err != nil {
-		return &FailedError{cueFailure(name, fmt.Errorf("failed to compile the attestation data with error: %w", err))}
+		return &verify.FailedError{Err: cueFailure(name, fmt.Errorf("failed to compile the attestation data with error: %w", err))}
 	}
 	if err := p.Unify(d).Validate(); err != nil {
-		return &FailedError{cueFailure(name, fmt.Errorf("failed to evaluate the policy with error: %w", err))}
+		return &verify.FailedError{Err: cueFailure(name, fmt.Errorf("failed to evaluate the policy with error: %w", err))}
 	}
 	return nil
 }
@@ -132,11 +137,11 @@ func evaluateRego(ctx context.Context, name, policy string, doc []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	if err := dec.Decode(&input); err != nil {
-		return &FailedError{regoFailure(name, err)}
+		return &verify.FailedError{Err: regoFailure(name, err)}
 	}
 	rs, err := q.Eval(ctx, rego.EvalInput(input))
 	if err != nil {
-		return &FailedError{regoFailure(name, err)}
+		return &verify.FailedError{Err: regoFailure(name, err)}
 	}
 	for _, r := range rs {
 		switch v := r.Bindings[regoRule].(type) {
@@ -148,7 +153,7 @@ func evaluateRego(ctx context.Context, name, policy string, doc []byte) error {
 			}
 		}
 	}
-	return &FailedError{regoFailure(name, fmt.Errorf("policy is not compliant for query '%s'", regoQuery))}
+	return &verify.FailedError{Err: regoFailure(name, fmt.Errorf("policy is not compliant for query '%s'", regoQuery))}
 }
 
 // regoResult is one element of an isCompliant set or array. encoding/json matches the keys
@@ -169,11 +174,11 @@ func regoResults(name string, results []any) error {
 		if !ok {
 			// cosign v3.0.5 (policy-controller's) panics here, failing the webhook call itself;
 			// cosign v3.1.0 returns this text. Either way the image is not admitted.
-			return &FailedError{regoFailure(name, fmt.Errorf("policy is not compliant for query '%s': unexpected result type %T", regoQuery, r))}
+			return &verify.FailedError{Err: regoFailure(name, fmt.Errorf("policy is not compliant for query '%s': unexpected result type %T", regoQuery, r))}
 		}
 		raw, merr := json.Marshal(m)
 		if merr != nil {
-			return &FailedError{regoFailure(name, fmt.Errorf("policy is not compliant for query '%s' due to parsing errors: %w", regoQuery, merr))}
+			return &verify.FailedError{Err: regoFailure(name, fmt.Errorf("policy is not compliant for query '%s' due to parsing errors: %w", regoQuery, merr))}
 		}
 		var res regoResult
 		if uerr := json.Unmarshal(raw, &res); uerr != nil {
@@ -182,15 +187,15 @@ func regoResults(name string, results []any) error {
 			if errors.As(uerr, &ute) {
 				ute.Struct = "CosignRuleResult"
 			}
-			return &FailedError{regoFailure(name, fmt.Errorf("policy is not compliant for query '%s' due to parsing errors: %w", regoQuery, uerr))}
+			return &verify.FailedError{Err: regoFailure(name, fmt.Errorf("policy is not compliant for query '%s' due to parsing errors: %w", regoQuery, uerr))}
 		}
 		if res.Result {
 			if res.Warning == "" {
 				return nil
 			}
-			return &FailedError{&RegoWarning{Msg: res.Warning}}
+			return &verify.FailedError{Err: &RegoWarning{Msg: res.Warning}}
 		}
 		err = fmt.Errorf("policy is not compliant for query '%s' with errors: %s", regoQuery, res.Error)
 	}
-	return &FailedError{regoFailure(name, err)}
+	return &verify.FailedError{Err: regoFailure(name, err)}
 }

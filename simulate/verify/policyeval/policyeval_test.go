@@ -1,4 +1,4 @@
-package verify_test
+package policyeval_test
 
 import (
 	"context"
@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify/policyeval"
 )
 
 // policyOutcome is "pass", or the kind and text of the error EvaluatePolicy returned.
 func policyOutcome(err error) string {
 	var f *verify.FailedError
-	var c *verify.PolicyCompileError
+	var c *policyeval.PolicyCompileError
 	switch {
 	case err == nil:
 		return "pass"
@@ -36,19 +37,19 @@ func TestEvaluatePolicy(t *testing.T) {
 	}{
 		{"cue pass", "custom-match-predicate", "cue", `predicate: Data: "foobar"`, attestation, "pass"},
 		// Validate without Concrete: a field the document lacks is not a failure (a Pod has no typemeta).
-		{"cue absent field passes", verify.CIPPolicyName, "cue", `typemeta: kind: "Pod"`, `{"authorityMatches":{}}`, "pass"},
+		{"cue absent field passes", policyeval.CIPPolicyName, "cue", `typemeta: kind: "Pod"`, `{"authorityMatches":{}}`, "pass"},
 		// e2e_test_cluster_image_policy_with_include_typemeta.sh.
 		{
-			"cue conflict", verify.CIPPolicyName, "cue", `typemeta: kind: "Pod"`, jobResult,
+			"cue conflict", policyeval.CIPPolicyName, "cue", `typemeta: kind: "Pod"`, jobResult,
 			`failed: failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: typemeta.kind: conflicting values "Job" and "Pod"`,
 		},
 		{
-			"cue builtin constraint", verify.CIPPolicyName, "cue", "import \"list\"\nauthorityMatches: \"authority-0\": signatures: list.MinItems(2)", jobResult,
+			"cue builtin constraint", policyeval.CIPPolicyName, "cue", "import \"list\"\nauthorityMatches: \"authority-0\": signatures: list.MinItems(2)", jobResult,
 			`failed: failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: authorityMatches."authority-0".signatures: invalid value [{subject:"a",issuer:"b"}] (does not satisfy list.MinItems(2)): len(list) < MinItems(2) (1 < 2)`,
 		},
 		// validator_test.go "bad cip policy".
 		{
-			"cue does not compile", verify.CIPPolicyName, "cue", `{"wontgo`, jobResult,
+			"cue does not compile", policyeval.CIPPolicyName, "cue", `{"wontgo`, jobResult,
 			"compile: failed evaluating cue policy for ClusterImagePolicy: failed to compile the cue policy with error: string literal not terminated",
 		},
 		// CUE reports a conflict inside the policy itself while compiling it, and so does the engine.
@@ -115,7 +116,7 @@ func TestEvaluatePolicy(t *testing.T) {
 		{"other type", "a", "yaml", "x: 1", attestation, "failed: sorry Type yaml is not supported yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := policyOutcome(verify.EvaluatePolicy(context.Background(), tc.policyName, tc.policyType, tc.policy, []byte(tc.doc)))
+			got := policyOutcome(policyeval.EvaluatePolicy(context.Background(), tc.policyName, tc.policyType, tc.policy, []byte(tc.doc)))
 			if got != tc.want {
 				t.Errorf("EvaluatePolicy = %q\nwant %q", got, tc.want)
 			}
@@ -124,8 +125,8 @@ func TestEvaluatePolicy(t *testing.T) {
 }
 
 func TestEvaluatePolicyRegoWarningType(t *testing.T) {
-	err := verify.EvaluatePolicy(context.Background(), "a", "rego", "package sigstore\nisCompliant[r] { r := {\"result\": true, \"warning\": \"w\"} }", []byte(attestation))
-	var w *verify.RegoWarning
+	err := policyeval.EvaluatePolicy(context.Background(), "a", "rego", "package sigstore\nisCompliant[r] { r := {\"result\": true, \"warning\": \"w\"} }", []byte(attestation))
+	var w *policyeval.RegoWarning
 	if !errors.As(err, &w) || w.Msg != "w" {
 		t.Errorf("EvaluatePolicy = %v, want a *RegoWarning with message w", err)
 	}
@@ -142,7 +143,7 @@ func TestCompilePolicy(t *testing.T) {
 		{"other type", "json", "{}", "failed: sorry Type json is not supported yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := policyOutcome(verify.CompilePolicy(context.Background(), "p", tc.policyType, tc.policy)); got != tc.want {
+			if got := policyOutcome(policyeval.CompilePolicy(context.Background(), "p", tc.policyType, tc.policy)); got != tc.want {
 				t.Errorf("CompilePolicy = %q, want %q", got, tc.want)
 			}
 		})
