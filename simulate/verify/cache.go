@@ -15,8 +15,9 @@ import (
 const maxCachedBody = 4 << 20
 
 // runCache remembers successful manifest and blob reads for one run, so that every engine,
-// resource and key asking the same question of a registry costs one request. Answers are
-// shared across credentials: a 200 for a URL is the same content whoever asked.
+// resource and key asking the same question of a registry with the same credentials costs one
+// request. Answers are not shared across credentials: a request the registry would refuse
+// (a Pod without the pull secret another Pod has) must still be refused.
 type runCache struct {
 	next  http.RoundTripper
 	group singleflight.Group
@@ -31,6 +32,9 @@ type cachedAnswer struct {
 	// length is the answer's Content-Length: for HEAD, the size of what GET would return.
 	length int64
 }
+
+// credentialsKey carries a request's credentials (Auth.Secrets) in its context.
+type credentialsKey struct{}
 
 func newRunCache(next http.RoundTripper) *runCache {
 	return &runCache{next: next, seen: map[string]*cachedAnswer{}}
@@ -47,7 +51,8 @@ func (c *runCache) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !cacheable(req) {
 		return c.next.RoundTrip(req)
 	}
-	key := req.Method + " " + req.URL.String() + " " + req.Header.Get("Accept")
+	creds, _ := req.Context().Value(credentialsKey{}).(string)
+	key := req.Method + " " + req.URL.String() + " " + req.Header.Get("Accept") + " " + creds
 	c.mu.Lock()
 	a, ok := c.seen[key]
 	c.mu.Unlock()

@@ -94,10 +94,12 @@ func (v *Verifier) buildKeychain(ctx context.Context, a Auth) (authn.Keychain, s
 	return kc, strings.Join(unread, "; ")
 }
 
-// remoteFor is the remote options for a check, and why its credentials are incomplete.
+// remoteFor is the remote options for a check, and why its credentials are incomplete. The
+// credentials go into the request context so that the run cache answers a request only with
+// what was read under the same credentials.
 func (v *Verifier) remoteFor(ctx context.Context, a Auth) ([]remote.Option, string) {
 	kc, unread := v.keychain(ctx, a)
-	return v.reg.remoteOptionsWith(ctx, kc), unread
+	return v.reg.remoteOptionsWith(context.WithValue(ctx, credentialsKey{}, a.Secrets), kc), unread
 }
 
 // refusedWithout turns a registry refusal into a tool error when credentials the engine
