@@ -24,6 +24,8 @@ type Context struct {
 	// size counts the bytes named entries added; like Kyverno's, it survives Restore.
 	size    int64
 	maxSize int64
+	// deferred are rule context entries not loaded yet.
+	deferred []*deferred
 }
 
 // NewContext is a context holding a copy of data (nil for an empty one).
@@ -97,6 +99,9 @@ func (c *Context) Query(query string) (any, error) {
 	query = strings.TrimSpace(query)
 	if query == "" {
 		return nil, errors.New("invalid query (nil)")
+	}
+	if err := c.loadDeferred(query); err != nil {
+		return nil, err
 	}
 	res, compileErr, searchErr := Search(query, c.data)
 	if compileErr != nil {

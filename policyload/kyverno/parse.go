@@ -134,8 +134,26 @@ func (p *Policy) normalise(ref string) error {
 				}
 			}
 		}
-		if present(r.Context) {
-			r.Unsupported = append(r.Unsupported, path+".context")
+		for i, c := range r.Context {
+			cpath := fmt.Sprintf("%s.context[%d]", path, i)
+			switch {
+			case present(c.ConfigMap):
+				r.Unsupported = append(r.Unsupported, cpath+".configMap (read from the cluster; not replayed yet)")
+			case present(c.APICall):
+				r.Unsupported = append(r.Unsupported, cpath+".apiCall")
+			case present(c.ImageRegistry):
+				r.Unsupported = append(r.Unsupported, cpath+".imageRegistry")
+			case present(c.GlobalReference):
+				r.Unsupported = append(r.Unsupported, cpath+".globalReference")
+			case c.Variable != nil:
+				doc := []any{c.Variable.Value, c.Variable.Default}
+				if c.Variable.JMESPath != "" {
+					doc = append(doc, "{{"+c.Variable.JMESPath+"}}")
+				}
+				for _, u := range kyvernocond.Unsupported(doc) {
+					r.Unsupported = append(r.Unsupported, cpath+".variable: "+u)
+				}
+			}
 		}
 		if present(r.CELPreconditions) {
 			r.Unsupported = append(r.Unsupported, path+".celPreconditions")

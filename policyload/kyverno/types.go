@@ -76,7 +76,7 @@ type Rule struct {
 	ExcludeResources *MatchResources     `json:"exclude,omitempty"`
 	VerifyImages     []ImageVerification `json:"verifyImages,omitempty"`
 
-	Context       json.RawMessage `json:"context,omitempty"`
+	Context       []ContextEntry  `json:"context,omitempty"`
 	Preconditions json.RawMessage `json:"preconditions,omitempty"`
 	// Conds are Preconditions parsed (nil when absent).
 	Conds            *kyvernocond.Conditions     `json:"-"`
@@ -353,4 +353,22 @@ type ImageExtractor struct {
 	Key  string `json:"key,omitempty"`
 	// JMESPath rewrites the value before it is parsed.
 	JMESPath string `json:"jmesPath,omitempty"`
+}
+
+// ContextEntry is one rules[].context entry. Only `variable` entries are replayed.
+type ContextEntry struct {
+	Name            string          `json:"name"`
+	Variable        *VariableEntry  `json:"variable,omitempty"`
+	ConfigMap       json.RawMessage `json:"configMap,omitempty"`
+	APICall         json.RawMessage `json:"apiCall,omitempty"`
+	ImageRegistry   json.RawMessage `json:"imageRegistry,omitempty"`
+	GlobalReference json.RawMessage `json:"globalReference,omitempty"`
+}
+
+// VariableEntry is a context entry's `variable`: a value, a JMESPath over it (or over the
+// context), and a default.
+type VariableEntry struct {
+	Value    any    `json:"value,omitempty"`
+	JMESPath string `json:"jmesPath,omitempty"`
+	Default  any    `json:"default,omitempty"`
 }

@@ -209,6 +209,9 @@ func generateRule(name string, r *kpol.Rule, kinds []string) *kpol.Rule {
 	if r.Conds != nil {
 		out.Preconditions, out.Conds = shiftReferences(r.Preconditions, kinds[0] == "CronJob")
 	}
+	if len(r.Context) > 0 {
+		out.Context = shiftContext(r.Context, kinds[0] == "CronJob")
+	}
 	if r.ExcludeResources != nil {
 		ex := replaceKinds(*r.ExcludeResources, gvks, true)
 		out.ExcludeResources = &ex
@@ -258,16 +261,33 @@ var (
 	}
 )
 
-// shiftReferences applies the rewrite to preconditions and parses them again.
-func shiftReferences(raw json.RawMessage, cronJob bool) (json.RawMessage, *kyvernocond.Conditions) {
+// shiftContext applies the rewrite to the rule's context entries.
+func shiftContext(entries []kpol.ContextEntry, cronJob bool) []kpol.ContextEntry {
+	raw, err := json.Marshal(entries)
+	if err != nil {
+		return entries
+	}
+	var out []kpol.ContextEntry
+	if err := json.Unmarshal([]byte(shift(string(raw), cronJob)), &out); err != nil {
+		return entries
+	}
+	return out
+}
+
+func shift(text string, cronJob bool) string {
 	rules := podShift
 	if cronJob {
 		rules = cronJobShift
 	}
-	text := string(raw)
 	for _, r := range rules {
 		text = strings.ReplaceAll(text, r[0], r[1])
 	}
+	return text
+}
+
+// shiftReferences applies the rewrite to preconditions and parses them again.
+func shiftReferences(raw json.RawMessage, cronJob bool) (json.RawMessage, *kyvernocond.Conditions) {
+	text := shift(string(raw), cronJob)
 	conds := &kyvernocond.Conditions{}
 	if err := json.Unmarshal([]byte(text), conds); err != nil {
 		// Replacing text inside JSON strings keeps them valid; should it not, keep the rule's

@@ -42,9 +42,16 @@ func withRule(ctx context.Context, rule *kpol.Rule, req Request, obj map[string]
 		if meta, ok := object["metadata"].(map[string]any); ok {
 			ns, _ = meta["namespace"].(string)
 		}
-		return kyvernocond.NewContext(map[string]any{"request": map[string]any{
+		vars := kyvernocond.NewContext(map[string]any{"request": map[string]any{
 			"object": object, "namespace": ns, "operation": req.Operation,
 		}})
+		// The rule's context entries load lazily, when a query first names them.
+		for _, c := range rule.Context {
+			if c.Variable != nil {
+				_ = vars.AddDeferred(c.Name, kyvernocond.Variable{Name: c.Name, Value: c.Variable.Value, JMESPath: c.Variable.JMESPath, Default: c.Variable.Default}.Load)
+			}
+		}
+		return vars
 	}})
 }
 
