@@ -44,7 +44,7 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 	policiesFromCluster := len(o.Sources.Policies) == 0
 	resourcesFromCluster := len(o.Sources.Filenames) == 0 && o.Sources.Kustomize == ""
 	// An UPDATE of local manifests without --old-filename updates the live objects.
-	liveOld := o.Operation == operationUpdate && len(o.OldFiles) == 0 && !resourcesFromCluster
+	liveOld := o.Operation == simulate.OperationUpdate && len(o.OldFiles) == 0 && !resourcesFromCluster
 	var c *cluster
 	if policiesFromCluster || resourcesFromCluster || liveOld {
 		var err error

@@ -105,7 +105,7 @@ func NewSimulateOptions(streams genericiooptions.IOStreams) *SimulateOptions {
 		IOStreams:   streams,
 		Output:      "table",
 		FailOn:      "deny",
-		Operation:   "CREATE",
+		Operation:   simulate.OperationCreate,
 		Parallel:    16,
 	}
 }
@@ -192,11 +192,11 @@ func (o *SimulateOptions) Validate() error {
 		return &UsageError{fmt.Sprintf("--fail-on %q: use deny, warn or never", o.FailOn)}
 	}
 	switch o.Operation {
-	case operationCreate, operationUpdate:
+	case simulate.OperationCreate, simulate.OperationUpdate:
 	default:
 		return &UsageError{fmt.Sprintf("--operation %q: use CREATE or UPDATE", o.Operation)}
 	}
-	if len(o.OldFiles) > 0 && o.Operation != operationUpdate {
+	if len(o.OldFiles) > 0 && o.Operation != simulate.OperationUpdate {
 		return &UsageError{"--old-filename gives the old objects of an UPDATE: use it with --operation=UPDATE"}
 	}
 	if o.Parallel < 1 {

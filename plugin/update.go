@@ -17,25 +17,6 @@ import (
 	"github.com/kubectl-verify/kubectl-verify/simulate"
 )
 
-// Operations --operation accepts.
-const (
-	operationCreate = "CREATE"
-	operationUpdate = "UPDATE"
-)
-
-// results are the objects that become results (contract.md: every object read except
-// Namespace objects), as simulate.Run picks them.
-func results(objs []manifest.Object) []manifest.Object {
-	var out []manifest.Object
-	for _, o := range objs {
-		if o.Kind() == "Namespace" && o.APIVersion() == "v1" {
-			continue
-		}
-		out = append(out, o)
-	}
-	return out
-}
-
 // namespaceOr is the object's namespace, else def (what simulate gives it).
 func namespaceOr(o manifest.Object, def string) string {
 	if n := o.Namespace(); n != "" {
@@ -55,10 +36,10 @@ func objectName(o manifest.Object, ns string) string {
 // naming it; so is an old object given twice. Old objects that pair with no resource are
 // returned as warnings.
 func (o *SimulateOptions) oldObjects(ctx context.Context, resources []manifest.Object, c *cluster, ns string, fromCluster bool) (map[string]map[string]any, []string, error) {
-	if o.Operation != operationUpdate {
+	if o.Operation != simulate.OperationUpdate {
 		return nil, nil, nil
 	}
-	wanted := results(resources)
+	wanted := simulate.Results(resources)
 	old := map[string]map[string]any{}
 	for _, r := range wanted {
 		if r.Name() == "" {
@@ -94,8 +75,7 @@ func (o *SimulateOptions) oldObjects(ctx context.Context, resources []manifest.O
 		var warnings []string
 		for _, x := range objs {
 			n := namespaceOr(x, ns)
-			isNamespace := x.Kind() == "Namespace" && x.APIVersion() == "v1"
-			if !used[simulate.ObjectKey(x.APIVersion(), x.Kind(), n, x.Name())] && !isNamespace {
+			if !used[simulate.ObjectKey(x.APIVersion(), x.Kind(), n, x.Name())] && !simulate.IsNamespace(x) {
 				warnings = append(warnings, fmt.Sprintf("--old-filename: %s pairs with no resource and is ignored", objectName(x, n)))
 			}
 		}

@@ -53,10 +53,31 @@ type Gap struct {
 	Message   string
 }
 
+// Operations an admission request replays.
+const (
+	OperationCreate = kyverno.OperationCreate
+	OperationUpdate = kyverno.OperationUpdate
+)
+
+// IsNamespace reports whether o is a Namespace object: input for namespace labels, not a
+// result.
+func IsNamespace(o manifest.Object) bool { return o.Kind() == "Namespace" && o.APIVersion() == "v1" }
+
+// Results are the objects that become results: every object read except Namespace objects.
+func Results(objs []manifest.Object) []manifest.Object {
+	var out []manifest.Object
+	for _, o := range objs {
+		if !IsNamespace(o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // Run evaluates every resource. Results are sorted by (namespace, kind, name).
 func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.ImageRow, error) {
 	if cfg.Operation == "" {
-		cfg.Operation = "CREATE"
+		cfg.Operation = OperationCreate
 	}
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 16
@@ -67,13 +88,7 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 			nsLabels[ns] = l
 		}
 	}
-	var objs []manifest.Object
-	for _, o := range cfg.Resources {
-		if o.Kind() == "Namespace" && o.APIVersion() == "v1" {
-			continue
-		}
-		objs = append(objs, o)
-	}
+	objs := Results(cfg.Resources)
 	eng := &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig}
 	results := make([]report.Result, len(objs))
 	rows := make([][]report.ImageRow, len(objs))

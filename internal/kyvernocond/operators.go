@@ -131,76 +131,14 @@ func stringEquals(k string, value any) bool {
 	return false
 }
 
+// notEquals is Kyverno's NotEquals handler: for every key type it handles, exactly the
+// negation of Equals; any other key type is false for both.
 func notEquals(key, value any) bool {
-	switch k := key.(type) {
-	case bool:
-		v, ok := value.(bool)
-		return !ok || k != v
-	case int:
-		return intNotEquals(int64(k), value)
-	case int64:
-		return intNotEquals(k, value)
-	case float64:
-		return floatNotEquals(k, value)
-	case string:
-		return stringNotEquals(k, value)
-	case map[string]any:
-		v, ok := value.(map[string]any)
-		return !ok || !reflect.DeepEqual(k, v)
-	case []any:
-		v, ok := value.([]any)
-		return !ok || !reflect.DeepEqual(k, v)
+	switch key.(type) {
+	case bool, int, int64, float64, string, map[string]any, []any:
+		return !equals(key, value)
 	}
 	return false
-}
-
-func intNotEquals(k int64, value any) bool {
-	switch v := value.(type) {
-	case int:
-		return int64(v) != k
-	case int64:
-		return v != k
-	case float64:
-		return v != math.Trunc(v) || int64(v) != k
-	case string:
-		n, err := strconv.ParseInt(v, 10, 64)
-		return err != nil || n != k
-	}
-	return true
-}
-
-func floatNotEquals(k float64, value any) bool {
-	switch v := value.(type) {
-	case int:
-		return k != math.Trunc(k) || int(k) != v
-	case int64:
-		return k != math.Trunc(k) || int64(k) != v
-	case float64:
-		return v != k
-	case string:
-		f, err := strconv.ParseFloat(v, 64)
-		return err != nil || f != k
-	}
-	return true
-}
-
-func stringNotEquals(k string, value any) bool {
-	if kd, vd, err := durations(k, value); err == nil {
-		return kd.Seconds() != vd.Seconds()
-	}
-	if kq, err := resource.ParseQuantity(k); err == nil {
-		if v, ok := value.(string); ok {
-			if v == "" {
-				return !wildcard.Match(v, k)
-			}
-			vq, err := resource.ParseQuantity(v)
-			return err != nil || !kq.Equal(vq)
-		}
-	}
-	if v, ok := value.(string); ok {
-		return !wildcard.Match(v, k)
-	}
-	return true
 }
 
 // durations is parseDuration: at least one side must be a duration string (other than
