@@ -49,7 +49,7 @@ type AttestationResult struct {
 // VerifyAttestations checks the legacy (.att tag) in-toto attestations of c.Image by the key,
 // certificate or keyless identity c names, and returns their statements.
 func (v *Verifier) VerifyAttestations(ctx context.Context, c AttestationCheck) (AttestationResult, error) {
-	return v.attested.do(ctx, fmt.Sprintf("%#v", c), func() (AttestationResult, error) { return v.verifyAttestations(ctx, c) })
+	return v.attested.Do(ctx, fmt.Sprintf("%#v", c), func() (AttestationResult, error) { return v.verifyAttestations(ctx, c) })
 }
 
 func (v *Verifier) verifyAttestations(ctx context.Context, c AttestationCheck) (AttestationResult, error) {

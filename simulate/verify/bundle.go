@@ -53,7 +53,7 @@ const (
 // VerifyBundles checks c.Image's Sigstore bundles. Failures read as Kyverno's
 // verifyBundleAndFetchAttestations words them ("<step>: <image>: <cause>").
 func (v *Verifier) VerifyBundles(ctx context.Context, c BundleCheck) (BundleResult, error) {
-	return v.bundles.do(ctx, fmt.Sprintf("%#v", c), func() (BundleResult, error) { return v.verifyBundles(ctx, c) })
+	return v.bundles.Do(ctx, fmt.Sprintf("%#v", c), func() (BundleResult, error) { return v.verifyBundles(ctx, c) })
 }
 
 func (v *Verifier) verifyBundles(ctx context.Context, c BundleCheck) (BundleResult, error) {

@@ -58,7 +58,7 @@ func (v *Verifier) keychain(ctx context.Context, a Auth) (authn.Keychain, string
 	if a.Secrets == "" {
 		return v.reg.keychain, ""
 	}
-	o, _ := v.keychains.do(ctx, authKey("", a), func() (keychainOutcome, error) {
+	o, _ := v.keychains.Do(ctx, authKey("", a), func() (keychainOutcome, error) {
 		kc, unread := v.buildKeychain(ctx, a)
 		return keychainOutcome{kc, unread}, nil
 	})

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kubectl-verify/kubectl-verify/internal/memo"
 	"net"
 	"net/http"
 	"net/url"
@@ -119,13 +120,13 @@ type Verifier struct {
 	Trust *TrustRoot
 
 	// Each question is answered once per run.
-	signatures memo[SignatureResult]
-	bundles    memo[BundleResult]
-	attested   memo[AttestationResult]
-	resolved   memo[string] // tag -> digest (HEAD, as cosign resolves)
-	fetched    memo[string] // image -> digest (GET, as Kyverno's digest mutation fetches)
-	secrets    memo[map[string][]byte]
-	keychains  memo[keychainOutcome]
+	signatures memo.Memo[SignatureResult]
+	bundles    memo.Memo[BundleResult]
+	attested   memo.Memo[AttestationResult]
+	resolved   memo.Memo[string] // tag -> digest (HEAD, as cosign resolves)
+	fetched    memo.Memo[string] // image -> digest (GET, as Kyverno's digest mutation fetches)
+	secrets    memo.Memo[map[string][]byte]
+	keychains  memo.Memo[keychainOutcome]
 }
 
 type keychainOutcome struct {
@@ -148,7 +149,7 @@ var hashes = map[string]crypto.Hash{
 // VerifySignature checks the legacy (.sig tag) cosign signatures of c.Image by the key,
 // certificate or keyless identity c names.
 func (v *Verifier) VerifySignature(ctx context.Context, c SignatureCheck) (SignatureResult, error) {
-	return v.signatures.do(ctx, fmt.Sprintf("%#v", c), func() (SignatureResult, error) { return v.verifySignature(ctx, c) })
+	return v.signatures.Do(ctx, fmt.Sprintf("%#v", c), func() (SignatureResult, error) { return v.verifySignature(ctx, c) })
 }
 
 func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (SignatureResult, error) {
@@ -213,7 +214,7 @@ func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (Signa
 
 // secretData reads a Secret once per run.
 func (v *Verifier) secretData(ctx context.Context, namespace, name string) (map[string][]byte, error) {
-	return v.secrets.do(ctx, namespace+"/"+name, func() (map[string][]byte, error) { return v.Secrets.Secret(ctx, namespace, name) })
+	return v.secrets.Do(ctx, namespace+"/"+name, func() (map[string][]byte, error) { return v.Secrets.Secret(ctx, namespace, name) })
 }
 
 // secretKey reads cosign.pub from the Secret a k8s://<namespace>/<name> reference names,
@@ -238,7 +239,7 @@ func (v *Verifier) secretKey(ctx context.Context, ref string) ([]byte, error) {
 
 // resolve is cosign's ResolveDigest for a tag, cached per reference, with cosign's 404 text.
 func (v *Verifier) resolve(ctx context.Context, ref name.Reference, a Auth) (string, error) {
-	return v.resolved.do(ctx, authKey(ref.String(), a), func() (string, error) {
+	return v.resolved.Do(ctx, authKey(ref.String(), a), func() (string, error) {
 		ropts, _ := v.remoteFor(ctx, a)
 		d, err := ociremote.ResolveDigest(ref, ociremote.WithRemoteOptions(ropts...))
 		if terr := (&transport.Error{}); errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
@@ -254,14 +255,14 @@ func (v *Verifier) resolve(ctx context.Context, ref name.Reference, a Auth) (str
 // Digest fetches the manifest (or index) of image the way Kyverno's registry client does for
 // digest mutation (remote.Get), cached per reference.
 func (v *Verifier) Digest(ctx context.Context, image string, a Auth) (string, error) {
-	return v.fetched.do(ctx, authKey(image, a), func() (string, error) {
+	return v.fetched.Do(ctx, authKey(image, a), func() (string, error) {
 		ref, err := name.ParseReference(image, v.reg.nameOptions(image)...)
 		if err != nil {
 			return "", err
 		}
 		// A tag verification already resolved costs nothing more.
-		if o, ok := v.resolved.peek(authKey(ref.String(), a)); ok && o.err == nil {
-			return o.v, nil
+		if d, ok := v.resolved.Succeeded(authKey(ref.String(), a)); ok {
+			return d, nil
 		}
 		ropts, unread := v.remoteFor(ctx, a)
 		desc, err := remote.Get(ref, ropts...)
