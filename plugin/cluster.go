@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/kubectl-verify/kubectl-verify/internal/memo"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -231,3 +232,29 @@ func (r secretReader) Secret(ctx context.Context, namespace, name string) (map[s
 
 // Forbidden reports an RBAC refusal.
 func (r secretReader) Forbidden(err error) bool { return apierrors.IsForbidden(err) }
+
+var configMapsGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+
+// configMapReader reads the ConfigMaps Kyverno rule context entries name, each once a run.
+type configMapReader struct {
+	dyn  dynamic.Interface
+	read *memo.Memo[map[string]any]
+}
+
+func (c *cluster) configMaps() configMapReader {
+	return configMapReader{c.dyn, &memo.Memo[map[string]any]{}}
+}
+
+// ConfigMap returns the object as the API server gives it.
+func (r configMapReader) ConfigMap(ctx context.Context, namespace, name string) (map[string]any, error) {
+	return r.read.Do(ctx, namespace+"/"+name, func() (map[string]any, error) {
+		u, err := r.dyn.Resource(configMapsGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return u.Object, nil
+	})
+}
+
+// Forbidden reports an RBAC refusal.
+func (r configMapReader) Forbidden(err error) bool { return apierrors.IsForbidden(err) }

@@ -204,6 +204,9 @@ func TestScenarios(t *testing.T) {
 					if code == 2 {
 						t.Fatalf("kubectl verify %s: exit 2: %s", strings.Join(args, " "), stderr)
 					}
+					if os.Getenv("SCENARIO_DUMP") != "" {
+						t.Logf("report:\n%s\nstderr:\n%s", out, stderr)
+					}
 					scenario.Compare(t, files.Expected, []byte(out), code)
 				})
 			}

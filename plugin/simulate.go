@@ -265,10 +265,12 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 	}
 	ver := verify.New(reg)
 	ver.Trust = in.trust
+	var configMaps simulate.ConfigMapReader
 	if in.cluster != nil {
 		ver.Secrets = in.cluster.secrets()
+		configMaps = in.cluster.configMaps()
 	}
-	rep, rows, err := simulate.Run(ctx, simulate.Config{
+	rep, rows, err := simulate.Run(ctx, simulate.Config{KyvernoConfigMaps: configMaps,
 		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
 		Operation: o.Operation, OldObjects: in.old, FromCluster: in.fromCluster, Parallel: o.Parallel, Verifier: ver,
 		NamespaceLabels: in.namespaceLabels, UnknownNamespaces: in.unknownNamespaces, Gaps: in.gaps,

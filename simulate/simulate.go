@@ -19,11 +19,17 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// ConfigMapReader reads ConfigMaps from the cluster a run reads.
+type ConfigMapReader = kyverno.ConfigMapReader
+
 // Config is one run.
 type Config struct {
 	Kyverno       []*kpol.Policy
 	KyvernoConfig kyverno.Config
-	Resources     []manifest.Object
+	// KyvernoConfigMaps reads the ConfigMaps Kyverno rule context entries name; nil when the
+	// run reads no cluster.
+	KyvernoConfigMaps ConfigMapReader
+	Resources         []manifest.Object
 	// DefaultNamespace is given to objects without one (-n, else the context's, else default).
 	DefaultNamespace string
 	// Operation is CREATE or UPDATE; UPDATE needs an old object for every resource.
@@ -89,7 +95,7 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 		}
 	}
 	objs := Results(cfg.Resources)
-	eng := &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig}
+	eng := &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig, ConfigMaps: cfg.KyvernoConfigMaps}
 	results := make([]report.Result, len(objs))
 	rows := make([][]report.ImageRow, len(objs))
 	g, gctx := errgroup.WithContext(ctx)

@@ -66,7 +66,7 @@ func (v Variable) Load(c *Context) error {
 	if v.JMESPath != "" {
 		jp, err := c.Substitute(v.JMESPath)
 		if err != nil {
-			return fmt.Errorf("failed to substitute variables in context entry %s %s: %v", v.Name, v.JMESPath, err)
+			return fmt.Errorf("failed to substitute variables in context entry %s %s: %w", v.Name, v.JMESPath, err)
 		}
 		s, ok := jp.(string)
 		if !ok {
@@ -78,7 +78,7 @@ func (v Variable) Load(c *Context) error {
 	if v.Default != nil {
 		d, err := c.Substitute(v.Default)
 		if err != nil {
-			return fmt.Errorf("failed to substitute variables in context entry %s %s: %v", v.Name, jsonText(v.Default), err)
+			return fmt.Errorf("failed to substitute variables in context entry %s %s: %w", v.Name, jsonText(v.Default), err)
 		}
 		def = d
 	}
@@ -87,7 +87,7 @@ func (v Variable) Load(c *Context) error {
 	case v.Value != nil:
 		val, err := c.Substitute(v.Value)
 		if err != nil {
-			return fmt.Errorf("failed to substitute variables in context entry %s %s: %v", v.Name, jsonText(v.Value), err)
+			return fmt.Errorf("failed to substitute variables in context entry %s %s: %w", v.Name, jsonText(v.Value), err)
 		}
 		if path == "" {
 			out = val
@@ -108,7 +108,7 @@ func (v Variable) Load(c *Context) error {
 		case err == nil && res != nil:
 			out = res
 		case err != nil && def == nil:
-			return fmt.Errorf("failed to apply jmespath %s to variable %v: %v", path, nil, err)
+			return fmt.Errorf("failed to apply jmespath %s to variable %v: %w", path, nil, err)
 		}
 	}
 	if out == nil {

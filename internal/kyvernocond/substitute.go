@@ -111,7 +111,7 @@ func substituteString(value, path string, resolve resolver) (any, error) {
 				if errors.As(err, &nf) && nf.bare {
 					return nil, nf.err
 				}
-				return nil, fmt.Errorf("failed to resolve %v at path %s: %v", variable, path, err)
+				return nil, fmt.Errorf("failed to resolve %v at path %s: %w", variable, path, err)
 			}
 			if original == v {
 				return got, nil

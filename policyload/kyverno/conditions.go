@@ -54,9 +54,6 @@ func (p *Policy) cacheWarning(path string, iv *ImageVerification, doc any) {
 // is there) and what the deny variables use.
 func (p *Policy) normaliseValidation(ref string, r *Rule, path string, iv *ImageVerification) error {
 	v := &iv.Validation
-	if strings.Contains(v.Message, "{{") || strings.Contains(v.Message, "$(") {
-		r.Unsupported = append(r.Unsupported, path+".validate.message (variables)")
-	}
 	if v.Deny == nil {
 		// Kyverno's policy validation reads every entry's deny once one entry has validate,
 		// through a nil pointer here (pkg/validation/policy validateResources).

@@ -137,8 +137,13 @@ func (p *Policy) normalise(ref string) error {
 		for i, c := range r.Context {
 			cpath := fmt.Sprintf("%s.context[%d]", path, i)
 			switch {
-			case present(c.ConfigMap):
-				r.Unsupported = append(r.Unsupported, cpath+".configMap (read from the cluster; not replayed yet)")
+			case c.ConfigMap != nil:
+				if c.ConfigMap.Name == "" {
+					return &InvalidError{ref, cpath + ".configMap.name", "name is required"}
+				}
+				for _, u := range kyvernocond.Unsupported([]any{c.ConfigMap.Name, c.ConfigMap.Namespace}) {
+					r.Unsupported = append(r.Unsupported, cpath+".configMap: "+u)
+				}
 			case present(c.APICall):
 				r.Unsupported = append(r.Unsupported, cpath+".apiCall")
 			case present(c.ImageRegistry):
@@ -180,6 +185,7 @@ func (p *Policy) normalise(ref string) error {
 				return err
 			}
 		}
+		markTemplated(r, path)
 	}
 	for _, r := range s.Rules {
 		for _, u := range r.Unsupported {
@@ -405,7 +411,7 @@ func normaliseKeys(ref string, r *Rule, path string, k *KeysAttestor) error {
 	case strings.HasPrefix(strings.TrimSpace(k.PublicKeys), "k8s://"):
 		// As above.
 	case strings.Contains(k.PublicKeys, "{{"):
-		r.Unsupported = append(r.Unsupported, path+".publicKeys (variable)")
+		// Substituted with the rule, then read again (ResolveRule).
 	default:
 		r.Unsupported = append(r.Unsupported, path+".publicKeys ("+strings.SplitN(strings.TrimSpace(k.PublicKeys), ":", 2)[0]+" reference)")
 	}

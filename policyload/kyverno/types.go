@@ -92,6 +92,12 @@ type Rule struct {
 	// PublicTrust lists entries that need public Sigstore material (Fulcio roots, Rekor or
 	// CT-log keys) Kyverno fetches over TUF: replayed with a trust root, else unsupported.
 	PublicTrust []string `json:"-"`
+	// Templated says the rule holds variables outside the conditions Kyverno evaluates on
+	// their own: Kyverno substitutes the whole rule before verifying (ResolveRule).
+	Templated bool `json:"-"`
+	// Autogen is the kind an autogen rule was made for (Deployment, CronJob, ...; empty for
+	// the policy's own rules): Kyverno rewrites the whole rule's request.object paths for it.
+	Autogen string `json:"-"`
 }
 
 // MatchResources is match/exclude.
@@ -355,14 +361,21 @@ type ImageExtractor struct {
 	JMESPath string `json:"jmesPath,omitempty"`
 }
 
-// ContextEntry is one rules[].context entry. Only `variable` entries are replayed.
+// ContextEntry is one rules[].context entry. `variable` and `configMap` entries are replayed.
 type ContextEntry struct {
 	Name            string          `json:"name"`
 	Variable        *VariableEntry  `json:"variable,omitempty"`
-	ConfigMap       json.RawMessage `json:"configMap,omitempty"`
+	ConfigMap       *ConfigMapRef   `json:"configMap,omitempty"`
 	APICall         json.RawMessage `json:"apiCall,omitempty"`
 	ImageRegistry   json.RawMessage `json:"imageRegistry,omitempty"`
 	GlobalReference json.RawMessage `json:"globalReference,omitempty"`
+}
+
+// ConfigMapRef is a context entry's `configMap`: which ConfigMap to read (either may hold
+// variables; an empty namespace is the policy's, or default for a ClusterPolicy).
+type ConfigMapRef struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // VariableEntry is a context entry's `variable`: a value, a JMESPath over it (or over the

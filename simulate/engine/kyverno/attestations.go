@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kubectl-verify/kubectl-verify/internal/kyvernocond"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
@@ -76,7 +75,7 @@ func (e *Engine) verifyAttestations(ctx context.Context, iv *kpol.ImageVerificat
 					image = img.String()
 				}
 				if err := verifyStatements(state.context(), res.Statements, att, typ, image); err != nil {
-					if errors.Is(err, kyvernocond.ErrNotReplayed) {
+					if toolCaused(err) {
 						return mk(statusError, report.ToolErrorPrefix+err.Error(), true), ""
 					}
 					errs = append(errs, pathError{fmt.Sprintf("%s.attestors[%d].entries[%d]%s", path, j, i, sub), err})

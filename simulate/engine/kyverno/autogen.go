@@ -205,6 +205,7 @@ func generateRule(name string, r *kpol.Rule, kinds []string) *kpol.Rule {
 	}
 	out := *r
 	out.Name = name
+	out.Autogen = kinds[0]
 	out.MatchResources = replaceKinds(r.MatchResources, gvks, false)
 	if r.Conds != nil {
 		out.Preconditions, out.Conds = shiftReferences(r.Preconditions, kinds[0] == "CronJob")
@@ -272,6 +273,17 @@ func shiftContext(entries []kpol.ContextEntry, cronJob bool) []kpol.ContextEntry
 		return entries
 	}
 	return out
+}
+
+// shiftDocument applies the rewrite to a JSON document.
+func shiftDocument(doc any, cronJob bool) (any, error) {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	err = json.Unmarshal([]byte(shift(string(raw), cronJob)), &out)
+	return out, err
 }
 
 func shift(text string, cronJob bool) string {

@@ -27,7 +27,7 @@ type ruleState struct {
 
 // withRule gives the image checks of rule their shared state. request.object is the object
 // with the image patches of earlier rules, as Kyverno updates its context after each rule.
-func withRule(ctx context.Context, rule *kpol.Rule, req Request, obj map[string]any, patched map[string]string) context.Context {
+func (e *Engine) withRule(ctx context.Context, p *kpol.Policy, rule *kpol.Rule, req Request, obj map[string]any, patched map[string]string) context.Context {
 	ops := make([]report.PatchOp, 0, len(patched))
 	for path, v := range patched {
 		ops = append(ops, report.PatchOp{Op: "replace", Path: path, Value: v})
@@ -47,8 +47,11 @@ func withRule(ctx context.Context, rule *kpol.Rule, req Request, obj map[string]
 		}})
 		// The rule's context entries load lazily, when a query first names them.
 		for _, c := range rule.Context {
-			if c.Variable != nil {
+			switch {
+			case c.Variable != nil:
 				_ = vars.AddDeferred(c.Name, kyvernocond.Variable{Name: c.Name, Value: c.Variable.Value, JMESPath: c.Variable.JMESPath, Default: c.Variable.Default}.Load)
+			case c.ConfigMap != nil:
+				_ = vars.AddDeferred(c.Name, configMapLoader(ctx, e.ConfigMaps, c, p.Namespace))
 			}
 		}
 		return vars
@@ -116,7 +119,7 @@ func denyRule(s *ruleState, mk func(string, string, bool) *ruleResponse) *ruleRe
 		}
 		deny, msg, err := vars.Evaluate(v.Deny.Conditions)
 		if err != nil {
-			if errors.Is(err, kyvernocond.ErrNotReplayed) {
+			if toolCaused(err) {
 				return mk(statusError, report.ToolErrorPrefix+err.Error(), true)
 			}
 			return mk(statusFail, fmt.Sprintf("validation in verifyImages failed: failed to check deny conditions: %v", err), true)

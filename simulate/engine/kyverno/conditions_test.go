@@ -122,7 +122,7 @@ func TestAttestationConditions(t *testing.T) {
 				obj = map[string]any{}
 			}
 			// An earlier rule pinned the image: request.object shows it.
-			ctx := withRule(context.Background(), rule, Request{Operation: "CREATE"}, obj, map[string]string{"/spec/containers/0/image": "r/x:v1@sha256:earlier"})
+			ctx := e.withRule(context.Background(), &kpol.Policy{}, rule, Request{Operation: "CREATE"}, obj, map[string]string{"/spec/containers/0/image": "r/x:v1@sha256:earlier"})
 			img := imageInfo{Registry: "r", Path: "x", Tag: "v1", Pointer: "/spec/containers/0/image"}
 			mk := func(status, msg string, warn bool) *ruleResponse {
 				return &ruleResponse{status: status, message: msg, emitWarning: warn}
@@ -157,7 +157,7 @@ func TestNamedAttestationsAcrossImages(t *testing.T) {
 		Validation:   kpol.ImageValidation{Deny: &kpol.Deny{Conditions: deny}}}
 	rule := &kpol.Rule{Name: "r", VerifyImages: []kpol.ImageVerification{iv}}
 	mk := func(status, msg string, warn bool) *ruleResponse { return &ruleResponse{status: status, message: msg} }
-	ctx := withRule(context.Background(), rule, Request{Operation: "CREATE"}, map[string]any{}, nil)
+	ctx := (&Engine{}).withRule(context.Background(), &kpol.Policy{}, rule, Request{Operation: "CREATE"}, map[string]any{}, nil)
 	img := imageInfo{Registry: "r", Path: "x", Tag: "v1"}
 	first, _ := (&Engine{Verifier: &fakeAttestations{byKey: answers}}).verifyChecks(ctx, &rule.VerifyImages[0], img, mk, verify.Auth{})
 	if first.status != statusPass {
@@ -167,7 +167,7 @@ func TestNamedAttestationsAcrossImages(t *testing.T) {
 	if want := "validation in verifyImages failed: both"; got.status != statusFail || got.message != want {
 		t.Errorf("second image: %s %q, want fail %q", got.status, got.message, want)
 	}
-	fresh := withRule(context.Background(), rule, Request{Operation: "CREATE"}, map[string]any{}, nil)
+	fresh := (&Engine{}).withRule(context.Background(), &kpol.Policy{}, rule, Request{Operation: "CREATE"}, map[string]any{}, nil)
 	if got, _ := (&Engine{Verifier: &fakeAttestations{byKey: second}}).verifyChecks(fresh, &rule.VerifyImages[0], img, mk, verify.Auth{}); got.status != statusPass {
 		t.Errorf("second image in a new rule: %s %q, want pass", got.status, got.message)
 	}

@@ -41,6 +41,8 @@ type Engine struct {
 	Policies []*kpol.Policy
 	Verifier Verifier
 	Config   Config
+	// ConfigMaps reads configMap context entries; nil when the run reads no cluster.
+	ConfigMaps ConfigMapReader
 }
 
 // Rule statuses, as Kyverno names them.
@@ -276,17 +278,19 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 					message: report.ToolErrorPrefix + "rule uses what is not replayed yet: " + strings.Join(rule.Unsupported, "; ")})
 			}
 		} else {
-			ctx := withRule(ctx, &rule, req, obj, patched)
+			ctx := e.withRule(ctx, p, &rule, req, obj, patched)
 			if pre := preconditionsFail(ctx, p, &rule, selected); pre != nil {
 				resps = append(resps, *pre)
+			} else if resolved, fail := resolveRule(ctx, p, &rule, selected); fail != nil {
+				resps = append(resps, *fail)
 			} else {
-				for _, iv := range rule.VerifyImages {
+				for _, iv := range resolved.VerifyImages {
 					iv := iv
 					for _, img := range selected {
 						if e.previouslyVerified(req, obj, patched, p, &rule, img, md) {
 							continue
 						}
-						r, patch := e.verifyImage(ctx, p, &rule, &iv, img, md, e.credentials(&iv, auth))
+						r, patch := e.verifyImage(ctx, p, resolved, &iv, img, md, e.credentials(&iv, auth))
 						if patch != nil {
 							patched[patch.Path] = patch.Value.(string)
 						}
@@ -330,7 +334,7 @@ func preconditionsFail(ctx context.Context, p *kpol.Policy, rule *kpol.Rule, sel
 	r := &ruleResponse{policy: p, rule: rule.Name, image: selected[0], paths: paths}
 	switch {
 	case err != nil:
-		r.status, r.emitWarning, r.message = statusError, true, "failed to evaluate preconditions: "+err.Error()
+		r.status, r.emitWarning, r.message = statusError, true, ruleError("failed to evaluate preconditions: ", err)
 	case !ok:
 		r.status, r.message = statusSkip, "preconditions not met"
 		if msg != "" {
@@ -340,6 +344,44 @@ func preconditionsFail(ctx context.Context, p *kpol.Policy, rule *kpol.Rule, sel
 		return nil
 	}
 	return r
+}
+
+// resolveRule is the image handler's substituteVariables: a templated rule has its variables
+// replaced (context entries load as they are named) and is read again; the rule's checks
+// then use what came out. A failure is the rule's single response.
+func resolveRule(ctx context.Context, p *kpol.Policy, rule *kpol.Rule, selected []imageInfo) (*kpol.Rule, *ruleResponse) {
+	if !rule.Templated {
+		return rule, nil
+	}
+	fail := func(msg string) *ruleResponse {
+		var paths []string
+		for _, s := range dedupe(selected) {
+			paths = append(paths, s.Pointer)
+		}
+		return &ruleResponse{policy: p, rule: rule.Name, image: selected[0], paths: paths, status: statusError, emitWarning: true, message: msg}
+	}
+	state := stateOf(ctx)
+	doc, err := kpol.SubstitutionDocument(rule)
+	if m, ok := doc.(map[string]any); ok && err == nil && rule.Autogen != "" {
+		// Kyverno's autogen rewrote request.object paths across the whole rule text; the
+		// context and preconditions were rewritten with the rule already.
+		m["verifyImages"], err = shiftDocument(m["verifyImages"], rule.Autogen == "CronJob")
+	}
+	if err == nil {
+		doc, err = state.context().Substitute(doc)
+	}
+	if err != nil {
+		return nil, fail(ruleError("failed to substitute variables: ", err))
+	}
+	out, err := kpol.ResolveRule(p, rule, doc)
+	if err != nil {
+		return nil, fail(report.ToolErrorPrefix + "the rule's values after substitution are not replayed: " + err.Error())
+	}
+	if len(out.Unsupported) > 0 {
+		return nil, fail(report.ToolErrorPrefix + "rule uses what is not replayed yet: " + strings.Join(out.Unsupported, "; "))
+	}
+	state.rule = out
+	return out, nil
 }
 
 // applied is RulesAppliedCount() > 0: only a pass or a fail counts as applied, so with
@@ -616,7 +658,7 @@ func transparency(check *verify.SignatureCheck, rekor *kpol.Rekor, ctlog *kpol.C
 }
 
 // validatePolicy is the validating phase for one policy on the (mutated) object (§4.2).
-func (e *Engine) validatePolicy(p *kpol.Policy, req Request, obj map[string]any) []ruleResponse {
+func (e *Engine) validatePolicy(ctx context.Context, p *kpol.Policy, req Request, obj map[string]any) []ruleResponse {
 	res := toResource(obj, req.Operation, req.NamespaceLabels)
 	if !policyApplies(p, res) {
 		return nil
@@ -640,7 +682,7 @@ func (e *Engine) validatePolicy(p *kpol.Policy, req Request, obj map[string]any)
 			continue
 		}
 		// The validating phase evaluates the rule's preconditions on the mutated object too.
-		if pre := preconditionsFail(withRule(context.Background(), &rule, req, obj, nil), p, &rule, selected); pre != nil {
+		if pre := preconditionsFail(e.withRule(ctx, p, &rule, req, obj, nil), p, &rule, selected); pre != nil {
 			resps = append(resps, *pre)
 			continue
 		}

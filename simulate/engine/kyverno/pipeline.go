@@ -53,7 +53,7 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Outcome, error) {
 		}
 	}
 	for _, p := range e.Policies {
-		all = append(all, e.validatePolicy(p, req, obj)...)
+		all = append(all, e.validatePolicy(ctx, p, req, obj)...)
 	}
 	raw := map[string]string{}
 	for _, img := range original {
@@ -165,7 +165,7 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 			admission.Webhook{
 				Name: "validate.kyverno.svc-" + b.suffix, Configuration: "kyverno-resource-validating-webhook-cfg",
 				Call: func(ctx context.Context, obj map[string]any) admission.Response {
-					return e.validate(req, obj, policies, enforce)
+					return e.validate(ctx, req, obj, policies, enforce)
 				},
 			})
 	}
@@ -223,10 +223,10 @@ func (e *Engine) mutate(ctx context.Context, req Request, obj map[string]any, po
 	return admission.Response{Allowed: true, Warnings: e.warnings(all), Patch: append(patch, imagePatches...)}
 }
 
-func (e *Engine) validate(req Request, obj map[string]any, policies []*kpol.Policy, enforce bool) admission.Response {
+func (e *Engine) validate(ctx context.Context, req Request, obj map[string]any, policies []*kpol.Policy, enforce bool) admission.Response {
 	var all []policyResponses
 	for _, p := range policies {
-		if resps := e.validatePolicy(p, req, obj); len(resps) > 0 {
+		if resps := e.validatePolicy(ctx, p, req, obj); len(resps) > 0 {
 			all = append(all, policyResponses{p, resps})
 		}
 	}

@@ -1,0 +1,120 @@
+package kyverno
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+)
+
+// fakeConfigMaps is a cluster's ConfigMaps by namespace/name; reads records what was asked.
+type fakeConfigMaps struct {
+	objects   map[string]map[string]any
+	forbidden bool
+	reads     []string
+}
+
+func (f *fakeConfigMaps) ConfigMap(_ context.Context, namespace, name string) (map[string]any, error) {
+	f.reads = append(f.reads, namespace+"/"+name)
+	if f.forbidden {
+		return nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, name, nil)
+	}
+	if o, ok := f.objects[namespace+"/"+name]; ok {
+		return o, nil
+	}
+	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "configmaps"}, name)
+}
+
+func (f *fakeConfigMaps) Forbidden(err error) bool { return apierrors.IsForbidden(err) }
+
+func TestConfigMapContext(t *testing.T) {
+	keysCM := map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "keys", "namespace": "kyverno"}, "data": map[string]any{"key": "k8s://kyverno/cosign"}}
+	const keyPath = "/verifyImages/0/attestors/0/entries/0/keys/publicKeys"
+	tests := []struct {
+		name       string
+		namespace  string // the policy's (a namespaced Policy)
+		ref        string // the context entry's configMap, as JSON
+		publicKeys string
+		cluster    *fakeConfigMaps // nil: the run reads no cluster
+		wantKey    string
+		wantMsg    string // the rule's error; a tool error is matched by prefix
+		wantReads  []string
+	}{
+		{name: "key from the ConfigMap", ref: `{"name":"keys","namespace":"kyverno"}`, publicKeys: "{{ cm.data.key }}",
+			cluster: &fakeConfigMaps{objects: map[string]map[string]any{"kyverno/keys": keysCM}}, wantKey: "k8s://kyverno/cosign", wantReads: []string{"kyverno/keys"}},
+		{name: "name and namespace from variables, namespace defaulted for a ClusterPolicy", ref: `{"name":"{{ request.object.metadata.name }}"}`, publicKeys: "{{ cm.data.key }}",
+			cluster: &fakeConfigMaps{}, wantReads: []string{"default/pod"},
+			wantMsg: `failed to substitute variables: failed to resolve cm.data.key at path ` + keyPath + `: failed to retrieve config map for context entry cm: failed to get configmap default/pod : configmaps "pod" not found`},
+		{name: "a namespaced Policy reads its own namespace by default", namespace: "team", ref: `{"name":"keys"}`, publicKeys: "{{ cm.data.key }}",
+			cluster: &fakeConfigMaps{}, wantReads: []string{"team/keys"},
+			wantMsg: `failed to substitute variables: failed to resolve cm.data.key at path ` + keyPath + `: failed to retrieve config map for context entry cm: failed to get configmap team/keys : configmaps "keys" not found`},
+		{name: "a namespaced Policy may not read another namespace", namespace: "team", ref: `{"name":"keys","namespace":"kyverno"}`, publicKeys: "{{ cm.data.key }}",
+			cluster: &fakeConfigMaps{},
+			wantMsg: `failed to substitute variables: failed to resolve cm.data.key at path ` + keyPath + `: failed to retrieve config map for context entry cm: context entry cm: configMap namespace "kyverno" is different from policy namespace "team"`},
+		{name: "no cluster read: a tool error", ref: `{"name":"keys","namespace":"kyverno"}`, publicKeys: "{{ cm.data.key }}",
+			wantMsg: report.ToolErrorPrefix},
+		{name: "no RBAC to read it: a tool error", ref: `{"name":"keys","namespace":"kyverno"}`, publicKeys: "{{ cm.data.key }}",
+			cluster: &fakeConfigMaps{forbidden: true}, wantMsg: report.ToolErrorPrefix, wantReads: []string{"kyverno/keys"}},
+		{name: "an entry nothing names is never read", ref: `{"name":"keys","namespace":"kyverno"}`, publicKeys: "k8s://kyverno/cosign",
+			cluster: &fakeConfigMaps{}, wantKey: "k8s://kyverno/cosign"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kind := "ClusterPolicy"
+			if tt.namespace != "" {
+				kind = "Policy"
+			}
+			raw := `{"apiVersion":"kyverno.io/v1","kind":"` + kind + `","metadata":{"name":"p","namespace":"` + tt.namespace + `"},"spec":{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},` +
+				`"context":[{"name":"cm","configMap":` + tt.ref + `}],` +
+				`"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":` + quote(tt.publicKeys) + `}}]}]}]}]}}`
+			p, err := kpol.Parse([]byte(raw), "p.yaml:1", "default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rule := &p.Spec.Rules[0]
+			if len(rule.Unsupported) > 0 {
+				t.Fatalf("Unsupported = %q", rule.Unsupported)
+			}
+			e := &Engine{}
+			if tt.cluster != nil {
+				e.ConfigMaps = tt.cluster
+			}
+			obj := map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "pod", "namespace": "team"}}
+			ctx := e.withRule(context.Background(), p, rule, Request{Operation: "CREATE"}, obj, nil)
+			got, fail := resolveRule(ctx, p, rule, []imageInfo{{Pointer: "/spec/containers/0/image"}})
+			switch {
+			case tt.wantMsg == "" && fail != nil:
+				t.Fatalf("rule error %q", fail.message)
+			case tt.wantMsg != "" && fail == nil:
+				t.Fatalf("no rule error, want %q", tt.wantMsg)
+			case tt.wantMsg == report.ToolErrorPrefix && !strings.HasPrefix(fail.message, tt.wantMsg):
+				t.Fatalf("rule error %q, want a tool error", fail.message)
+			case tt.wantMsg != "" && tt.wantMsg != report.ToolErrorPrefix && fail.message != tt.wantMsg:
+				t.Fatalf("rule error\n%q\nwant\n%q", fail.message, tt.wantMsg)
+			case fail != nil && fail.status != statusError:
+				t.Fatalf("status %s, want error", fail.status)
+			case fail == nil && got.VerifyImages[0].Attestors[0].Entries[0].Keys.PublicKeys != tt.wantKey:
+				t.Fatalf("key %q, want %q", got.VerifyImages[0].Attestors[0].Entries[0].Keys.PublicKeys, tt.wantKey)
+			}
+			var reads []string
+			if tt.cluster != nil {
+				reads = tt.cluster.reads
+			}
+			if strings.Join(reads, ",") != strings.Join(tt.wantReads, ",") {
+				t.Errorf("ConfigMaps read %q, want %q", reads, tt.wantReads)
+			}
+		})
+	}
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
