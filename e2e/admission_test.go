@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -37,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	"github.com/kubectl-verify/kubectl-verify/internal/scenario"
 	"github.com/kubectl-verify/kubectl-verify/simulate/admission"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 )
@@ -91,7 +93,7 @@ func TestKyvernoAdmission(t *testing.T) {
 	// the controller starts, as many at a time as `go test` runs parallel tests.
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for _, p := range run {
-		if p.err == nil {
+		if p.err == nil && !p.sc.Live() {
 			go func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
@@ -378,17 +380,25 @@ func ignoreNotFound(err error) error {
 // checkScenario installs the scenario's namespaces and policies, submits its other resources
 // with dryRun=All and compares each answer with ours.
 func (k *kyvernoAdmission) checkScenario(t *testing.T, p *prepared) {
-	ours := map[string]report.Result{}
-	for _, r := range parseReport(t, p.simulate()).Results {
-		ours[r.Resource.Kind+"/"+r.Resource.Namespace+"/"+r.Resource.Name] = r
-	}
 	resources := parseManifest(t, p.files.Resources)
 	policies := parseManifest(t, p.files.Policies)
 
 	k.syncNamespaces(t, resources)
+	if p.sc.Live() {
+		k.createClusterObjects(t, parseManifest(t, p.files.Cluster))
+	}
 	t.Cleanup(func() { k.deletePolicies(t) })
 	k.applyPolicies(t, policies)
 	k.waitPoliciesServed(t, policies)
+
+	run := p.simulate
+	if p.sc.Live() {
+		run = func() runResult { return k.simulateLive(t, p) }
+	}
+	ours := map[string]report.Result{}
+	for _, r := range parseReport(t, run()).Results {
+		ours[r.Resource.Kind+"/"+r.Resource.Namespace+"/"+r.Resource.Name] = r
+	}
 
 	for _, o := range resources {
 		if o.Kind() == "Namespace" {
@@ -423,6 +433,50 @@ func (k *kyvernoAdmission) checkScenario(t *testing.T, p *prepared) {
 		})
 	}
 }
+
+// createClusterObjects creates a live scenario's cluster.yaml objects (their namespaces
+// first), deleted again when the scenario ends.
+func (k *kyvernoAdmission) createClusterObjects(t *testing.T, objs []manifest.Object) {
+	t.Helper()
+	k.syncNamespaces(t, objs)
+	for _, o := range objs {
+		if o.Kind() == "Namespace" {
+			continue
+		}
+		k.create(t, o.Obj)
+		u := &unstructured.Unstructured{Object: o.Obj}
+		t.Cleanup(func() {
+			client, err := k.resourceClient(u)
+			if err == nil {
+				err = client.Delete(context.Background(), u.GetName(), metav1.DeleteOptions{})
+			}
+			if ignoreNotFound(err) != nil {
+				t.Errorf("deleting %s %s: %v", u.GetKind(), u.GetName(), err)
+			}
+		})
+	}
+}
+
+// simulateLive is a live scenario's run of ours: policies read from the cluster that holds
+// them and cluster.yaml's objects, resources from the file. Its report must match
+// expected.yaml as a files-only run's must in TestScenarios.
+func (k *kyvernoAdmission) simulateLive(t *testing.T, p *prepared) runResult {
+	t.Helper()
+	args := append([]string{"simulate", "-f", p.files.Resources, "-o", "json", "--kyverno-namespace", kyvernoNamespace}, p.files.Args...)
+	r := k.verify(t, k.admin, args...)
+	p.save("kubectl-verify-live", r)
+	// The API server's warnings (Kyverno 1.19 deprecates kyverno.io/v1) are printed as
+	// kubectl prints them, not logged through klog.
+	if klogLine.Match(r.stderr) {
+		t.Errorf("stderr has klog lines:\n%s", r.stderr)
+	}
+	for _, d := range scenario.Diff(p.files.Expected, r.stdout, r.exitCode) {
+		t.Errorf("expected.yaml: %s", d)
+	}
+	return r
+}
+
+var klogLine = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d\d:\d\d:\d\d`)
 
 func parseManifest(t testing.TB, path string) []manifest.Object {
 	t.Helper()

@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/kubectl-verify/kubectl-verify/internal/memo"
+	"io"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,9 +17,11 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/pager"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	"github.com/kubectl-verify/kubectl-verify/internal/memo"
 	"github.com/kubectl-verify/kubectl-verify/policyload"
 )
 
@@ -47,8 +49,18 @@ type cluster struct {
 }
 
 // connect resolves the context and asks the API server for its version, so that an
-// unreachable cluster fails once, early, naming the server.
-func connect(flags *genericclioptions.ConfigFlags) (*cluster, error) {
+// unreachable cluster fails once, early, naming the server. The API server's warnings (a
+// deprecated policy version, say) go to errOut once each, as kubectl prints them.
+func connect(flags *genericclioptions.ConfigFlags, errOut io.Writer) (*cluster, error) {
+	warnings := rest.NewWarningWriter(errOut, rest.WarningWriterOptions{Deduplicate: true})
+	wrap := flags.WrapConfigFn
+	flags.WrapConfigFn = func(cfg *rest.Config) *rest.Config {
+		if wrap != nil {
+			cfg = wrap(cfg)
+		}
+		cfg.WarningHandler = warnings
+		return cfg
+	}
 	c := &cluster{flags: flags}
 	raw, err := flags.ToRawKubeConfigLoader().RawConfig()
 	if err == nil {

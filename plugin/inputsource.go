@@ -48,7 +48,7 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 	var c *cluster
 	if policiesFromCluster || resourcesFromCluster || liveOld {
 		var err error
-		if c, err = connect(o.ConfigFlags); err != nil {
+		if c, err = connect(o.ConfigFlags, o.ErrOut); err != nil {
 			return nil, err
 		}
 	}

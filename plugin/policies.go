@@ -103,7 +103,7 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 	var set *policyload.Set
 	source := "files"
 	if len(o.Policies) == 0 {
-		c, err := connect(o.ConfigFlags)
+		c, err := connect(o.ConfigFlags, o.ErrOut)
 		if err != nil {
 			return err
 		}

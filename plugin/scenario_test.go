@@ -80,6 +80,9 @@ func TestScenarios(t *testing.T) {
 					if sc.Images.NeedsReferrers() && !referrers {
 						t.Skip("images.yaml: registry: referrers")
 					}
+					if sc.Live() {
+						t.Skip("live scenario (cluster.yaml): e2e TestKyvernoAdmission runs it against a cluster holding its objects")
+					}
 					env := scenario.Env{Registry: reg.Host, DeadRegistry: dead, Digests: map[string]string{}, PublicKeys: map[string]string{},
 						Roots: ca.PEM, Certs: map[string]string{}, LogKeys: map[string]string{}, TSAChains: map[string]string{}, CTLogKeys: map[string]string{}}
 					ctlogs := map[string]*verifytest.CTLog{}

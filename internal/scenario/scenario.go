@@ -30,6 +30,7 @@ const (
 	ResourcesFile = "resources.yaml"
 	ExpectedFile  = "expected.yaml"
 	ArgsFile      = "args"
+	ClusterFile   = "cluster.yaml"
 )
 
 // Scenario is one folder under testdata/scenarios, as read from disk (placeholders intact).
@@ -46,7 +47,15 @@ type Scenario struct {
 	Expected  []byte
 	// Args is the args file's raw content, nil when the file is absent.
 	Args []byte
+	// Cluster is cluster.yaml's raw content (objects that exist in the cluster: ConfigMaps a
+	// rule's context reads, say), nil when the file is absent. A scenario with it is live: it
+	// runs only where a cluster holds them (e2e TestKyvernoAdmission), with policies read
+	// from that cluster.
+	Cluster []byte
 }
+
+// Live reports whether the scenario needs a cluster holding cluster.yaml's objects.
+func (s *Scenario) Live() bool { return s.Cluster != nil }
 
 // Images is the content of images.yaml.
 type Images struct {
@@ -309,6 +318,9 @@ func Load(dir string) (*Scenario, error) {
 	if s.Args, err = read(ArgsFile, true); err != nil {
 		return nil, err
 	}
+	if s.Cluster, err = read(ClusterFile, true); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -528,6 +540,8 @@ type Files struct {
 	// Args are the extra flags from the args file (substituted; blank lines and lines starting
 	// with # are dropped).
 	Args []string
+	// Cluster is the path of the substituted cluster.yaml ("" without one).
+	Cluster string
 	// Expected is the parsed, substituted expected.yaml.
 	Expected Expected
 }
@@ -542,11 +556,17 @@ func (s *Scenario) Materialize(env Env, dir string) (*Files, error) {
 		Policies:  filepath.Join(dir, PoliciesFile),
 		Resources: filepath.Join(dir, ResourcesFile),
 	}
-	for _, w := range []struct {
+	type write struct {
 		name string
 		raw  []byte
 		path string
-	}{{PoliciesFile, s.Policies, f.Policies}, {ResourcesFile, s.Resources, f.Resources}} {
+	}
+	writes := []write{{PoliciesFile, s.Policies, f.Policies}, {ResourcesFile, s.Resources, f.Resources}}
+	if s.Live() {
+		f.Cluster = filepath.Join(dir, ClusterFile)
+		writes = append(writes, write{ClusterFile, s.Cluster, f.Cluster})
+	}
+	for _, w := range writes {
 		text, err := Substitute(string(w.raw), env)
 		if err != nil {
 			return nil, fmt.Errorf("scenario %s: %s: %w", s.Name, w.name, err)
