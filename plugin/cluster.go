@@ -46,6 +46,7 @@ type cluster struct {
 	context string
 	server  string
 	dyn     dynamic.Interface
+	raw     rest.Interface
 }
 
 // connect resolves the context and asks the API server for its version, so that an
@@ -84,6 +85,7 @@ func connect(flags *genericclioptions.ConfigFlags, errOut io.Writer) (*cluster, 
 	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
+	c.raw = dc.RESTClient()
 	return c, nil
 }
 
@@ -270,3 +272,23 @@ func (r configMapReader) ConfigMap(ctx context.Context, namespace, name string) 
 
 // Forbidden reports an RBAC refusal.
 func (r configMapReader) Forbidden(err error) bool { return apierrors.IsForbidden(err) }
+
+// apiReader makes the GETs Kyverno apiCall context entries ask for, each URI once a run.
+type apiReader struct {
+	raw  rest.Interface
+	read *memo.Memo[[]byte]
+}
+
+func (c *cluster) api() apiReader { return apiReader{c.raw, &memo.Memo[[]byte]{}} }
+
+// Get is a GET of uri (path and query) as Kyverno's client makes it (RequestURI).
+func (r apiReader) Get(ctx context.Context, uri string) ([]byte, error) {
+	return r.read.Do(ctx, uri, func() ([]byte, error) {
+		return r.raw.Get().RequestURI(uri).DoRaw(ctx)
+	})
+}
+
+// Forbidden reports an RBAC refusal.
+func (r apiReader) Forbidden(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
+}

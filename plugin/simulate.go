@@ -266,11 +266,12 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 	ver := verify.New(reg)
 	ver.Trust = in.trust
 	var configMaps simulate.ConfigMapReader
+	var api simulate.APIReader
 	if in.cluster != nil {
 		ver.Secrets = in.cluster.secrets()
-		configMaps = in.cluster.configMaps()
+		configMaps, api = in.cluster.configMaps(), in.cluster.api()
 	}
-	rep, rows, err := simulate.Run(ctx, simulate.Config{KyvernoConfigMaps: configMaps,
+	rep, rows, err := simulate.Run(ctx, simulate.Config{KyvernoConfigMaps: configMaps, KyvernoAPI: api,
 		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
 		Operation: o.Operation, OldObjects: in.old, FromCluster: in.fromCluster, Parallel: o.Parallel, Verifier: ver,
 		NamespaceLabels: in.namespaceLabels, UnknownNamespaces: in.unknownNamespaces, Gaps: in.gaps,

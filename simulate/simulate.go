@@ -19,8 +19,12 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// ConfigMapReader reads ConfigMaps from the cluster a run reads.
-type ConfigMapReader = kyverno.ConfigMapReader
+// ConfigMapReader reads ConfigMaps from the cluster a run reads; APIReader makes the GETs
+// Kyverno apiCall context entries ask of its API server.
+type (
+	ConfigMapReader = kyverno.ConfigMapReader
+	APIReader       = kyverno.APIReader
+)
 
 // Config is one run.
 type Config struct {
@@ -29,6 +33,7 @@ type Config struct {
 	// KyvernoConfigMaps reads the ConfigMaps Kyverno rule context entries name; nil when the
 	// run reads no cluster.
 	KyvernoConfigMaps ConfigMapReader
+	KyvernoAPI        APIReader
 	Resources         []manifest.Object
 	// DefaultNamespace is given to objects without one (-n, else the context's, else default).
 	DefaultNamespace string
@@ -95,7 +100,7 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 		}
 	}
 	objs := Results(cfg.Resources)
-	eng := &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig, ConfigMaps: cfg.KyvernoConfigMaps}
+	eng := &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig, ConfigMaps: cfg.KyvernoConfigMaps, API: cfg.KyvernoAPI}
 	results := make([]report.Result, len(objs))
 	rows := make([][]report.ImageRow, len(objs))
 	g, gctx := errgroup.WithContext(ctx)

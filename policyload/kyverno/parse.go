@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	gojmespath "github.com/kyverno/go-jmespath"
+
 	"github.com/kubectl-verify/kubectl-verify/internal/kyvernocond"
 )
 
@@ -144,8 +146,32 @@ func (p *Policy) normalise(ref string) error {
 				for _, u := range kyvernocond.Unsupported([]any{c.ConfigMap.Name, c.ConfigMap.Namespace}) {
 					r.Unsupported = append(r.Unsupported, cpath+".configMap: "+u)
 				}
-			case present(c.APICall):
-				r.Unsupported = append(r.Unsupported, cpath+".apiCall")
+			case c.APICall != nil:
+				a := c.APICall
+				if a.Method == "" {
+					a.Method = "GET" // CRD default
+				}
+				if a.URLPath != "" && present(a.Service) {
+					return &InvalidError{ref, cpath, "a URLPath cannot be used for service API calls"}
+				}
+				if a.JMESPath != "" && !strings.Contains(a.JMESPath, "{{") {
+					if _, err := gojmespath.NewParser().Parse(a.JMESPath); err != nil {
+						return &InvalidError{ref, cpath, fmt.Sprintf("failed to parse JMESPath %s: %v", a.JMESPath, err)}
+					}
+				}
+				switch {
+				case present(a.Service):
+					r.Unsupported = append(r.Unsupported, cpath+".apiCall.service (a call to a service in the cluster, which this replay does not make)")
+				case a.Method != "GET":
+					r.Unsupported = append(r.Unsupported, cpath+".apiCall.method: "+a.Method+" (a read-only replay sends no request that could write)")
+				}
+				doc := []any{a.URLPath}
+				if a.JMESPath != "" {
+					doc = append(doc, "{{"+a.JMESPath+"}}")
+				}
+				for _, u := range kyvernocond.Unsupported(doc) {
+					r.Unsupported = append(r.Unsupported, cpath+".apiCall: "+u)
+				}
 			case present(c.ImageRegistry):
 				r.Unsupported = append(r.Unsupported, cpath+".imageRegistry")
 			case present(c.GlobalReference):

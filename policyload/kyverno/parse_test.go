@@ -29,6 +29,10 @@ func TestParseRefuses(t *testing.T) {
 			"spec.rules[0].verifyImages[0].attestors[0].entries[0].attestor.entries", "An entry is required"},
 		{"jmesPath extractor with digest pinning", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"imageExtractors":{"Task":[{"path":"/spec/x","jmesPath":"@"}]},"verifyImages":[` + entry("") + `]}]}`,
 			"spec.rules[0]", "jmespath may not be used in an image extractor when mutating digests with verify images"},
+		{"apiCall with both urlPath and service", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"context":[{"name":"c","apiCall":{"urlPath":"/api/v1/pods","service":{"url":"https://x"}}}],"verifyImages":[` + entry("") + `]}]}`,
+			"spec.rules[0].context[0]", "a URLPath cannot be used for service API calls"},
+		{"apiCall JMESPath that does not parse", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"context":[{"name":"c","apiCall":{"urlPath":"/api/v1/pods","jmesPath":"items[?"}}],"verifyImages":[` + entry("") + `]}]}`,
+			"spec.rules[0].context[0]", "failed to parse JMESPath items[?"},
 		{"unknown credential provider", `{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},"verifyImages":[` + entry(`,"imageRegistryCredentials":{"providers":["default","quay"]}`) + `]}]}`,
 			"spec.rules[0].verifyImages[0].imageRegistryCredentials.providers[1]", `Unsupported value: "quay"`},
 	}
@@ -153,6 +157,31 @@ func TestParseSigstoreBundle(t *testing.T) {
 			}
 			if bundleTrust != tt.wantTrust || len(r.Unsupported) != tt.wantUnsupport {
 				t.Errorf("PublicTrust %q, Unsupported %q; want %d SigstoreBundle trust entries and %d unsupported", r.PublicTrust, r.Unsupported, tt.wantTrust, tt.wantUnsupport)
+			}
+		})
+	}
+}
+
+func TestParseAPICallUnsupported(t *testing.T) {
+	tests := []struct{ name, call, want string }{
+		{"a service call", `{"service":{"url":"https://svc.ns:443/x"}}`, "apiCall.service"},
+		{"a POST", `{"urlPath":"/apis/authorization.k8s.io/v1/subjectaccessreviews","method":"POST"}`, "apiCall.method: POST"},
+		{"a GET", `{"urlPath":"/api/v1/namespaces/{{ request.namespace }}/configmaps"}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := `{"apiVersion":"kyverno.io/v1","kind":"ClusterPolicy","metadata":{"name":"p"},"spec":{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},` +
+				`"context":[{"name":"c","apiCall":` + tt.call + `}],"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":"k8s://a/b"}}]}]}]}]}}`
+			p, err := Parse([]byte(raw), "f.yaml:1", "default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(p.Spec.Rules[0].Unsupported, "; ")
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Fatalf("Unsupported = %q, want one naming %q", got, tt.want)
+			}
+			if m := p.Spec.Rules[0].Context[0].APICall.Method; tt.want == "" && m != "GET" {
+				t.Errorf("method = %q, want the CRD default GET", m)
 			}
 		})
 	}

@@ -361,12 +361,13 @@ type ImageExtractor struct {
 	JMESPath string `json:"jmesPath,omitempty"`
 }
 
-// ContextEntry is one rules[].context entry. `variable` and `configMap` entries are replayed.
+// ContextEntry is one rules[].context entry. `variable`, `configMap` and `apiCall` (GET of an
+// API server path) entries are replayed.
 type ContextEntry struct {
 	Name            string          `json:"name"`
 	Variable        *VariableEntry  `json:"variable,omitempty"`
 	ConfigMap       *ConfigMapRef   `json:"configMap,omitempty"`
-	APICall         json.RawMessage `json:"apiCall,omitempty"`
+	APICall         *APICall        `json:"apiCall,omitempty"`
 	ImageRegistry   json.RawMessage `json:"imageRegistry,omitempty"`
 	GlobalReference json.RawMessage `json:"globalReference,omitempty"`
 }
@@ -376,6 +377,23 @@ type ContextEntry struct {
 type ConfigMapRef struct {
 	Name      string `json:"name"`
 	Namespace string `json:"namespace,omitempty"`
+}
+
+// APICall is a context entry's `apiCall`: a request to the API server (urlPath) or to a
+// service, its response optionally narrowed by a JMESPath, with a default when it fails.
+type APICall struct {
+	URLPath  string          `json:"urlPath,omitempty"`
+	Method   string          `json:"method,omitempty"`
+	Data     []RequestData   `json:"data,omitempty"`
+	Service  json.RawMessage `json:"service,omitempty"`
+	JMESPath string          `json:"jmesPath,omitempty"`
+	Default  json.RawMessage `json:"default,omitempty"`
+}
+
+// RequestData is one key of an apiCall's POST body.
+type RequestData struct {
+	Key   string          `json:"key"`
+	Value json.RawMessage `json:"value"`
 }
 
 // VariableEntry is a context entry's `variable`: a value, a JMESPath over it (or over the

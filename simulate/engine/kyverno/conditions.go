@@ -52,6 +52,8 @@ func (e *Engine) withRule(ctx context.Context, p *kpol.Policy, rule *kpol.Rule, 
 				_ = vars.AddDeferred(c.Name, kyvernocond.Variable{Name: c.Name, Value: c.Variable.Value, JMESPath: c.Variable.JMESPath, Default: c.Variable.Default}.Load)
 			case c.ConfigMap != nil:
 				_ = vars.AddDeferred(c.Name, configMapLoader(ctx, e.ConfigMaps, c, p.Namespace))
+			case c.APICall != nil:
+				_ = vars.AddDeferred(c.Name, apiCallLoader(ctx, e.API, c, p.Namespace))
 			}
 		}
 		return vars

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
+	"regexp"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/kyvernocond"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
@@ -100,4 +102,117 @@ func fetchConfigMap(ctx context.Context, cms ConfigMapReader, vars *kyvernocond.
 	}
 	// Kyverno adds the typed object's Data (absent: null) and ObjectMeta.
 	return json.Marshal(map[string]any{"data": obj["data"], "metadata": obj["metadata"]})
+}
+
+// APIReader makes the API server requests apiCall context entries ask for (GET only: the
+// replay never writes). An RBAC refusal must satisfy Forbidden.
+type APIReader interface {
+	// Get is a GET of an absolute request URI (path and query), the response body as is.
+	Get(ctx context.Context, uri string) ([]byte, error)
+	Forbidden(err error) bool
+}
+
+// namespacePath finds the namespace an API path names (Kyverno's namespacePathRegex).
+var namespacePath = regexp.MustCompile(`^/api(s)?/.*?/namespaces/([^/]+)/?.*$`)
+
+// apiCallLoader is Kyverno's apiCall context loader (loaders/apicall.go, apicall/) for an
+// urlPath entry: the call substituted, a namespaced Policy held to its namespace, the GET,
+// the default when the call fails, then the response (narrowed by the JMESPath) added under
+// the entry's name. Its error texts are Kyverno's.
+func apiCallLoader(ctx context.Context, api APIReader, entry kpol.ContextEntry, policyNamespace string) func(*kyvernocond.Context) error {
+	return func(vars *kyvernocond.Context) error {
+		data, err := fetchAPICall(ctx, api, vars, entry, policyNamespace)
+		if err != nil {
+			return fmt.Errorf("failed to fetch data for APICall: %w", err)
+		}
+		if err := storeAPICall(vars, entry, data); err != nil {
+			return fmt.Errorf("failed to store data for APICall: %w", err)
+		}
+		return nil
+	}
+}
+
+func fetchAPICall(ctx context.Context, api APIReader, vars *kyvernocond.Context, entry kpol.ContextEntry, policyNamespace string) ([]byte, error) {
+	orig := entry.APICall
+	var doc any
+	raw, err := json.Marshal(orig)
+	if err == nil {
+		err = json.Unmarshal(raw, &doc)
+	}
+	if err == nil {
+		doc, err = vars.Substitute(doc)
+	}
+	var call kpol.APICall
+	if err == nil {
+		raw, err = json.Marshal(doc)
+		if err == nil {
+			err = json.Unmarshal(raw, &call)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to substitute variables in context entry %s %s: %w", entry.Name, orig.URLPath, err)
+	}
+	if policyNamespace != "" {
+		clean := path.Clean(call.URLPath)
+		m := namespacePath.FindStringSubmatch(clean)
+		if len(m) <= 2 {
+			return nil, fmt.Errorf("path %s does not contain a namespace segment, which is required for namespaced policies", clean)
+		}
+		if m[2] != policyNamespace {
+			return nil, fmt.Errorf("path %s refers to namespace %s, which is different from the policy namespace %s", clean, m[2], policyNamespace)
+		}
+	}
+	if call.URLPath != "" && api == nil {
+		// Kyverno would have the answer (or its default would stand in for a failure): this
+		// run has neither.
+		return nil, &toolError{fmt.Sprintf("context entry %s calls the API server (%s), and this run reads no cluster (policies and resources both from files)", entry.Name, call.URLPath)}
+	}
+	var data []byte
+	if call.URLPath == "" {
+		err = fmt.Errorf("missing service for APICall %s", entry.Name)
+	} else if data, err = api.Get(ctx, call.URLPath); err != nil {
+		if api.Forbidden(err) {
+			return nil, &toolError{fmt.Sprintf("context entry %s: GET %s: %v", entry.Name, call.URLPath, err)}
+		}
+		data, err = nil, fmt.Errorf("failed to %v resource with raw url: %s: %v", orig.Method, call.URLPath, err)
+	}
+	if err != nil {
+		if len(orig.Default) > 0 {
+			return orig.Default, nil
+		}
+		return nil, err
+	}
+	return data, nil
+}
+
+func storeAPICall(vars *kyvernocond.Context, entry kpol.ContextEntry, data []byte) error {
+	a := entry.APICall
+	if (len(a.Default) > 0 && string(data) == string(a.Default)) || a.JMESPath == "" {
+		if err := vars.AddEntry(entry.Name, data); err != nil {
+			return fmt.Errorf("failed to add resource data to context entry %s: %w", entry.Name, err)
+		}
+		return nil
+	}
+	p, err := vars.Substitute(a.JMESPath)
+	if err != nil {
+		return fmt.Errorf("failed to substitute variables in context entry %s JMESPath %s: %w", entry.Name, a.JMESPath, err)
+	}
+	query, _ := p.(string)
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("failed to apply JMESPath %s for context entry %s: %w", query, entry.Name,
+			fmt.Errorf("failed to unmarshal JSON: %s, error: %w", string(data), err))
+	}
+	res, compileErr, searchErr := kyvernocond.Search(query, doc)
+	if err := errors.Join(compileErr, searchErr); err != nil {
+		return fmt.Errorf("failed to apply JMESPath %s for context entry %s: %w", query, entry.Name, err)
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("failed to marshall APICall data for context entry %s: %w", entry.Name, err)
+	}
+	if err := vars.AddEntry(entry.Name, out); err != nil {
+		return fmt.Errorf("failed to add APICall results for context entry %s: %w", entry.Name, err)
+	}
+	return nil
 }

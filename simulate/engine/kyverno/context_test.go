@@ -118,3 +118,107 @@ func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// fakeAPI answers GETs from a map of URI -> JSON body.
+type fakeAPI struct {
+	bodies    map[string]string
+	forbidden bool
+	gets      []string
+}
+
+func (f *fakeAPI) Get(_ context.Context, uri string) ([]byte, error) {
+	f.gets = append(f.gets, uri)
+	if f.forbidden {
+		return nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "x", nil)
+	}
+	if b, ok := f.bodies[uri]; ok {
+		return []byte(b), nil
+	}
+	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "configmaps"}, "cosign")
+}
+
+func (f *fakeAPI) Forbidden(err error) bool { return apierrors.IsForbidden(err) }
+
+func TestAPICallContext(t *testing.T) {
+	const cmPath = "/api/v1/namespaces/keys/configmaps/cosign"
+	const keyPath = "/verifyImages/0/attestors/0/entries/0/keys/publicKeys"
+	cluster := func() *fakeAPI {
+		return &fakeAPI{bodies: map[string]string{cmPath: `{"kind":"ConfigMap","data":{"main":"k8s://keys/cosign"}}`}}
+	}
+	tests := []struct {
+		name      string
+		namespace string
+		call      string // the entry's apiCall, as JSON
+		api       *fakeAPI
+		wantKey   string
+		wantMsg   string
+		wantGets  []string
+	}{
+		{name: "a GET narrowed by its JMESPath", call: `{"urlPath":"` + cmPath + `","jmesPath":"data.main"}`, api: cluster(),
+			wantKey: "k8s://keys/cosign", wantGets: []string{cmPath}},
+		{name: "the path from a variable", call: `{"urlPath":"/api/v1/namespaces/keys/configmaps/{{ request.object.metadata.name }}","jmesPath":"data.main"}`, api: cluster(),
+			wantKey: "k8s://keys/cosign", wantGets: []string{cmPath}},
+		{name: "a failed GET falls back to the default", call: `{"urlPath":"/api/v1/namespaces/keys/configmaps/absent","jmesPath":"data.main","default":"k8s://keys/fallback"}`, api: cluster(),
+			wantKey: "k8s://keys/fallback", wantGets: []string{"/api/v1/namespaces/keys/configmaps/absent"}},
+		{name: "a failed GET without a default", call: `{"urlPath":"/api/v1/namespaces/keys/configmaps/absent","jmesPath":"data.main"}`, api: cluster(),
+			wantGets: []string{"/api/v1/namespaces/keys/configmaps/absent"},
+			wantMsg:  `failed to substitute variables: failed to resolve key.x at path ` + keyPath + `: failed to fetch data for APICall: failed to GET resource with raw url: /api/v1/namespaces/keys/configmaps/absent: configmaps "cosign" not found`},
+		{name: "a namespaced Policy may not call into another namespace", namespace: "team", call: `{"urlPath":"` + cmPath + `","jmesPath":"data.main"}`, api: cluster(),
+			wantMsg: `failed to substitute variables: failed to resolve key.x at path ` + keyPath + `: failed to fetch data for APICall: path ` + cmPath + ` refers to namespace keys, which is different from the policy namespace team`},
+		{name: "no cluster read: a tool error, whatever the default", call: `{"urlPath":"` + cmPath + `","default":"x"}`, wantMsg: report.ToolErrorPrefix},
+		{name: "no RBAC: a tool error", call: `{"urlPath":"` + cmPath + `"}`, api: &fakeAPI{forbidden: true}, wantMsg: report.ToolErrorPrefix, wantGets: []string{cmPath}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kind := "ClusterPolicy"
+			if tt.namespace != "" {
+				kind = "Policy"
+			}
+			// The key is the whole response when there is no JMESPath: key.x reads a field of it.
+			publicKeys := "{{ key }}"
+			if !strings.Contains(tt.call, "jmesPath") {
+				publicKeys = "{{ key.x }}"
+			}
+			if strings.Contains(tt.wantMsg, "key.x") {
+				publicKeys = "{{ key.x }}"
+			}
+			raw := `{"apiVersion":"kyverno.io/v1","kind":"` + kind + `","metadata":{"name":"p","namespace":"` + tt.namespace + `"},"spec":{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},` +
+				`"context":[{"name":"key","apiCall":` + tt.call + `}],` +
+				`"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":` + quote(publicKeys) + `}}]}]}]}]}}`
+			p, err := kpol.Parse([]byte(raw), "p.yaml:1", "default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rule := &p.Spec.Rules[0]
+			if len(rule.Unsupported) > 0 {
+				t.Fatalf("Unsupported = %q", rule.Unsupported)
+			}
+			e := &Engine{}
+			if tt.api != nil {
+				e.API = tt.api
+			}
+			obj := map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "cosign", "namespace": "team"}}
+			ctx := e.withRule(context.Background(), p, rule, Request{Operation: "CREATE"}, obj, nil)
+			got, fail := resolveRule(ctx, p, rule, []imageInfo{{Pointer: "/spec/containers/0/image"}})
+			switch {
+			case tt.wantMsg == "" && fail != nil:
+				t.Fatalf("rule error %q", fail.message)
+			case tt.wantMsg != "" && fail == nil:
+				t.Fatalf("no rule error, want %q", tt.wantMsg)
+			case tt.wantMsg == report.ToolErrorPrefix && !strings.HasPrefix(fail.message, tt.wantMsg):
+				t.Fatalf("rule error %q, want a tool error", fail.message)
+			case tt.wantMsg != "" && tt.wantMsg != report.ToolErrorPrefix && fail.message != tt.wantMsg:
+				t.Fatalf("rule error\n%q\nwant\n%q", fail.message, tt.wantMsg)
+			case fail == nil && got.VerifyImages[0].Attestors[0].Entries[0].Keys.PublicKeys != tt.wantKey:
+				t.Fatalf("key %q, want %q", got.VerifyImages[0].Attestors[0].Entries[0].Keys.PublicKeys, tt.wantKey)
+			}
+			var gets []string
+			if tt.api != nil {
+				gets = tt.api.gets
+			}
+			if strings.Join(gets, ",") != strings.Join(tt.wantGets, ",") {
+				t.Errorf("GETs %q, want %q", gets, tt.wantGets)
+			}
+		})
+	}
+}

@@ -41,8 +41,10 @@ type Engine struct {
 	Policies []*kpol.Policy
 	Verifier Verifier
 	Config   Config
-	// ConfigMaps reads configMap context entries; nil when the run reads no cluster.
+	// ConfigMaps reads configMap context entries, API apiCall ones; nil when the run reads
+	// no cluster.
 	ConfigMaps ConfigMapReader
+	API        APIReader
 }
 
 // Rule statuses, as Kyverno names them.
