@@ -119,6 +119,10 @@ func admissionSkipReason(p *prepared) string {
 		return "expected.yaml: differential: false"
 	}
 	args := string(p.sc.Args)
+	if p.sc.Live() && !strings.Contains(args, "--trusted-root") {
+		// The old object of a live UPDATE is the one Kyverno admitted from cluster.yaml.
+		return ""
+	}
 	switch {
 	case strings.Contains(args, "--trusted-root"):
 		return "--trusted-root stands in for the public Sigstore TUF repository, which the controller would fetch and cannot reach here"
@@ -384,12 +388,15 @@ func (k *kyvernoAdmission) checkScenario(t *testing.T, p *prepared) {
 	policies := parseManifest(t, p.files.Policies)
 
 	k.syncNamespaces(t, resources)
-	if p.sc.Live() {
-		k.createClusterObjects(t, parseManifest(t, p.files.Cluster))
-	}
 	t.Cleanup(func() { k.deletePolicies(t) })
 	k.applyPolicies(t, policies)
 	k.waitPoliciesServed(t, policies)
+	if p.sc.Live() {
+		// After the policies: objects Kyverno admits carry what it gives them (pinned
+		// images, its annotations), as the old objects of an UPDATE do in a cluster.
+		k.createClusterObjects(t, parseManifest(t, p.files.Cluster))
+	}
+	update := slices.Contains(p.files.Args, "--operation=UPDATE")
 
 	run := p.simulate
 	if p.sc.Live() {
@@ -413,7 +420,7 @@ func (k *kyvernoAdmission) checkScenario(t *testing.T, p *prepared) {
 			continue
 		}
 		t.Run(key, func(t *testing.T) {
-			theirs, invalid := k.dryRun(t, o.Obj)
+			theirs, invalid := k.dryRun(t, o.Obj, update)
 			if invalid != "" {
 				// Field validation runs between the mutating and the validating webhooks: the
 				// mutating ones let the object through, and nothing of Kyverno's answer is left
@@ -760,11 +767,28 @@ type admissionAnswer struct {
 	Annotations map[string]any    // kyverno.io/verify-images* annotations, JSON-decoded
 }
 
-// dryRun POSTs obj with dryRun=All and reads the answer: the returned object when allowed,
-// the Status message when denied, and the Warning headers either way.
-func (k *kyvernoAdmission) dryRun(t testing.TB, obj map[string]any) (ans admissionAnswer, invalid string) {
+// dryRun POSTs obj (PUTs it over the live object of its name, for an update) with
+// dryRun=All and reads the answer: the returned object when allowed, the Status message when
+// denied, and the Warning headers either way.
+func (k *kyvernoAdmission) dryRun(t testing.TB, obj map[string]any, update bool) (ans admissionAnswer, invalid string) {
 	t.Helper()
 	u := &unstructured.Unstructured{Object: obj}
+	method := http.MethodPost
+	if update {
+		client, err := k.resourceClient(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live, err := client.Get(context.Background(), u.GetName(), metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("an update needs the live object: %v", err)
+		}
+		// As `kubectl replace` sends it: the manifest, at the live object's version.
+		u = u.DeepCopy()
+		u.SetResourceVersion(live.GetResourceVersion())
+		obj = u.Object
+		method = http.MethodPut
+	}
 	m, err := k.restMapping(u)
 	if err != nil {
 		t.Fatalf("mapping %s: %v", u.GroupVersionKind(), err)
@@ -780,14 +804,18 @@ func (k *kyvernoAdmission) dryRun(t testing.TB, obj map[string]any) (ans admissi
 		}
 		path += "/namespaces/" + ns
 	}
-	path += "/" + m.Resource.Resource + "?dryRun=All"
+	path += "/" + m.Resource.Resource
+	if update {
+		path += "/" + u.GetName()
+	}
+	path += "?dryRun=All"
 	body, err := json.Marshal(obj)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(k.cfg.Host, "/")+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(k.cfg.Host, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -795,7 +823,7 @@ func (k *kyvernoAdmission) dryRun(t testing.TB, obj map[string]any) (ans admissi
 	req.Header.Set("Accept", "application/json")
 	resp, err := k.http.Do(req)
 	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -804,7 +832,7 @@ func (k *kyvernoAdmission) dryRun(t testing.TB, obj map[string]any) (ans admissi
 	}
 	headers, errs := utilnet.ParseWarningHeaders(resp.Header.Values("Warning"))
 	if len(errs) > 0 {
-		t.Fatalf("POST %s: unparsable Warning headers %q: %v", path, resp.Header.Values("Warning"), errors.Join(errs...))
+		t.Fatalf("%s %s: unparsable Warning headers %q: %v", method, path, resp.Header.Values("Warning"), errors.Join(errs...))
 	}
 	for _, h := range headers {
 		ans.Warnings = append(ans.Warnings, h.Text)
@@ -812,25 +840,25 @@ func (k *kyvernoAdmission) dryRun(t testing.TB, obj map[string]any) (ans admissi
 	if resp.StatusCode/100 != 2 {
 		var st metav1.Status
 		if err := json.Unmarshal(raw, &st); err != nil || st.Kind != "Status" {
-			t.Fatalf("POST %s: HTTP %d, body is not a Status: %s", path, resp.StatusCode, raw)
+			t.Fatalf("%s %s: HTTP %d, body is not a Status: %s", method, path, resp.StatusCode, raw)
 		}
 		if st.Reason == metav1.StatusReasonInvalid {
 			return ans, st.Message
 		}
 		if !strings.HasPrefix(st.Message, "admission webhook ") {
-			t.Fatalf("POST %s: HTTP %d not from an admission webhook: %s\nKyverno log tail:\n%s", path, resp.StatusCode, st.Message, k.logTail())
+			t.Fatalf("%s %s: HTTP %d not from an admission webhook: %s\nKyverno log tail:\n%s", method, path, resp.StatusCode, st.Message, k.logTail())
 		}
 		ans.Message = st.Message
 		return ans, ""
 	}
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("POST %s: HTTP %d, body is not an object: %v", path, resp.StatusCode, err)
+		t.Fatalf("%s %s: HTTP %d, body is not an object: %v", method, path, resp.StatusCode, err)
 	}
 	ans.Allowed = true
 	ans.Images = containerImages(out)
 	if ans.Annotations, err = verifyImagesAnnotations(out); err != nil {
-		t.Fatalf("POST %s: %v", path, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	return ans, ""
 }
