@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
 	"github.com/kubectl-verify/kubectl-verify/internal/scenario"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
 )
@@ -833,7 +834,14 @@ func (p *prepared) kyvernoApply() (map[string][]scenario.CheckKey, []byte, error
 			return
 		}
 		p.kyvernoOut = r.stdout
+		loaded, want, err := loadedPolicies(p.files.Policies, r.stdout)
 		switch {
+		case err != nil:
+			p.kyvernoErr = err
+		case loaded != want:
+			// The CLI drops a policy file whose fields its schema does not know without a word
+			// but the deprecation warning it prints for each policy it did load.
+			p.kyvernoErr = fmt.Errorf("%s loaded %d of the %d policies in %s (a field Kyverno's schema does not know drops them silently)", r.cmdline, loaded, want, p.files.Policies)
 		case bytes.Contains(r.stdout, []byte("Policies Skipped")):
 			// Kyverno refused a policy (it would be rejected at creation): the comparison
 			// would be meaningless. Scenarios about invalid policies set differential: false.
@@ -847,6 +855,34 @@ func (p *prepared) kyvernoApply() (map[string][]scenario.CheckKey, []byte, error
 	}
 	checks, err := scenario.KyvernoChecks(p.kyvernoOut)
 	return checks, p.kyvernoOut, err
+}
+
+// deprecatedPolicy is the warning `kyverno apply` prints for each kyverno.io/v1 policy it
+// loads from a file.
+var deprecatedPolicy = regexp.MustCompile(`(?m)^Warning: (.*): kyverno\.io/v1 (Cluster)?Policy is deprecated`)
+
+// loadedPolicies counts the policies of file `kyverno apply` says it loaded, and those the
+// file holds.
+func loadedPolicies(file string, stdout []byte) (loaded, want int, err error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0, 0, err
+	}
+	objs, err := manifest.Parse(data, file)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, o := range objs {
+		if strings.HasPrefix(o.APIVersion(), "kyverno.io/") && (o.Kind() == "ClusterPolicy" || o.Kind() == "Policy") {
+			want++
+		}
+	}
+	for _, m := range deprecatedPolicy.FindAllSubmatch(stdout, -1) {
+		if string(m[1]) == file {
+			loaded++
+		}
+	}
+	return loaded, want, nil
 }
 
 // save writes a command's output next to the scenario's inputs, for E2E_KEEP=1.

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -301,4 +302,30 @@ func TestHarness(t *testing.T) {
 		}
 	}
 	t.Logf("scenarios: %s", strings.Join(scenarioNames(), ", "))
+}
+
+// TestLoadedPolicies: the check that `kyverno apply` loaded every policy counts only its
+// deprecation warnings for that file.
+func TestLoadedPolicies(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "policies.yaml")
+	doc := "apiVersion: kyverno.io/v1\nkind: %s\nmetadata:\n  name: %s\n  namespace: ns\nspec: {}\n"
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(doc, "ClusterPolicy", "a")+"---\n"+fmt.Sprintf(doc, "Policy", "b")+"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		stdout string
+		loaded int
+	}{
+		{"both", "Warning: " + file + ": kyverno.io/v1 ClusterPolicy is deprecated and will be removed\nWarning: " + file + ": kyverno.io/v1 Policy is deprecated\n{}", 2},
+		{"one dropped", "Warning: " + file + ": kyverno.io/v1 ClusterPolicy is deprecated\n{}", 1},
+		{"another file's", "Warning: /other/policies.yaml: kyverno.io/v1 ClusterPolicy is deprecated\n{}", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			loaded, want, err := loadedPolicies(file, []byte(tc.stdout))
+			if err != nil || loaded != tc.loaded || want != 2 {
+				t.Errorf("loadedPolicies = %d of %d (%v), want %d of 2", loaded, want, err, tc.loaded)
+			}
+		})
+	}
 }
