@@ -36,7 +36,7 @@ var (
 
 // implemented are the Kyverno functions replayed, with go-jmespath's argument specs as
 // Kyverno declares them (so arity and type errors come from the same library).
-var implemented = []gojmespath.FunctionEntry{
+var implemented = append([]gojmespath.FunctionEntry{
 	{Name: "compare", Arguments: args(str, str), Handler: fnCompare},
 	{Name: "equal_fold", Arguments: args(str, str), Handler: strings2("equal_fold", func(a, b string) any { return strings.EqualFold(a, b) })},
 	{Name: "replace_all", Arguments: args(str, str, str), Handler: fnReplaceAll},
@@ -77,7 +77,7 @@ var implemented = []gojmespath.FunctionEntry{
 	{Name: "time_after", Arguments: args(str, str), Handler: times("time_after", 2, func(t []time.Time) any { return t[0].After(t[1]) })},
 	{Name: "time_between", Arguments: args(str, str, str), Handler: times("time_between", 3, func(t []time.Time) any { return t[0].After(t[1]) && t[0].Before(t[2]) })},
 	{Name: "time_truncate", Arguments: args(str, str), Handler: timeAndDuration("time_truncate", func(t time.Time, d time.Duration) any { return t.Truncate(d).Format(time.RFC3339) })},
-}
+}, moreFunctions...)
 
 // now is the clock of the time functions; Kyverno reads the wall clock at admission too.
 var now = time.Now
