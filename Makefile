@@ -11,7 +11,8 @@ GOLANGCI  := $(TOOLS_BIN)/golangci-lint
 ETCD      := $(TOOLS_BIN)/etcd
 APISERVER := $(TOOLS_BIN)/kube-apiserver
 REFREG    := $(TOOLS_BIN)/referrers-registry
-E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(ETCD) $(APISERVER) $(REFREG)
+PCTESTER  := $(TOOLS_BIN)/policy-tester
+E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(ETCD) $(APISERVER) $(REFREG) $(PCTESTER)
 
 # The e2e suite sets up one registry per scenario, runs kubectl verify, the Kyverno CLI and the
 # Kyverno admission controller.
@@ -38,6 +39,10 @@ $(CRANE):
 # Kyverno CLI v1.19.1, the oracle of the differential tests (about 7 minutes on 2 cores).
 $(KYVERNO):
 	cd hack/tools/kyverno && $(GO) build -o ../../bin/kubectl-kyverno github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno
+
+# policy-controller v0.15.1's policy-tester, the ClusterImagePolicy oracle (about 2.5 min on 2 cores).
+$(PCTESTER):
+	cd hack/tools/policy-controller && $(GO) build -o ../../bin/policy-tester github.com/sigstore/policy-controller/cmd/tester
 
 # The Kyverno 1.19.1 admission controller, the oracle of TestKyvernoAdmission (run against the
 # envtest API server). Same tools module as the CLI, so it reuses the CLI's compiled packages:
@@ -88,4 +93,4 @@ clean:
 	rm -rf bin
 
 clean-tools:
-	rm -f $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(GOLANGCI) $(ETCD) $(APISERVER) $(REFREG)
+	rm -f $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(GOLANGCI) $(ETCD) $(APISERVER) $(REFREG) $(PCTESTER)
