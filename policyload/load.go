@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
 	"github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 )
 
 // Set is every policy loaded, per engine, with load warnings.
@@ -17,6 +18,11 @@ type Set struct {
 	// KyvernoConfig is the live `kyverno` ConfigMap, when policies came from a cluster that
 	// has one.
 	KyvernoConfig *kyverno.Config
+	// Sigstore are the ClusterImagePolicies, defaulted and validated.
+	Sigstore []*sigstore.Policy
+	// SigstoreConfig is the live `config-policy-controller` ConfigMap, when policies came
+	// from a cluster that has one.
+	SigstoreConfig *sigstore.Config
 	// Found names, per engine, the policy kinds and versions the cluster serves.
 	Found map[string][]string
 	// Gaps are what could not be read.
@@ -41,14 +47,20 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // later names policy kinds whose engines are not replayed yet.
 var later = map[string]string{
-	"policy.sigstore.dev/ClusterImagePolicy":        "Sigstore policy-controller",
 	"policies.kubewarden.io/ClusterAdmissionPolicy": "Kubewarden",
 	"policies.kubewarden.io/AdmissionPolicy":        "Kubewarden",
 	"policies.kyverno.io/ImageValidatingPolicy":     "Kyverno ImageValidatingPolicy",
 }
 
-// FromObjects recognizes and parses already-read policy objects.
+// FromObjects recognizes and parses already-read policy objects. ClusterImagePolicies are
+// validated against policy-controller's default configuration.
 func FromObjects(objs []manifest.Object, defaultNamespace string) (*Set, error) {
+	return FromObjectsWith(objs, defaultNamespace, sigstore.DefaultConfig())
+}
+
+// FromObjectsWith is FromObjects with the policy-controller configuration ClusterImagePolicies
+// are validated against (fail-on-empty-authorities, the controller namespace).
+func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sigstore.Config) (*Set, error) {
 	set := &Set{}
 	for _, o := range objs {
 		id := o.Kind() + "/" + o.Name()
@@ -67,6 +79,19 @@ func FromObjects(objs []manifest.Object, defaultNamespace string) (*Set, error) 
 				set.Warnings = append(set.Warnings, fmt.Sprintf("%s: %s %s: %s", o.Source, p.Kind, p.Key(), w))
 			}
 			set.Kyverno = append(set.Kyverno, p)
+		case sigstore.IsClusterImagePolicy(o.APIVersion(), o.Kind()):
+			raw, err := jsonOf(o)
+			if err != nil {
+				return nil, &Error{o.Source, id, err}
+			}
+			p, err := sigstore.Parse(raw, o.Source, sigCfg)
+			if err != nil {
+				return nil, &Error{o.Source, "", err}
+			}
+			for _, w := range p.Warnings {
+				set.Warnings = append(set.Warnings, fmt.Sprintf("%s: ClusterImagePolicy %s: %s", o.Source, p.Name, w))
+			}
+			set.Sigstore = append(set.Sigstore, p)
 		case later[group+"/"+o.Kind()] != "":
 			return nil, &Error{o.Source, id, fmt.Errorf("%s policies are not supported yet", later[group+"/"+o.Kind()])}
 		default:

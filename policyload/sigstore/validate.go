@@ -1,0 +1,469 @@
+package sigstore
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// What follows mirrors the validating webhook validating.clusterimagepolicy.sigstore.dev
+// (pkg/apis/policy/v1alpha1/clusterimagepolicy_validation.go; v1beta1's is the same), entry
+// for entry and path for path, including its oddities: attestation paths carry no index, the
+// CIP-level policy's paths no "policy." prefix, and a nameless signaturePullSecret re-prefixes
+// the errors before it.
+
+// matchResources is the set cmd/webhook/main.go installs: the kinds the webhook handles.
+var matchResources = map[string]bool{
+	"replicasets": true, "deployments": true, "pods": true, "cronjobs": true,
+	"jobs": true, "statefulsets": true, "daemonsets": true,
+}
+
+// shortPredicateTypes are accepted with a deprecation warning (pkg/apis/policy/common).
+var shortPredicateTypes = map[string]bool{
+	"custom": true, "slsaprovenance": true, "spdx": true, "spdxjson": true,
+	"cyclonedx": true, "link": true, "vuln": true,
+}
+
+// hashAlgorithms are pkg/apis/signaturealgo's names, matched trimmed and lower-cased.
+var hashAlgorithms = map[string]bool{"sha224": true, "sha256": true, "sha384": true, "sha512": true}
+
+// kmsSchemes are sigstore's KMS reference schemes, in the order the error message lists them.
+var kmsSchemes = []string{"awskms://", "azurekms://", "hashivault://", "gcpkms://"}
+
+const deprecatedPredicate = "deprecated value, please use RFC 3986 conformant values"
+
+func validateSpec(s *Spec, cfg Config) ferrs {
+	var errs ferrs
+	if len(s.Images) == 0 {
+		errs = append(errs, missingField("images")...)
+	}
+	for i, im := range s.Images {
+		errs = append(errs, validateImage(im).viaIndex("images", i)...)
+	}
+	if len(s.Authorities) == 0 && cfg.FailOnEmptyAuthorities {
+		errs = append(errs, missingField("authorities")...)
+	}
+	for i := range s.Authorities {
+		errs = append(errs, validateAuthority(&s.Authorities[i], cfg.Namespace).viaIndex("authorities", i)...)
+	}
+	if s.Mode != "" && s.Mode != "enforce" && s.Mode != "warn" {
+		errs = append(errs, invalidValue(s.Mode, "mode", "unsupported mode")...)
+	}
+	for i, m := range s.Match {
+		errs = append(errs, validateMatch(m).viaIndex("match", i)...)
+	}
+	errs = append(errs, validatePolicyRef(s.Policy, true)...)
+	return errs.via("spec")
+}
+
+func validateImage(im ImagePattern) ferrs {
+	if im.Glob == "" {
+		return missingField("glob")
+	}
+	if err := globError(im.Glob); err != nil {
+		return invalidValue(im.Glob, "glob", "glob is invalid: "+err.Error())
+	}
+	return nil
+}
+
+var globChars = regexp.MustCompile(`^[a-zA-Z0-9-_:\/\*\.@]+$`)
+
+// globError is the webhook's glob check: filepath.Match's syntax, then the glob package's
+// character set and translation to a regular expression (spec §3.1).
+func globError(glob string) error {
+	if _, err := filepath.Match(glob, ""); err != nil {
+		return err
+	}
+	switch glob {
+	case "*/*":
+		glob = "index.docker.io/*/*"
+	case "*":
+		glob = "index.docker.io/library/*"
+	}
+	if !globChars.MatchString(glob) {
+		return fmt.Errorf("invalid glob %q", glob)
+	}
+	re := strings.ReplaceAll(glob, ".", `\.`)
+	re = strings.ReplaceAll(re, "**", "#")
+	re = strings.ReplaceAll(re, "*", "[^/]*")
+	re = strings.ReplaceAll(re, "#", ".*")
+	_, err := regexp.Compile("^" + re + "$")
+	return err
+}
+
+func validateAuthority(a *Authority, ns string) ferrs {
+	n := 0
+	for _, set := range []bool{a.Key != nil, a.Keyless != nil, a.Static != nil} {
+		if set {
+			n++
+		}
+	}
+	// Either way the webhook stops here, to keep the message short.
+	switch {
+	case n == 0:
+		return missingOneOf("key", "keyless", "static")
+	case n > 1:
+		return multipleOneOf("key", "keyless", "static")
+	}
+	var errs ferrs
+	if a.Key != nil {
+		errs = append(errs, validateKey(a.Key, ns).via("key")...)
+	}
+	if a.Keyless != nil {
+		errs = append(errs, validateKeyless(a.Keyless, ns).via("keyless")...)
+	}
+	if a.Static != nil {
+		errs = append(errs, validateStatic(a.Static).via("static")...)
+		if len(a.Attestations) > 0 {
+			errs = append(errs, multipleOneOf("static", "attestations")...)
+		}
+		if len(a.Sources) > 0 {
+			errs = append(errs, multipleOneOf("static", "source")...)
+		}
+		if a.CTLog != nil {
+			errs = append(errs, multipleOneOf("static", "ctlog")...)
+		}
+		if a.RFC3161 != nil {
+			errs = append(errs, multipleOneOf("static", "rfc3161timestamp")...)
+		}
+	}
+	if len(a.Sources) > 1 {
+		errs = append(errs, invalidValue("source", "source", "only single source is supported")...)
+	} else {
+		for i, src := range a.Sources {
+			errs = append(errs, validateSource(src).viaIndex("source", i)...)
+		}
+	}
+	for _, att := range a.Attestations {
+		errs = append(errs, validateAttestation(att).via("attestations")...)
+	}
+	return errs
+}
+
+func validateStatic(s *StaticRef) ferrs {
+	switch s.Action {
+	case "":
+		return missingField("action")
+	case "pass", "fail":
+		return nil
+	}
+	return invalidValue(s.Action, "action", "unsupported action")
+}
+
+func validateMatch(m MatchResource) ferrs {
+	var errs ferrs
+	if m.Resource != "" && !matchResources[m.Resource] {
+		errs = append(errs, invalidValue(m.Resource, "resource", "unsupported resource name")...)
+	}
+	if m.Selector != nil && m.Resource == "" && m.Version == "" && m.Group == "" {
+		errs = append(errs, invalidValue(m.Resource, "selector", "selector requires a resource type to match the labels")...)
+	}
+	return errs
+}
+
+func validateKey(k *KeyRef, ns string) ferrs {
+	var errs ferrs
+	if k.Data == "" && k.KMS == "" && k.SecretRef == nil {
+		errs = append(errs, missingOneOf("data", "kms", "secretref")...)
+	}
+	if k.HashAlgorithm != "" && !hashAlgorithms[strings.ToLower(strings.TrimSpace(k.HashAlgorithm))] {
+		errs = append(errs, invalidValue(k.HashAlgorithm, "hashAlgorithm")...)
+	}
+	if k.Data != "" {
+		if k.KMS != "" || k.SecretRef != nil {
+			errs = append(errs, multipleOneOf("data", "kms", "secretref")...)
+		}
+		if !isPublicKeyPEM(k.Data) {
+			errs = append(errs, invalidValue(k.Data, "data")...)
+		}
+	} else if k.KMS != "" && k.SecretRef != nil {
+		errs = append(errs, multipleOneOf("data", "kms", "secretref")...)
+	}
+	if k.KMS != "" {
+		errs = append(errs, validateKMS(k.KMS).via("kms")...)
+	}
+	if k.SecretRef != nil && k.SecretRef.Namespace != "" && k.SecretRef.Namespace != ns {
+		errs = append(errs, invalidValue(k.SecretRef.Namespace, "secretref.namespace",
+			"secretref.namespace is invalid. If set, it should use the same namespace where the policy-controller was deployed")...)
+	}
+	return errs
+}
+
+// isPublicKeyPEM is sigstore's UnmarshalPEMToPublicKey: the first PEM block, PKIX "PUBLIC
+// KEY" or PKCS#1 "RSA PUBLIC KEY".
+func isPublicKeyPEM(data string) bool {
+	block, _ := pem.Decode([]byte(data))
+	if block == nil {
+		return false
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "PUBLIC KEY":
+		key, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	default:
+		return false
+	}
+	return err == nil && key != nil
+}
+
+func validateKeyless(k *KeylessRef, ns string) ferrs {
+	var errs ferrs
+	if !k.HasURL() && k.CACert == nil {
+		errs = append(errs, missingOneOf("url", "ca-cert")...)
+	}
+	if k.HasURL() && k.CACert != nil {
+		errs = append(errs, multipleOneOf("url", "ca-cert")...)
+	}
+	if k.CACert != nil {
+		errs = append(errs, validateKey(k.CACert, ns).via("ca-cert")...)
+	}
+	if len(k.Identities) == 0 {
+		errs = append(errs, missingField("identities")...)
+	}
+	for i, id := range k.Identities {
+		errs = append(errs, validateIdentity(id).viaIndex("identities", i)...)
+	}
+	return errs
+}
+
+func validateIdentity(id Identity) ferrs {
+	var errs ferrs
+	if id.Issuer != "" && id.IssuerRegExp != "" {
+		errs = append(errs, multipleOneOf("issuer", "issuerRegExp")...)
+	}
+	if id.Subject != "" && id.SubjectRegExp != "" {
+		errs = append(errs, multipleOneOf("subject", "subjectRegExp")...)
+	}
+	if id.IssuerRegExp != "" {
+		errs = append(errs, validateRegexp(id.IssuerRegExp).via("issuerRegExp")...)
+	}
+	if id.SubjectRegExp != "" {
+		errs = append(errs, validateRegexp(id.SubjectRegExp).via("subjectRegExp")...)
+	}
+	if id.Subject == "" && id.SubjectRegExp == "" {
+		errs = append(errs, missingField("subject", "subjectRegExp")...)
+	}
+	if id.Issuer == "" && id.IssuerRegExp == "" {
+		errs = append(errs, missingField("issuer", "issuerRegExp")...)
+	}
+	return errs
+}
+
+func validateRegexp(expr string) ferrs {
+	if _, err := regexp.Compile(expr); err != nil {
+		return invalidValue(expr, "", "regex is invalid: "+err.Error())
+	}
+	return nil
+}
+
+func validateSource(src Source) ferrs {
+	var errs ferrs
+	if src.OCI != "" {
+		if err := ociError(src.OCI); err != nil {
+			errs = append(errs, invalidValue(src.OCI, "oci", err.Error())...)
+		}
+	}
+	for i, s := range src.SignaturePullSecrets {
+		if s.Name == "" {
+			// The webhook prefixes everything collected so far, not just this entry.
+			errs = append(errs, missingField("name")...).viaIndex("signaturePullSecrets", i)
+		}
+	}
+	return errs
+}
+
+// ociError is common.ValidateOCI: a registry, or a registry/repository when the first part
+// looks like a host, parsed strictly by go-containerregistry.
+func ociError(oci string) error {
+	host, _, hasRepo := strings.Cut(oci, "/")
+	if hasRepo && strings.ContainsAny(host, ".:") {
+		_, err := name.NewRepository(oci, name.StrictValidation)
+		return err
+	}
+	_, err := name.NewRegistry(oci, name.StrictValidation)
+	return err
+}
+
+func validateAttestation(a Attestation) ferrs {
+	var errs ferrs
+	if a.Name == "" {
+		errs = append(errs, missingField("name")...)
+	}
+	switch {
+	case a.PredicateType == "":
+		errs = append(errs, missingField("predicateType")...)
+	case shortPredicateTypes[a.PredicateType]:
+		errs = append(errs, invalidValue(a.PredicateType, "predicateType", deprecatedPredicate).at(levelWarning)...)
+	default:
+		if _, err := url.ParseRequestURI(a.PredicateType); err != nil {
+			errs = append(errs, invalidValue(a.PredicateType, "predicateType", deprecatedPredicate).at(levelWarning)...)
+		}
+	}
+	errs = append(errs, validatePolicyRef(a.Policy, false).via("policy")...)
+	return errs
+}
+
+// validatePolicyRef checks a CUE/Rego policy; inSpec is true only for the CIP-level one,
+// where the fetchConfigFile and include* switches are allowed.
+func validatePolicyRef(p *PolicyRef, inSpec bool) ferrs {
+	if p == nil {
+		return nil
+	}
+	var errs ferrs
+	if p.Type != "cue" && p.Type != "rego" {
+		errs = append(errs, invalidValue(p.Type, "type", "only [cue,rego] are supported at the moment")...)
+	}
+	hasData, hasCM, hasRemote := p.Data != "", p.ConfigMapRef != nil, p.Remote != nil
+	if !hasData && !hasCM && !hasRemote {
+		errs = append(errs, missingField("data", "configMapRef", "remote")...)
+	}
+	if hasData && hasCM && hasRemote {
+		errs = append(errs, multipleOneOf("data", "configMapRef", "remote")...)
+	}
+	if (hasData && hasCM) || (hasData && hasRemote) || (hasCM && hasRemote) {
+		errs = append(errs, multipleOneOf("data", "configMapRef", "remote")...)
+	}
+	if hasRemote {
+		errs = append(errs, validateRemote(p.Remote).via("remote")...)
+	}
+	if hasCM {
+		var cm ferrs
+		if p.ConfigMapRef.Name == "" {
+			cm = append(cm, missingField("name")...)
+		}
+		if p.ConfigMapRef.Key == "" {
+			cm = append(cm, missingField("key")...)
+		}
+		errs = append(errs, cm.via("configMapRef")...)
+	}
+	if !inSpec {
+		for _, sw := range []struct {
+			name string
+			set  bool
+		}{
+			{"fetchConfigFile", p.FetchConfigFile != nil},
+			{"includeSpec", p.IncludeSpec != nil},
+			{"includeObjectMeta", p.IncludeObjectMeta != nil},
+			{"includeTypeMeta", p.IncludeTypeMeta != nil},
+		} {
+			if sw.set {
+				errs = append(errs, disallowedFields(sw.name)...)
+			}
+		}
+	}
+	return errs
+}
+
+func validateRemote(r *RemoteRef) ferrs {
+	var errs ferrs
+	// The value shown is the URL as knative's apis.URL re-renders it.
+	shown := r.URL
+	u, err := url.Parse(r.URL)
+	if err == nil {
+		shown = u.String()
+	}
+	if err != nil || u.Host == "" || u.Scheme != "https" {
+		errs = append(errs, invalidValue(shown, "url", "url valid is invalid. host and https scheme are expected")...)
+	}
+	if r.SHA256Sum == "" {
+		errs = append(errs, missingField("sha256sum")...)
+	}
+	return errs
+}
+
+func validateKMS(kms string) ferrs {
+	known := false
+	for _, s := range kmsSchemes {
+		if strings.HasPrefix(kms, s) {
+			known = true
+			break
+		}
+	}
+	if !known {
+		return invalidValue(kms, "", fmt.Sprintf("malformed KMS format, should be prefixed by any of the supported providers: %v", kmsSchemes))
+	}
+	if strings.HasPrefix(kms, "awskms://") {
+		if problem := awsKMSProblem(kms); problem != "" {
+			return invalidValue(kms, "", problem)
+		}
+	}
+	return nil
+}
+
+const awsKMSReference = "kms key should be in the format awskms://[ENDPOINT]/[ID/ALIAS/ARN] (endpoint optional)"
+
+// AWS key references the controller accepts: a key id, a key ARN, an alias name or an alias
+// ARN, each after an optional endpoint.
+var awsKMSForms = func() []*regexp.Regexp {
+	const (
+		uuid   = `m?r?k?-?[A-Fa-f0-9]{8}-?[A-Fa-f0-9]{4}-?[A-Fa-f0-9]{4}-?[A-Fa-f0-9]{4}-?[A-Fa-f0-9]{12}`
+		arnPfx = `arn:(?:aws|aws-us-gov|aws-cn):kms:[a-z0-9-]+:\d{12}:`
+		start  = `^awskms://([^/]*)/`
+	)
+	var out []*regexp.Regexp
+	for _, tail := range []string{uuid, arnPfx + `key/` + uuid, `alias/.*`, arnPfx + `alias/.*`} {
+		out = append(out, regexp.MustCompile(start+`(`+tail+`)$`))
+	}
+	return out
+}()
+
+// arnParts prints as aws-sdk-go-v2's arn.ARN does under %+v.
+type arnParts struct {
+	Partition string
+	Service   string
+	Region    string
+	AccountID string
+	Resource  string
+}
+
+// awsKMSProblem is why the controller refuses an awskms:// reference, or "".
+func awsKMSProblem(kms string) string {
+	parts := strings.Split(kms, "/")
+	if len(parts) < 4 {
+		return "malformed AWS KMS format 'awskms://$ENDPOINT/$KEYID', should be conformant with KMS standard documented here: https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id"
+	}
+	matched := false
+	for _, re := range awsKMSForms {
+		if re.MatchString(kms) {
+			matched = true
+			break
+		}
+	}
+	if !matched {
+		return awsKMSReference
+	}
+	endpoint := parts[2]
+	if endpoint != "" && (strings.HasPrefix(endpoint, "arn") || strings.HasPrefix(endpoint, "alias")) {
+		return awsKMSReference
+	}
+	if endpoint != "" {
+		if _, _, err := net.SplitHostPort(endpoint); err != nil {
+			return "malformed endpoint: " + err.Error()
+		}
+	}
+	// The fourth slash-separated part is what the controller parses as an ARN, which is
+	// why plain key ids and alias names, though matched above, end up refused.
+	id := parts[3]
+	if !strings.HasPrefix(id, "arn:") {
+		return "failed to parse either key or alias arn: arn: invalid prefix"
+	}
+	sections := strings.SplitN(id, ":", 6)
+	if len(sections) != 6 {
+		return "failed to parse either key or alias arn: arn: not enough sections"
+	}
+	a := arnParts{Partition: sections[1], Service: sections[2], Region: sections[3], AccountID: sections[4], Resource: sections[5]}
+	if a.Resource != "key" && a.Resource != "alias" {
+		return fmt.Sprintf("Got ARN: %+v Resource: %s", a, a.Resource)
+	}
+	return ""
+}
