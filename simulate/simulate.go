@@ -11,9 +11,11 @@ import (
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/admission"
 	"github.com/kubectl-verify/kubectl-verify/simulate/collect"
 	"github.com/kubectl-verify/kubectl-verify/simulate/engine/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/simulate/engine/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"golang.org/x/sync/errgroup"
@@ -34,7 +36,13 @@ type Config struct {
 	// run reads no cluster.
 	KyvernoConfigMaps ConfigMapReader
 	KyvernoAPI        APIReader
-	Resources         []manifest.Object
+	// Sigstore are the ClusterImagePolicies, SigstoreConfig the policy-controller
+	// configuration; SigstoreActive says policy-controller is in play (policies given, or
+	// its kind served by the cluster), so that no-match-policy applies.
+	Sigstore       []*spol.Policy
+	SigstoreConfig spol.Config
+	SigstoreActive bool
+	Resources      []manifest.Object
 	// DefaultNamespace is given to objects without one (-n, else the context's, else default).
 	DefaultNamespace string
 	// Operation is CREATE or UPDATE; UPDATE needs an old object for every resource.
@@ -100,14 +108,18 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 		}
 	}
 	objs := Results(cfg.Resources)
-	eng := &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig, ConfigMaps: cfg.KyvernoConfigMaps, API: cfg.KyvernoAPI}
+	engs := engines{
+		kyverno: &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig, ConfigMaps: cfg.KyvernoConfigMaps, API: cfg.KyvernoAPI},
+		sigstore: &sigstore.Engine{Policies: cfg.Sigstore, Config: cfg.SigstoreConfig, Verifier: cfg.Verifier,
+			Active: cfg.SigstoreActive || len(cfg.Sigstore) > 0},
+	}
 	results := make([]report.Result, len(objs))
 	rows := make([][]report.ImageRow, len(objs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cfg.Parallel)
 	for i := range objs {
 		g.Go(func() error {
-			r, ir, err := evaluate(gctx, eng, cfg, objs[i], objs, nsLabels)
+			r, ir, err := evaluate(gctx, engs, cfg, objs[i], objs, nsLabels)
 			if err != nil {
 				return fmt.Errorf("%s: %w", objs[i].Source, err)
 			}
@@ -142,7 +154,13 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 	return rep, imageRows, nil
 }
 
-func evaluate(ctx context.Context, eng *kyverno.Engine, cfg Config, o manifest.Object, all []manifest.Object, nsLabels map[string]map[string]string) (report.Result, []report.ImageRow, error) {
+// engines are the engines one run replays.
+type engines struct {
+	kyverno  *kyverno.Engine
+	sigstore *sigstore.Engine
+}
+
+func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, all []manifest.Object, nsLabels map[string]map[string]string) (report.Result, []report.ImageRow, error) {
 	obj, err := admission.DeepCopy(o.Obj)
 	if err != nil {
 		return report.Result{}, nil, err
@@ -186,10 +204,18 @@ func evaluate(ctx context.Context, eng *kyverno.Engine, cfg Config, o manifest.O
 	if why, unknown := cfg.UnknownNamespaces[ns]; unknown && nsLabels[ns] == nil {
 		req.NamespaceUnknown = why
 	}
-	out, err := eng.Checks(ctx, req)
+	out, err := engs.kyverno.Checks(ctx, req)
 	if err != nil {
 		return res, nil, err
 	}
+	sreq := sigstore.Request{Object: obj, Operation: cfg.Operation, OldObject: old, NamespaceLabels: labels}
+	sout, err := engs.sigstore.Checks(ctx, sreq)
+	if err != nil {
+		return res, nil, err
+	}
+	out.Checks = append(out.Checks, sout.Checks...)
+	out.CheckPaths = append(out.CheckPaths, make([][]string, len(sout.Checks))...)
+	out.NotChecked = append(out.NotChecked, sout.NotChecked...)
 	res.InputWarnings = append(res.InputWarnings, out.InputWarnings...)
 	for _, g := range cfg.Gaps {
 		if g.Namespace == "" || g.Namespace == ns {
@@ -200,11 +226,11 @@ func evaluate(ctx context.Context, eng *kyverno.Engine, cfg Config, o manifest.O
 	kyverno.SortChecks(out.Checks, out.CheckPaths)
 	res.Checks = append(res.Checks, out.Checks...)
 	res.NotChecked = append(res.NotChecked, out.NotChecked...)
-	now, err := admission.Run(ctx, obj, eng.Webhooks(req, false))
+	now, err := admission.Run(ctx, obj, append(engs.kyverno.Webhooks(req, false), engs.sigstore.Webhooks(sreq, false)...))
 	if err != nil {
 		return res, nil, err
 	}
-	enforced, err := admission.Run(ctx, obj, eng.Webhooks(req, true))
+	enforced, err := admission.Run(ctx, obj, append(engs.kyverno.Webhooks(req, true), engs.sigstore.Webhooks(sreq, true)...))
 	if err != nil {
 		return res, nil, err
 	}

@@ -437,8 +437,9 @@ func ReportChecks(rep Report, engine string) map[string][]CheckKey {
 	return out
 }
 
-// ExpectedChecks returns the expected checks per resource key, for the resources that take
-// part in the differential comparison.
+// ExpectedChecks returns the expected Kyverno checks (those without an engine, or engine
+// kyverno) per resource key, for the resources that take part in the differential comparison
+// with the Kyverno CLI.
 func ExpectedChecks(exp Expected) map[string][]CheckKey {
 	out := map[string][]CheckKey{}
 	for _, r := range exp.Results {
@@ -448,7 +449,9 @@ func ExpectedChecks(exp Expected) map[string][]CheckKey {
 		k := r.Resource.Key()
 		out[k] = append(out[k], nil...)
 		for _, c := range r.Checks {
-			out[k] = append(out[k], c.key(false))
+			if c.Engine == "" || c.Engine == "kyverno" {
+				out[k] = append(out[k], c.key(false))
+			}
 		}
 	}
 	return out

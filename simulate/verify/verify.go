@@ -90,6 +90,9 @@ type SignatureCheck struct {
 	// Extensions are further certificate extensions to match, by cosign's names or OIDs,
 	// values as wildcards (Kyverno additionalExtensions).
 	Extensions map[string]string
+	// Identities, for keyless, are policy-controller's: any one must match, checked by cosign
+	// itself on every signature (CheckOpts.Identities), so a mismatch reads as cosign's.
+	Identities []Identity
 
 	// Tlog requires proof of a transparency-log entry: the signature's Rekor bundle, checked
 	// offline against RekorPubKey (PEM; empty = the run's trust root), else an online lookup
@@ -162,6 +165,9 @@ func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (Signa
 		return SignatureResult{}, &FailedError{fmt.Errorf("invalid signature algorithm provided %s", c.HashAlgorithm)}
 	}
 	co := &cosign.CheckOpts{Annotations: map[string]any{}, ClaimVerifier: cosign.SimpleClaimVerifier, ExperimentalOCI11: c.OCI11}
+	for _, id := range c.Identities {
+		co.Identities = append(co.Identities, cosign.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
+	}
 	if err := v.trust(ctx, c, hash, co); err != nil {
 		return SignatureResult{}, err
 	}
