@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -797,7 +798,16 @@ func (p *prepared) simulate() runResult {
 // its per-resource (policy, rule, result, message) sets.
 func (p *prepared) kyvernoApply() (map[string][]scenario.CheckKey, []byte, error) {
 	p.kyvernoOnce.Do(func() {
-		args := []string{"apply", p.files.Policies, "--resource", p.files.Resources, "-p", "--output-format", "json"}
+		policies, err := p.enginePolicies("kyverno")
+		if err != nil {
+			p.kyvernoErr = err
+			return
+		}
+		if policies == "" {
+			p.kyvernoErr = errNoKyvernoPolicies
+			return
+		}
+		args := []string{"apply", policies, "--resource", p.files.Resources, "-p", "--output-format", "json"}
 		if slices.Contains(p.files.Args, "--operation=UPDATE") {
 			// The CLI's only UPDATE: the old object is the resource itself
 			// (processor/operation.go AdmissionRequestShape), so such a scenario gives
@@ -834,14 +844,14 @@ func (p *prepared) kyvernoApply() (map[string][]scenario.CheckKey, []byte, error
 			return
 		}
 		p.kyvernoOut = r.stdout
-		loaded, want, err := loadedPolicies(p.files.Policies, r.stdout)
+		loaded, want, err := loadedPolicies(policies, r.stdout)
 		switch {
 		case err != nil:
 			p.kyvernoErr = err
 		case loaded != want:
 			// The CLI drops a policy file whose fields its schema does not know without a word
 			// but the deprecation warning it prints for each policy it did load.
-			p.kyvernoErr = fmt.Errorf("%s loaded %d of the %d policies in %s (a field Kyverno's schema does not know drops them silently)", r.cmdline, loaded, want, p.files.Policies)
+			p.kyvernoErr = fmt.Errorf("%s loaded %d of the %d policies in %s (a field Kyverno's schema does not know drops them silently)", r.cmdline, loaded, want, policies)
 		case bytes.Contains(r.stdout, []byte("Policies Skipped")):
 			// Kyverno refused a policy (it would be rejected at creation): the comparison
 			// would be meaningless. Scenarios about invalid policies set differential: false.
@@ -855,6 +865,39 @@ func (p *prepared) kyvernoApply() (map[string][]scenario.CheckKey, []byte, error
 	}
 	checks, err := scenario.KyvernoChecks(p.kyvernoOut)
 	return checks, p.kyvernoOut, err
+}
+
+// errNoKyvernoPolicies: the scenario is about other engines; the Kyverno CLI has nothing to say.
+var errNoKyvernoPolicies = errors.New("no Kyverno policies in this scenario")
+
+// enginePolicies writes the scenario's policies of one engine (kyverno: kyverno.io; sigstore:
+// policy.sigstore.dev) to their own file, for that engine's oracle, and returns its path ("" when
+// there are none).
+func (p *prepared) enginePolicies(engine string) (string, error) {
+	data, err := os.ReadFile(p.files.Policies)
+	if err != nil {
+		return "", err
+	}
+	objs, err := manifest.Parse(data, p.files.Policies)
+	if err != nil {
+		return "", err
+	}
+	group := map[string]string{"kyverno": "kyverno.io/", "sigstore": "policy.sigstore.dev/"}[engine]
+	var docs []string
+	for _, o := range objs {
+		if strings.HasPrefix(o.APIVersion(), group) {
+			doc, err := json.Marshal(o.Obj)
+			if err != nil {
+				return "", err
+			}
+			docs = append(docs, string(doc))
+		}
+	}
+	if len(docs) == 0 {
+		return "", nil
+	}
+	path := filepath.Join(p.dir, "inputs", engine+"-policies.yaml")
+	return path, os.WriteFile(path, []byte(strings.Join(docs, "\n---\n")+"\n"), 0o644)
 }
 
 // deprecatedPolicy is the warning `kyverno apply` prints for each kyverno.io/v1 policy it

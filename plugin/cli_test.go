@@ -226,7 +226,7 @@ func TestPoliciesCommand(t *testing.T) {
 	}
 	wantEngines := []plugin.EngineStatus{
 		{Name: "kyverno", Found: true, Kinds: []string{"kyverno.io ClusterPolicy"}, Replayed: true},
-		{Name: "sigstore", Kinds: []string{}},
+		{Name: "sigstore", Kinds: []string{}, Replayed: true},
 		{Name: "kubewarden", Kinds: []string{}},
 	}
 	if d := cmp.Diff(wantEngines, list.Engines); d != "" {

@@ -135,12 +135,12 @@ func (c *cluster) resources(ctx context.Context, args []string, namespace string
 }
 
 // policyLoader reads policies through the dynamic client.
-func (c *cluster) policyLoader(kyvernoNamespace string, chunk int64) (policyload.Cluster, error) {
+func (c *cluster) policyLoader(kyvernoNamespace, sigstoreNamespace string, chunk int64) (policyload.Cluster, error) {
 	mapper, err := c.flags.ToRESTMapper()
 	if err != nil {
 		return policyload.Cluster{}, err
 	}
-	return policyload.Cluster{Dynamic: c.dyn, Mapper: mapper, Source: c.Source(), KyvernoNamespace: kyvernoNamespace, ChunkSize: chunk}, nil
+	return policyload.Cluster{Dynamic: c.dyn, Mapper: mapper, Source: c.Source(), KyvernoNamespace: kyvernoNamespace, SigstoreNamespace: sigstoreNamespace, ChunkSize: chunk}, nil
 }
 
 var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}

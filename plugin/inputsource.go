@@ -7,6 +7,7 @@ import (
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
 	"github.com/kubectl-verify/kubectl-verify/policyload"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
 )
@@ -15,6 +16,7 @@ import (
 type inputs struct {
 	policies          *policyload.Set
 	kyvernoConfig     kpol.Config
+	sigstoreConfig    spol.Config
 	resources         []manifest.Object
 	namespaceLabels   map[string]map[string]string
 	unknownNamespaces map[string]string
@@ -52,8 +54,12 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 			return nil, err
 		}
 	}
+	sigCfg, sigWarnings, err := loadSigstoreConfig(o.ConfigFlags, o.Engines.SigstoreConfig, o.Engines.SigstoreNamespace)
+	if err != nil {
+		return nil, err
+	}
 	if policiesFromCluster {
-		loader, err := c.policyLoader(o.Engines.KyvernoNamespace, o.Sources.ChunkSize)
+		loader, err := c.policyLoader(o.Engines.KyvernoNamespace, o.Engines.SigstoreNamespace, o.Sources.ChunkSize)
 		if err != nil {
 			return nil, err
 		}
@@ -65,10 +71,15 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 		if err != nil {
 			return nil, fmt.Errorf("--policy: %w", err)
 		}
-		if in.policies, err = policyload.FromObjects(objs, ns); err != nil {
+		if in.policies, err = policyload.FromObjectsWith(objs, ns, sigCfg); err != nil {
 			return nil, err
 		}
 	}
+	if o.Engines.SigstoreConfig == "" && in.policies.SigstoreConfig != nil {
+		sigCfg = *in.policies.SigstoreConfig
+	}
+	in.sigstoreConfig = sigCfg
+	in.warnings = append(in.warnings, sigWarnings...)
 	in.policies.RequirePublicTrust(in.trust != nil)
 	in.warnings = append(in.warnings, in.policies.Warnings...)
 	for _, g := range in.policies.Gaps {

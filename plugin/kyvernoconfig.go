@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/engine/kyverno"
 	"k8s.io/cli-runtime/pkg/resource"
 )
@@ -33,4 +34,25 @@ func configMapData(obj map[string]any) map[string]string {
 		out[k] = fmt.Sprint(v)
 	}
 	return out
+}
+
+// loadSigstoreConfig reads --sigstore-config (the config-policy-controller ConfigMap
+// manifest); without it, policy-controller's defaults (no-match-policy deny). namespace is
+// policy-controller's (--sigstore-namespace).
+func loadSigstoreConfig(getter resource.RESTClientGetter, path, namespace string) (spol.Config, []string, error) {
+	def := spol.DefaultConfig()
+	def.Namespace = namespace
+	if path == "" {
+		return def, nil, nil
+	}
+	objs, err := readObjects(getter, []string{path}, false, "", nil)
+	if err != nil {
+		return def, nil, fmt.Errorf("--sigstore-config: %w", err)
+	}
+	if len(objs) != 1 || objs[0].Kind() != "ConfigMap" {
+		return def, nil, fmt.Errorf("--sigstore-config %s: expected one ConfigMap", path)
+	}
+	cfg, warnings := spol.ParseConfig(configMapData(objs[0].Obj), objs[0].Source)
+	cfg.Namespace = namespace
+	return cfg, warnings, nil
 }

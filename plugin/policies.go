@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-verify/kubectl-verify/policyload"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
 )
@@ -107,7 +108,7 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		loader, err := c.policyLoader(o.Engines.KyvernoNamespace, o.ChunkSize)
+		loader, err := c.policyLoader(o.Engines.KyvernoNamespace, o.Engines.SigstoreNamespace, o.ChunkSize)
 		if err != nil {
 			return err
 		}
@@ -124,14 +125,25 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
 			ns = *o.ConfigFlags.Namespace
 		}
-		if set, err = policyload.FromObjects(objs, ns); err != nil {
+		sigCfg, warnings, err := loadSigstoreConfig(o.ConfigFlags, o.Engines.SigstoreConfig, o.Engines.SigstoreNamespace)
+		if err != nil {
 			return err
 		}
+		if set, err = policyload.FromObjectsWith(objs, ns, sigCfg); err != nil {
+			return err
+		}
+		set.Warnings = append(set.Warnings, warnings...)
 		set.Found = map[string][]string{}
 		for _, p := range set.Kyverno {
 			k := "kyverno.io " + p.Kind
 			if !slices.Contains(set.Found["kyverno"], k) {
 				set.Found["kyverno"] = append(set.Found["kyverno"], k)
+			}
+		}
+		for _, p := range set.Sigstore {
+			k := p.APIVersion + " ClusterImagePolicy"
+			if !slices.Contains(set.Found["sigstore"], k) {
+				set.Found["sigstore"] = append(set.Found["sigstore"], k)
 			}
 		}
 	}
@@ -162,7 +174,7 @@ func describe(set *policyload.Set, source string) PolicyList {
 	for _, e := range engineNames {
 		kinds := append([]string{}, set.Found[e]...)
 		sort.Strings(kinds)
-		list.Engines = append(list.Engines, EngineStatus{Name: e, Found: len(kinds) > 0, Kinds: kinds, Replayed: e == "kyverno"})
+		list.Engines = append(list.Engines, EngineStatus{Name: e, Found: len(kinds) > 0, Kinds: kinds, Replayed: e == "kyverno" || e == "sigstore"})
 	}
 	for _, p := range set.Kyverno {
 		for _, r := range p.Spec.Rules {
@@ -190,7 +202,43 @@ func describe(set *policyload.Set, source string) PolicyList {
 			list.Policies = append(list.Policies, row)
 		}
 	}
+	for _, p := range set.Sigstore {
+		row := PolicyRow{Engine: "sigstore", Kind: "ClusterImagePolicy", Name: p.Name, Mode: p.Spec.Mode,
+			Unsupported: append([]string{}, p.Unsupported...), Source: p.Source, Authorities: []string{}}
+		for _, g := range p.Spec.Images {
+			row.Images = append(row.Images, g.Glob)
+		}
+		for _, a := range p.Spec.Authorities {
+			row.Authorities = append(row.Authorities, a.Name+": "+describeAuthority(a))
+		}
+		list.Policies = append(list.Policies, row)
+	}
 	return list
+}
+
+// describeAuthority says what a ClusterImagePolicy authority checks (one passing authority
+// passes the policy).
+func describeAuthority(a spol.Authority) string {
+	var what string
+	switch {
+	case a.Static != nil:
+		what = "static " + a.Static.Action
+	case a.Key != nil && a.Key.Data != "":
+		what = "public key"
+	case a.Key != nil && a.Key.SecretRef != nil:
+		what = "key from Secret " + a.Key.SecretRef.Name
+	case a.Key != nil:
+		what = "kms key " + a.Key.KMS
+	case a.Keyless != nil:
+		what = fmt.Sprintf("keyless (%d identities)", len(a.Keyless.Identities))
+	}
+	for _, att := range a.Attestations {
+		what += ", attestation " + att.PredicateType
+		if att.Policy != nil {
+			what += " (" + att.Policy.Type + " policy)"
+		}
+	}
+	return what
 }
 
 // kyvernoMode is the rule's action as far as it does not depend on the namespace.

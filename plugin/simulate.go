@@ -209,9 +209,6 @@ func (o *SimulateOptions) Validate() error {
 	if fromFiles && (o.Sources.AllNamespaces || o.Sources.Selector != "") {
 		return &UsageError{"-A/--all-namespaces and -l/--selector select cluster resources: use them without -f/-k"}
 	}
-	if o.Engines.SigstoreConfig != "" {
-		return &UsageError{"--sigstore-config is not available yet"}
-	}
 	stdin := 0
 	for _, p := range append(append([]string{}, o.Sources.Policies...), o.Sources.Filenames...) {
 		if p == "-" {
@@ -275,6 +272,7 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
 		Operation: o.Operation, OldObjects: in.old, FromCluster: in.fromCluster, Parallel: o.Parallel, Verifier: ver,
 		NamespaceLabels: in.namespaceLabels, UnknownNamespaces: in.unknownNamespaces, Gaps: in.gaps,
+		Sigstore: in.policies.Sigstore, SigstoreConfig: in.sigstoreConfig, SigstoreActive: len(in.policies.Found["sigstore"]) > 0,
 	})
 	if err != nil {
 		return err

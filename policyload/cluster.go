@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
 	"github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 )
 
 // Gap is part of the cluster the tool could not read (RBAC): checks it affects become
@@ -33,6 +34,9 @@ type Cluster struct {
 	// Source names where objects came from, e.g. cluster/CONTEXT.
 	Source           string
 	KyvernoNamespace string
+	// SigstoreNamespace is policy-controller's (its config-policy-controller ConfigMap,
+	// and the only namespace a key.secretRef may name); default cosign-system.
+	SigstoreNamespace string
 	// ChunkSize pages every list (default 500).
 	ChunkSize int64
 }
@@ -45,7 +49,7 @@ func (c Cluster) Load(ctx context.Context) (*Set, error) {
 	set := &Set{Found: map[string][]string{}}
 	var objs []manifest.Object
 	for _, kind := range []string{"ClusterPolicy", "Policy"} {
-		items, found, err := c.list(ctx, schema.GroupKind{Group: kyverno.Group, Kind: kind}, set)
+		items, found, err := c.list(ctx, "kyverno", schema.GroupKind{Group: kyverno.Group, Kind: kind}, set)
 		if err != nil {
 			return nil, err
 		}
@@ -53,6 +57,9 @@ func (c Cluster) Load(ctx context.Context) (*Set, error) {
 			set.Found["kyverno"] = append(set.Found["kyverno"], found)
 		}
 		objs = append(objs, items...)
+	}
+	if err := c.loadSigstore(ctx, set); err != nil {
+		return nil, err
 	}
 	// Engines replayed in later versions: their policies are found and counted, and their
 	// presence marks every result incomplete rather than silently ignored.
@@ -120,7 +127,6 @@ var laterEngines = []struct {
 	engine, name string
 	gk           schema.GroupKind
 }{
-	{"sigstore", "Sigstore policy-controller", schema.GroupKind{Group: "policy.sigstore.dev", Kind: "ClusterImagePolicy"}},
 	{"kubewarden", "Kubewarden", schema.GroupKind{Group: "policies.kubewarden.io", Kind: "ClusterAdmissionPolicy"}},
 	{"kubewarden", "Kubewarden", schema.GroupKind{Group: "policies.kubewarden.io", Kind: "AdmissionPolicy"}},
 }
@@ -148,7 +154,7 @@ func (c Cluster) count(ctx context.Context, gk schema.GroupKind, set *Set) (int,
 }
 
 // list pages through every object of gk; found names the served version listed.
-func (c Cluster) list(ctx context.Context, gk schema.GroupKind, set *Set) ([]manifest.Object, string, error) {
+func (c Cluster) list(ctx context.Context, engine string, gk schema.GroupKind, set *Set) ([]manifest.Object, string, error) {
 	mapping, err := c.Mapper.RESTMapping(gk)
 	if meta.IsNoMatchError(err) {
 		return nil, "", nil
@@ -177,7 +183,7 @@ func (c Cluster) list(ctx context.Context, gk schema.GroupKind, set *Set) ([]man
 	if apierrors.IsForbidden(err) {
 		msg := fmt.Sprintf("cannot list %s: %s", found, statusText(err))
 		set.Warnings = append(set.Warnings, msg)
-		set.Gaps = append(set.Gaps, Gap{Engine: "kyverno", Message: msg})
+		set.Gaps = append(set.Gaps, Gap{Engine: engine, Message: msg})
 		return nil, found, nil
 	}
 	return out, found, err
@@ -188,4 +194,62 @@ func statusText(err error) string {
 		return st.Status().Message
 	}
 	return err.Error()
+}
+
+// loadSigstore reads policy-controller's configuration (config-policy-controller in its
+// namespace; absent: the defaults) and its ClusterImagePolicies.
+func (c Cluster) loadSigstore(ctx context.Context, set *Set) error {
+	items, found, err := c.list(ctx, "sigstore", schema.GroupKind{Group: sigstore.Group, Kind: "ClusterImagePolicy"}, set)
+	if err != nil || found == "" {
+		return err
+	}
+	set.Found["sigstore"] = append(set.Found["sigstore"], found)
+	ns := c.SigstoreNamespace
+	if ns == "" {
+		ns = "cosign-system"
+	}
+	cfg := sigstore.DefaultConfig()
+	cm, err := c.Dynamic.Resource(configMaps).Namespace(ns).Get(ctx, "config-policy-controller", metav1.GetOptions{})
+	switch {
+	case err == nil:
+		data := map[string]string{}
+		if d, ok := cm.Object["data"].(map[string]any); ok {
+			for k, v := range d {
+				data[k] = fmt.Sprint(v)
+			}
+		}
+		var warnings []string
+		cfg, warnings = sigstore.ParseConfig(data, fmt.Sprintf("%s ConfigMap %s/config-policy-controller", c.Source, ns))
+		set.Warnings = append(set.Warnings, warnings...)
+	case apierrors.IsNotFound(err):
+		set.Warnings = append(set.Warnings, fmt.Sprintf("ConfigMap %s/config-policy-controller not found: using policy-controller's defaults (no-match-policy deny); set --sigstore-namespace if it runs elsewhere", ns))
+	case apierrors.IsForbidden(err):
+		msg := fmt.Sprintf("cannot read ConfigMap %s/config-policy-controller (no-match-policy): %s", ns, statusText(err))
+		set.Warnings = append(set.Warnings, msg)
+		set.Gaps = append(set.Gaps, Gap{Engine: "sigstore", Message: msg})
+	default:
+		return err
+	}
+	cfg.Namespace = ns
+	set.SigstoreConfig = &cfg
+	for _, o := range items {
+		raw, err := json.Marshal(o.Obj)
+		if err != nil {
+			return err
+		}
+		p, err := sigstore.Parse(raw, o.Source, cfg)
+		if err != nil {
+			// The controller admitted it: we are stricter than the engine here. Say so, and
+			// mark what it would have checked as not known.
+			msg := fmt.Sprintf("ClusterImagePolicy %s is not replayed: %v", o.Name(), err)
+			set.Warnings = append(set.Warnings, msg)
+			set.Gaps = append(set.Gaps, Gap{Engine: "sigstore", Message: msg})
+			continue
+		}
+		for _, w := range p.Warnings {
+			set.Warnings = append(set.Warnings, fmt.Sprintf("ClusterImagePolicy %s: %s", p.Name, w))
+		}
+		set.Sigstore = append(set.Sigstore, p)
+	}
+	return nil
 }

@@ -215,7 +215,7 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 	}
 	out.Checks = append(out.Checks, sout.Checks...)
 	out.CheckPaths = append(out.CheckPaths, make([][]string, len(sout.Checks))...)
-	out.NotChecked = append(out.NotChecked, sout.NotChecked...)
+	out.NotChecked = append(coveredElsewhere(out.NotChecked, sout.Checks), sout.NotChecked...)
 	res.InputWarnings = append(res.InputWarnings, out.InputWarnings...)
 	for _, g := range cfg.Gaps {
 		if g.Namespace == "" || g.Namespace == ns {
@@ -247,6 +247,23 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 	}
 	res.Patch = now.Patch
 	return res, imageRows(res, containers, out.CheckPaths), nil
+}
+
+// coveredElsewhere drops the entries no engine's policy applies to (engine "") for images
+// another engine's checks cover: they are checked after all.
+func coveredElsewhere(nc []report.NotChecked, checks []report.Check) []report.NotChecked {
+	covered := map[string]bool{}
+	for _, c := range checks {
+		covered[c.Path] = true
+	}
+	out := nc[:0:0]
+	for _, n := range nc {
+		if n.Engine == "" && covered[n.Path] {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // owner names the controller owner when it is among the inputs.

@@ -376,7 +376,7 @@ func fnIsExternalURL(arguments []any) (any, error) {
 		return false, err
 	}
 	if ip := net.ParseIP(u.Hostname()); ip != nil {
-		return !(ip.IsLoopback() || ip.IsPrivate()), nil
+		return !ip.IsLoopback() && !ip.IsPrivate(), nil
 	}
 	if strings.EqualFold(u.Hostname(), "localhost") {
 		return false, nil
