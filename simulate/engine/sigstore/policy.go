@@ -28,8 +28,14 @@ func (e *Engine) validatePolicy(ctx context.Context, p *spol.Policy, ref name.Re
 	if warn {
 		lvl = warningLevel
 	}
-	if len(p.Unsupported) > 0 {
-		return policyResult{errs: []policyError{{msg: report.ToolErrorPrefix + "ClusterImagePolicy uses what is not replayed yet: " + strings.Join(p.Unsupported, "; "), level: lvl}}}
+	unsupported := p.Unsupported
+	if p.Spec.Policy != nil {
+		// Its input names every verified signature by an id (a hash of signature and
+		// certificate) the verifier does not hand back yet.
+		unsupported = append(unsupported, "spec.policy (the ClusterImagePolicy-level policy)")
+	}
+	if len(unsupported) > 0 {
+		return policyResult{errs: []policyError{{msg: report.ToolErrorPrefix + "ClusterImagePolicy uses what is not replayed yet: " + strings.Join(unsupported, "; "), level: lvl}}}
 	}
 	if len(p.Spec.Authorities) == 0 {
 		// Only with fail-on-empty-authorities: false; a plain error, which admits (spec §6.3).
