@@ -131,6 +131,9 @@ func TestAdmission(t *testing.T) {
 			obj: pod(signed), message: "validation failed: failed policy: c: spec.containers[0].image\n" + signed + " constructing checkOpts for authority-0: when using the new bundle format, the authority must be keyless"},
 		{name: "a key that was never inlined", policies: []*spol.Policy{cip("c", func(p *spol.Policy) { p.Spec.Authorities[0].Key.Data = "" })},
 			obj: pod(signed), message: "validation failed: failed policy: c: spec.containers[0].image\n" + signed + " there are no public keys for authority authority-0"},
+		{name: "a policy-level policy is not replayed: a tool error that denies", policies: []*spol.Policy{cip("c", func(p *spol.Policy) {
+			p.Spec.Policy = &spol.PolicyRef{Type: "cue", Data: "x: 1"}
+		})}, obj: pod(signed), message: "validation failed: failed policy: c: spec.containers[0].image\n" + signed + " kubectl-verify: ClusterImagePolicy uses what is not replayed yet: spec.policy (the ClusterImagePolicy-level policy)"},
 		{name: "namespace not opted in", policies: []*spol.Policy{cip("c")}, obj: pod(unsigned), ns: map[string]string{}, allowed: true},
 		{name: "namespace excluded by knative's label", policies: []*spol.Policy{cip("c")}, obj: pod(unsigned),
 			ns: map[string]string{IncludeLabel: "true", excludeLabel: "x"}, allowed: true},

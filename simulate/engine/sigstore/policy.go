@@ -98,6 +98,10 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 	}
 	switch {
 	case a.Key != nil:
+		if a.Key.SecretRef != nil && a.Key.Data == "" {
+			// The controller inlines the Secret's key before the webhook sees the policy.
+			return &verify.ToolError{Err: fmt.Errorf("authority %s: key.secretRef is not read yet", a.Name)}
+		}
 		if strings.TrimSpace(a.Key.Data) == "" {
 			return fmt.Errorf("there are no public keys for authority %s", a.Name)
 		}
