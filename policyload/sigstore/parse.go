@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/kubectl-verify/kubectl-verify/internal/fielderror"
 	"net/url"
 	"reflect"
 	"sort"
@@ -97,15 +98,15 @@ func Parse(raw []byte, source string, cfg Config) (*Policy, error) {
 		cfg.Namespace = defaultNamespace
 	}
 	all := validateSpec(&p.Spec, cfg)
-	if errs := all.only(levelError); len(errs) > 0 {
-		first := errs.merged()[0]
+	if errs := all.Only(fielderror.Error); len(errs) > 0 {
+		first := errs.Merged()[0]
 		path := "spec"
-		if len(first.paths) > 0 {
-			path = first.paths[0]
+		if len(first.Paths) > 0 {
+			path = first.Paths[0]
 		}
 		return nil, &InvalidError{ref, path, errs.String()}
 	}
-	for _, w := range all.only(levelWarning).merged() {
+	for _, w := range all.Only(fielderror.Warning).Merged() {
 		p.Warnings = append(p.Warnings, w.String())
 	}
 	if strings.HasSuffix(p.APIVersion, "/v1beta1") {

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"github.com/kubectl-verify/kubectl-verify/internal/fielderror"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -39,36 +40,36 @@ var kmsSchemes = []string{"awskms://", "azurekms://", "hashivault://", "gcpkms:/
 
 const deprecatedPredicate = "deprecated value, please use RFC 3986 conformant values"
 
-func validateSpec(s *Spec, cfg Config) ferrs {
-	var errs ferrs
+func validateSpec(s *Spec, cfg Config) fielderror.List {
+	var errs fielderror.List
 	if len(s.Images) == 0 {
-		errs = append(errs, missingField("images")...)
+		errs = append(errs, fielderror.MissingField("images")...)
 	}
 	for i, im := range s.Images {
-		errs = append(errs, validateImage(im).viaIndex("images", i)...)
+		errs = append(errs, validateImage(im).ViaIndex("images", i)...)
 	}
 	if len(s.Authorities) == 0 && cfg.FailOnEmptyAuthorities {
-		errs = append(errs, missingField("authorities")...)
+		errs = append(errs, fielderror.MissingField("authorities")...)
 	}
 	for i := range s.Authorities {
-		errs = append(errs, validateAuthority(&s.Authorities[i], cfg.Namespace).viaIndex("authorities", i)...)
+		errs = append(errs, validateAuthority(&s.Authorities[i], cfg.Namespace).ViaIndex("authorities", i)...)
 	}
 	if s.Mode != "" && s.Mode != "enforce" && s.Mode != "warn" {
-		errs = append(errs, invalidValue(s.Mode, "mode", "unsupported mode")...)
+		errs = append(errs, fielderror.InvalidValue(s.Mode, "mode", "unsupported mode")...)
 	}
 	for i, m := range s.Match {
-		errs = append(errs, validateMatch(m).viaIndex("match", i)...)
+		errs = append(errs, validateMatch(m).ViaIndex("match", i)...)
 	}
 	errs = append(errs, validatePolicyRef(s.Policy, true)...)
-	return errs.via("spec")
+	return errs.Via("spec")
 }
 
-func validateImage(im ImagePattern) ferrs {
+func validateImage(im ImagePattern) fielderror.List {
 	if im.Glob == "" {
-		return missingField("glob")
+		return fielderror.MissingField("glob")
 	}
 	if err := globError(im.Glob); err != nil {
-		return invalidValue(im.Glob, "glob", "glob is invalid: "+err.Error())
+		return fielderror.InvalidValue(im.Glob, "glob", "glob is invalid: "+err.Error())
 	}
 	return nil
 }
@@ -98,7 +99,7 @@ func globError(glob string) error {
 	return err
 }
 
-func validateAuthority(a *Authority, ns string) ferrs {
+func validateAuthority(a *Authority, ns string) fielderror.List {
 	n := 0
 	for _, set := range []bool{a.Key != nil, a.Keyless != nil, a.Static != nil} {
 		if set {
@@ -108,89 +109,89 @@ func validateAuthority(a *Authority, ns string) ferrs {
 	// Either way the webhook stops here, to keep the message short.
 	switch {
 	case n == 0:
-		return missingOneOf("key", "keyless", "static")
+		return fielderror.MissingOneOf("key", "keyless", "static")
 	case n > 1:
-		return multipleOneOf("key", "keyless", "static")
+		return fielderror.MultipleOneOf("key", "keyless", "static")
 	}
-	var errs ferrs
+	var errs fielderror.List
 	if a.Key != nil {
-		errs = append(errs, validateKey(a.Key, ns).via("key")...)
+		errs = append(errs, validateKey(a.Key, ns).Via("key")...)
 	}
 	if a.Keyless != nil {
-		errs = append(errs, validateKeyless(a.Keyless, ns).via("keyless")...)
+		errs = append(errs, validateKeyless(a.Keyless, ns).Via("keyless")...)
 	}
 	if a.Static != nil {
-		errs = append(errs, validateStatic(a.Static).via("static")...)
+		errs = append(errs, validateStatic(a.Static).Via("static")...)
 		if len(a.Attestations) > 0 {
-			errs = append(errs, multipleOneOf("static", "attestations")...)
+			errs = append(errs, fielderror.MultipleOneOf("static", "attestations")...)
 		}
 		if len(a.Sources) > 0 {
-			errs = append(errs, multipleOneOf("static", "source")...)
+			errs = append(errs, fielderror.MultipleOneOf("static", "source")...)
 		}
 		if a.CTLog != nil {
-			errs = append(errs, multipleOneOf("static", "ctlog")...)
+			errs = append(errs, fielderror.MultipleOneOf("static", "ctlog")...)
 		}
 		if a.RFC3161 != nil {
-			errs = append(errs, multipleOneOf("static", "rfc3161timestamp")...)
+			errs = append(errs, fielderror.MultipleOneOf("static", "rfc3161timestamp")...)
 		}
 	}
 	if len(a.Sources) > 1 {
-		errs = append(errs, invalidValue("source", "source", "only single source is supported")...)
+		errs = append(errs, fielderror.InvalidValue("source", "source", "only single source is supported")...)
 	} else {
 		for i, src := range a.Sources {
-			errs = append(errs, validateSource(src).viaIndex("source", i)...)
+			errs = append(errs, validateSource(src).ViaIndex("source", i)...)
 		}
 	}
 	for _, att := range a.Attestations {
-		errs = append(errs, validateAttestation(att).via("attestations")...)
+		errs = append(errs, validateAttestation(att).Via("attestations")...)
 	}
 	return errs
 }
 
-func validateStatic(s *StaticRef) ferrs {
+func validateStatic(s *StaticRef) fielderror.List {
 	switch s.Action {
 	case "":
-		return missingField("action")
+		return fielderror.MissingField("action")
 	case "pass", "fail":
 		return nil
 	}
-	return invalidValue(s.Action, "action", "unsupported action")
+	return fielderror.InvalidValue(s.Action, "action", "unsupported action")
 }
 
-func validateMatch(m MatchResource) ferrs {
-	var errs ferrs
+func validateMatch(m MatchResource) fielderror.List {
+	var errs fielderror.List
 	if m.Resource != "" && !matchResources[m.Resource] {
-		errs = append(errs, invalidValue(m.Resource, "resource", "unsupported resource name")...)
+		errs = append(errs, fielderror.InvalidValue(m.Resource, "resource", "unsupported resource name")...)
 	}
 	if m.Selector != nil && m.Resource == "" && m.Version == "" && m.Group == "" {
-		errs = append(errs, invalidValue(m.Resource, "selector", "selector requires a resource type to match the labels")...)
+		errs = append(errs, fielderror.InvalidValue(m.Resource, "selector", "selector requires a resource type to match the labels")...)
 	}
 	return errs
 }
 
-func validateKey(k *KeyRef, ns string) ferrs {
-	var errs ferrs
+func validateKey(k *KeyRef, ns string) fielderror.List {
+	var errs fielderror.List
 	if k.Data == "" && k.KMS == "" && k.SecretRef == nil {
-		errs = append(errs, missingOneOf("data", "kms", "secretref")...)
+		errs = append(errs, fielderror.MissingOneOf("data", "kms", "secretref")...)
 	}
 	if k.HashAlgorithm != "" && !hashAlgorithms[strings.ToLower(strings.TrimSpace(k.HashAlgorithm))] {
-		errs = append(errs, invalidValue(k.HashAlgorithm, "hashAlgorithm")...)
+		errs = append(errs, fielderror.InvalidValue(k.HashAlgorithm, "hashAlgorithm")...)
 	}
 	if k.Data != "" {
 		if k.KMS != "" || k.SecretRef != nil {
-			errs = append(errs, multipleOneOf("data", "kms", "secretref")...)
+			errs = append(errs, fielderror.MultipleOneOf("data", "kms", "secretref")...)
 		}
 		if !isPublicKeyPEM(k.Data) {
-			errs = append(errs, invalidValue(k.Data, "data")...)
+			errs = append(errs, fielderror.InvalidValue(k.Data, "data")...)
 		}
 	} else if k.KMS != "" && k.SecretRef != nil {
-		errs = append(errs, multipleOneOf("data", "kms", "secretref")...)
+		errs = append(errs, fielderror.MultipleOneOf("data", "kms", "secretref")...)
 	}
 	if k.KMS != "" {
-		errs = append(errs, validateKMS(k.KMS).via("kms")...)
+		errs = append(errs, validateKMS(k.KMS).Via("kms")...)
 	}
 	if k.SecretRef != nil && k.SecretRef.Namespace != "" && k.SecretRef.Namespace != ns {
-		errs = append(errs, invalidValue(k.SecretRef.Namespace, "secretref.namespace",
+		errs = append(errs, fielderror.InvalidValue(k.SecretRef.Namespace, "secretref.namespace",
 			"secretref.namespace is invalid. If set, it should use the same namespace where the policy-controller was deployed")...)
 	}
 	return errs
@@ -216,67 +217,67 @@ func isPublicKeyPEM(data string) bool {
 	return err == nil && key != nil
 }
 
-func validateKeyless(k *KeylessRef, ns string) ferrs {
-	var errs ferrs
+func validateKeyless(k *KeylessRef, ns string) fielderror.List {
+	var errs fielderror.List
 	if !k.HasURL() && k.CACert == nil {
-		errs = append(errs, missingOneOf("url", "ca-cert")...)
+		errs = append(errs, fielderror.MissingOneOf("url", "ca-cert")...)
 	}
 	if k.HasURL() && k.CACert != nil {
-		errs = append(errs, multipleOneOf("url", "ca-cert")...)
+		errs = append(errs, fielderror.MultipleOneOf("url", "ca-cert")...)
 	}
 	if k.CACert != nil {
-		errs = append(errs, validateKey(k.CACert, ns).via("ca-cert")...)
+		errs = append(errs, validateKey(k.CACert, ns).Via("ca-cert")...)
 	}
 	if len(k.Identities) == 0 {
-		errs = append(errs, missingField("identities")...)
+		errs = append(errs, fielderror.MissingField("identities")...)
 	}
 	for i, id := range k.Identities {
-		errs = append(errs, validateIdentity(id).viaIndex("identities", i)...)
+		errs = append(errs, validateIdentity(id).ViaIndex("identities", i)...)
 	}
 	return errs
 }
 
-func validateIdentity(id Identity) ferrs {
-	var errs ferrs
+func validateIdentity(id Identity) fielderror.List {
+	var errs fielderror.List
 	if id.Issuer != "" && id.IssuerRegExp != "" {
-		errs = append(errs, multipleOneOf("issuer", "issuerRegExp")...)
+		errs = append(errs, fielderror.MultipleOneOf("issuer", "issuerRegExp")...)
 	}
 	if id.Subject != "" && id.SubjectRegExp != "" {
-		errs = append(errs, multipleOneOf("subject", "subjectRegExp")...)
+		errs = append(errs, fielderror.MultipleOneOf("subject", "subjectRegExp")...)
 	}
 	if id.IssuerRegExp != "" {
-		errs = append(errs, validateRegexp(id.IssuerRegExp).via("issuerRegExp")...)
+		errs = append(errs, validateRegexp(id.IssuerRegExp).Via("issuerRegExp")...)
 	}
 	if id.SubjectRegExp != "" {
-		errs = append(errs, validateRegexp(id.SubjectRegExp).via("subjectRegExp")...)
+		errs = append(errs, validateRegexp(id.SubjectRegExp).Via("subjectRegExp")...)
 	}
 	if id.Subject == "" && id.SubjectRegExp == "" {
-		errs = append(errs, missingField("subject", "subjectRegExp")...)
+		errs = append(errs, fielderror.MissingField("subject", "subjectRegExp")...)
 	}
 	if id.Issuer == "" && id.IssuerRegExp == "" {
-		errs = append(errs, missingField("issuer", "issuerRegExp")...)
+		errs = append(errs, fielderror.MissingField("issuer", "issuerRegExp")...)
 	}
 	return errs
 }
 
-func validateRegexp(expr string) ferrs {
+func validateRegexp(expr string) fielderror.List {
 	if _, err := regexp.Compile(expr); err != nil {
-		return invalidValue(expr, "", "regex is invalid: "+err.Error())
+		return fielderror.InvalidValue(expr, "", "regex is invalid: "+err.Error())
 	}
 	return nil
 }
 
-func validateSource(src Source) ferrs {
-	var errs ferrs
+func validateSource(src Source) fielderror.List {
+	var errs fielderror.List
 	if src.OCI != "" {
 		if err := ociError(src.OCI); err != nil {
-			errs = append(errs, invalidValue(src.OCI, "oci", err.Error())...)
+			errs = append(errs, fielderror.InvalidValue(src.OCI, "oci", err.Error())...)
 		}
 	}
 	for i, s := range src.SignaturePullSecrets {
 		if s.Name == "" {
 			// The webhook prefixes everything collected so far, not just this entry.
-			errs = append(errs, missingField("name")...).viaIndex("signaturePullSecrets", i)
+			errs = append(errs, fielderror.MissingField("name")...).ViaIndex("signaturePullSecrets", i)
 		}
 	}
 	return errs
@@ -294,57 +295,57 @@ func ociError(oci string) error {
 	return err
 }
 
-func validateAttestation(a Attestation) ferrs {
-	var errs ferrs
+func validateAttestation(a Attestation) fielderror.List {
+	var errs fielderror.List
 	if a.Name == "" {
-		errs = append(errs, missingField("name")...)
+		errs = append(errs, fielderror.MissingField("name")...)
 	}
 	switch {
 	case a.PredicateType == "":
-		errs = append(errs, missingField("predicateType")...)
+		errs = append(errs, fielderror.MissingField("predicateType")...)
 	case shortPredicateTypes[a.PredicateType]:
-		errs = append(errs, invalidValue(a.PredicateType, "predicateType", deprecatedPredicate).at(levelWarning)...)
+		errs = append(errs, fielderror.InvalidValue(a.PredicateType, "predicateType", deprecatedPredicate).At(fielderror.Warning)...)
 	default:
 		if _, err := url.ParseRequestURI(a.PredicateType); err != nil {
-			errs = append(errs, invalidValue(a.PredicateType, "predicateType", deprecatedPredicate).at(levelWarning)...)
+			errs = append(errs, fielderror.InvalidValue(a.PredicateType, "predicateType", deprecatedPredicate).At(fielderror.Warning)...)
 		}
 	}
-	errs = append(errs, validatePolicyRef(a.Policy, false).via("policy")...)
+	errs = append(errs, validatePolicyRef(a.Policy, false).Via("policy")...)
 	return errs
 }
 
 // validatePolicyRef checks a CUE/Rego policy; inSpec is true only for the CIP-level one,
 // where the fetchConfigFile and include* switches are allowed.
-func validatePolicyRef(p *PolicyRef, inSpec bool) ferrs {
+func validatePolicyRef(p *PolicyRef, inSpec bool) fielderror.List {
 	if p == nil {
 		return nil
 	}
-	var errs ferrs
+	var errs fielderror.List
 	if p.Type != "cue" && p.Type != "rego" {
-		errs = append(errs, invalidValue(p.Type, "type", "only [cue,rego] are supported at the moment")...)
+		errs = append(errs, fielderror.InvalidValue(p.Type, "type", "only [cue,rego] are supported at the moment")...)
 	}
 	hasData, hasCM, hasRemote := p.Data != "", p.ConfigMapRef != nil, p.Remote != nil
 	if !hasData && !hasCM && !hasRemote {
-		errs = append(errs, missingField("data", "configMapRef", "remote")...)
+		errs = append(errs, fielderror.MissingField("data", "configMapRef", "remote")...)
 	}
 	if hasData && hasCM && hasRemote {
-		errs = append(errs, multipleOneOf("data", "configMapRef", "remote")...)
+		errs = append(errs, fielderror.MultipleOneOf("data", "configMapRef", "remote")...)
 	}
 	if (hasData && hasCM) || (hasData && hasRemote) || (hasCM && hasRemote) {
-		errs = append(errs, multipleOneOf("data", "configMapRef", "remote")...)
+		errs = append(errs, fielderror.MultipleOneOf("data", "configMapRef", "remote")...)
 	}
 	if hasRemote {
-		errs = append(errs, validateRemote(p.Remote).via("remote")...)
+		errs = append(errs, validateRemote(p.Remote).Via("remote")...)
 	}
 	if hasCM {
-		var cm ferrs
+		var cm fielderror.List
 		if p.ConfigMapRef.Name == "" {
-			cm = append(cm, missingField("name")...)
+			cm = append(cm, fielderror.MissingField("name")...)
 		}
 		if p.ConfigMapRef.Key == "" {
-			cm = append(cm, missingField("key")...)
+			cm = append(cm, fielderror.MissingField("key")...)
 		}
-		errs = append(errs, cm.via("configMapRef")...)
+		errs = append(errs, cm.Via("configMapRef")...)
 	}
 	if !inSpec {
 		for _, sw := range []struct {
@@ -357,15 +358,15 @@ func validatePolicyRef(p *PolicyRef, inSpec bool) ferrs {
 			{"includeTypeMeta", p.IncludeTypeMeta != nil},
 		} {
 			if sw.set {
-				errs = append(errs, disallowedFields(sw.name)...)
+				errs = append(errs, fielderror.DisallowedFields(sw.name)...)
 			}
 		}
 	}
 	return errs
 }
 
-func validateRemote(r *RemoteRef) ferrs {
-	var errs ferrs
+func validateRemote(r *RemoteRef) fielderror.List {
+	var errs fielderror.List
 	// The value shown is the URL as knative's apis.URL re-renders it.
 	shown := r.URL
 	u, err := url.Parse(r.URL)
@@ -373,15 +374,15 @@ func validateRemote(r *RemoteRef) ferrs {
 		shown = u.String()
 	}
 	if err != nil || u.Host == "" || u.Scheme != "https" {
-		errs = append(errs, invalidValue(shown, "url", "url valid is invalid. host and https scheme are expected")...)
+		errs = append(errs, fielderror.InvalidValue(shown, "url", "url valid is invalid. host and https scheme are expected")...)
 	}
 	if r.SHA256Sum == "" {
-		errs = append(errs, missingField("sha256sum")...)
+		errs = append(errs, fielderror.MissingField("sha256sum")...)
 	}
 	return errs
 }
 
-func validateKMS(kms string) ferrs {
+func validateKMS(kms string) fielderror.List {
 	known := false
 	for _, s := range kmsSchemes {
 		if strings.HasPrefix(kms, s) {
@@ -390,11 +391,11 @@ func validateKMS(kms string) ferrs {
 		}
 	}
 	if !known {
-		return invalidValue(kms, "", fmt.Sprintf("malformed KMS format, should be prefixed by any of the supported providers: %v", kmsSchemes))
+		return fielderror.InvalidValue(kms, "", fmt.Sprintf("malformed KMS format, should be prefixed by any of the supported providers: %v", kmsSchemes))
 	}
 	if strings.HasPrefix(kms, "awskms://") {
 		if problem := awsKMSProblem(kms); problem != "" {
-			return invalidValue(kms, "", problem)
+			return fielderror.InvalidValue(kms, "", problem)
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8slabels "k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kubectl-verify/kubectl-verify/internal/fielderror"
 	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/admission"
 	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
@@ -87,7 +89,7 @@ func handled(obj map[string]any) (workload, bool) {
 	kind, _ := obj["kind"].(string)
 	apiVersion, _ := obj["apiVersion"].(string)
 	w, ok := workloads[kind]
-	if !ok || !contains(w.apiVersions, apiVersion) {
+	if !ok || !slices.Contains(w.apiVersions, apiVersion) {
 		return workload{}, false
 	}
 	return w, true
@@ -197,10 +199,10 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 		}},
 		{Name: WebhookName, Configuration: WebhookName, Call: func(ctx context.Context, obj map[string]any) admission.Response {
 			v := e.validate(ctx, req, w, obj, enforce)
-			resp := admission.Response{Allowed: true, Warnings: v.errs.warnings()}
-			if errs := v.errs.filter(errorLevel); len(errs) > 0 {
+			resp := admission.Response{Allowed: true, Warnings: v.errs.Warnings()}
+			if errs := v.errs.Only(fielderror.Error); len(errs) > 0 {
 				resp.Allowed = false
-				resp.Message = "validation failed: " + errs.render()
+				resp.Message = "validation failed: " + errs.String()
 			}
 			return resp
 		}},
@@ -246,7 +248,7 @@ func (e *Engine) resolve(ctx context.Context, req Request, w workload) []report.
 
 // validation is the validating webhook's answer for one object, and what the report shows.
 type validation struct {
-	errs       fieldErrors
+	errs       fielderror.List
 	checks     []report.Check
 	notChecked []report.NotChecked
 }
@@ -291,21 +293,21 @@ func (e *Engine) validateImage(ctx context.Context, v *validation, ic imageConte
 	}
 	ref, err := name.ParseReference(c.Image)
 	if err != nil {
-		v.errs = append(v.errs, fieldError{msg: err.Error(), paths: []string{path}})
+		v.errs = append(v.errs, fielderror.Entry{Msg: err.Error(), Paths: []string{path}})
 		check("", "", report.ResultFail, "enforce", err.Error(), "")
 		return
 	}
 	digestRef, ok := ref.(name.Digest)
 	if !ok {
 		msg := fmt.Sprintf("invalid value: %s must be an image digest", c.Image)
-		v.errs = append(v.errs, fieldError{msg: msg, paths: []string{path}})
+		v.errs = append(v.errs, fielderror.Entry{Msg: msg, Paths: []string{path}})
 		check("", "", report.ResultFail, "enforce", msg, "")
 		return
 	}
 	digest := digestRef.DigestStr()
 	matched, err := e.matching(ref.Name(), ic)
 	if err != nil {
-		v.errs = append(v.errs, fieldError{msg: err.Error(), paths: []string{path}, details: c.Image})
+		v.errs = append(v.errs, fielderror.Entry{Msg: err.Error(), Paths: []string{path}, Details: c.Image})
 		check("", "", report.ResultFail, "enforce", err.Error(), digest)
 		return
 	}
@@ -318,10 +320,10 @@ func (e *Engine) validateImage(ctx context.Context, v *validation, ic imageConte
 		case "allow":
 			v.notChecked = append(v.notChecked, report.NotChecked{Engine: EngineName, Image: c.Image, Path: c.Pointer, Reason: "no-matching-policy"})
 		case "warn":
-			v.errs = append(v.errs, fieldError{msg: "no matching policies", level: warningLevel, paths: []string{path}, details: c.Image})
+			v.errs = append(v.errs, fielderror.Entry{Msg: "no matching policies", Level: fielderror.Warning, Paths: []string{path}, Details: c.Image})
 			check("", "", report.ResultFail, "warn", "no matching policies", digest)
 		default:
-			v.errs = append(v.errs, fieldError{msg: "no matching policies", paths: []string{path}, details: c.Image})
+			v.errs = append(v.errs, fielderror.Entry{Msg: "no matching policies", Paths: []string{path}, Details: c.Image})
 			check("", "", report.ResultFail, "enforce", "no matching policies", digest)
 		}
 		return
@@ -425,20 +427,20 @@ func guessResource(kind string) string {
 // it; plain errors (not policy failures) have none and count as neither (spec §6.3).
 type policyError struct {
 	msg   string
-	level level
+	level fielderror.Level
 	plain bool
 }
 
 // errorsToFieldErrors is the webhook's function of that name, its quirks kept (spec §6.3):
 // hasWarnings and hasErrors are shared across policies, and a warning entry downgrades every
 // entry gathered before it. Policies go in name order (the webhook's is Go map order).
-func errorsToFieldErrors(image, path string, failures map[string][]policyError) fieldErrors {
+func errorsToFieldErrors(image, path string, failures map[string][]policyError) fielderror.List {
 	names := make([]string, 0, len(failures))
 	for n := range failures {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var errs fieldErrors
+	var errs fielderror.List
 	hasWarnings, hasErrors := false, false
 	for _, n := range names {
 		errDetails, warnDetails := image, image
@@ -446,7 +448,7 @@ func errorsToFieldErrors(image, path string, failures map[string][]policyError) 
 			switch {
 			case pe.plain:
 				errDetails += " " + pe.msg
-			case pe.level == warningLevel:
+			case pe.level == fielderror.Warning:
 				warnDetails += " " + pe.msg
 				hasWarnings = true
 			default:
@@ -455,10 +457,10 @@ func errorsToFieldErrors(image, path string, failures map[string][]policyError) 
 			}
 		}
 		if hasWarnings {
-			errs = append(errs, fieldError{msg: "failed policy: " + n, paths: []string{path}, details: warnDetails}).at(warningLevel)
+			errs = append(errs, fielderror.Entry{Msg: "failed policy: " + n, Paths: []string{path}, Details: warnDetails}).At(fielderror.Warning)
 		}
 		if hasErrors {
-			errs = append(errs, fieldError{msg: "failed policy: " + n, paths: []string{path}, details: errDetails})
+			errs = append(errs, fielderror.Entry{Msg: "failed policy: " + n, Paths: []string{path}, Details: errDetails})
 		}
 	}
 	return errs

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/kubectl-verify/kubectl-verify/internal/fielderror"
 	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
@@ -24,9 +25,9 @@ type policyResult struct {
 // validatePolicy is ValidatePolicy: every authority is tried (the webhook runs them at once);
 // one passing passes the policy, and the failing ones' errors are dropped (spec §3.3).
 func (e *Engine) validatePolicy(ctx context.Context, p *spol.Policy, ref name.Reference, ic imageContext, warn bool) policyResult {
-	lvl := errorLevel
+	lvl := fielderror.Error
 	if warn {
-		lvl = warningLevel
+		lvl = fielderror.Warning
 	}
 	unsupported := p.Unsupported
 	if p.Spec.Policy != nil {

@@ -1,4 +1,4 @@
-package sigstore
+package fielderror
 
 import "testing"
 
@@ -6,20 +6,20 @@ import "testing"
 func TestFieldErrorRendering(t *testing.T) {
 	tests := []struct {
 		name string
-		errs ferrs
+		errs List
 		want string
 	}{
-		{"index sticks to its field", missingField("name").viaIndex("secrets", 2).viaIndex("source", 0).via("spec"),
+		{"index sticks to its field", MissingField("name").ViaIndex("secrets", 2).ViaIndex("source", 0).Via("spec"),
 			"missing field(s): spec.source[0].secrets[2].name"},
-		{"current field vanishes", invalidValue("x", "", "why").via("glob").viaIndex("images", 1),
+		{"current field vanishes", InvalidValue("x", "", "why").Via("glob").ViaIndex("images", 1),
 			"invalid value: x: images[1].glob\nwhy"},
-		{"equal entries merge, paths deduplicated and sorted", append(append(multipleOneOf("data", "remote"), multipleOneOf("remote", "configMapRef")...), multipleOneOf("data")...),
+		{"equal entries merge, paths deduplicated and sorted", append(append(MultipleOneOf("data", "remote"), MultipleOneOf("remote", "configMapRef")...), MultipleOneOf("data")...),
 			"expected exactly one, got both: configMapRef, data, remote"},
-		{"different details stay apart, sorted by details", append(invalidValue("v", "a", "zeta"), invalidValue("v", "b", "alpha")...),
+		{"different details stay apart, sorted by details", append(InvalidValue("v", "a", "zeta"), InvalidValue("v", "b", "alpha")...),
 			"invalid value: v: b\nalpha\ninvalid value: v: a\nzeta"},
-		{"sorted by message", append(missingField("m"), multipleOneOf("b")...),
+		{"sorted by message", append(MissingField("m"), MultipleOneOf("b")...),
 			"expected exactly one, got both: b\nmissing field(s): m"},
-		{"levels do not merge", append(missingField("a"), missingField("b").at(levelWarning)...),
+		{"levels do not merge", append(MissingField("a"), MissingField("b").At(Warning)...),
 			"missing field(s): a\nmissing field(s): b"},
 	}
 	for _, tt := range tests {
