@@ -27,6 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -398,7 +399,7 @@ func BenchmarkClusterPods(b *testing.B) {
 
 // TestClusterEnginesAndConfig: the live `kyverno` ConfigMap is replayed (resourceFilters keep
 // Pods from admission while checks stay the CLI's), `policies` says which engines the cluster
-// serves, and policies of an engine not replayed yet make every result incomplete.
+// serves, and live ClusterImagePolicies apply to namespaces that opt in.
 func TestClusterEnginesAndConfig(t *testing.T) {
 	p := scenarioNamed(t, "unsigned")
 	c := startCluster(t)
@@ -443,10 +444,21 @@ func TestClusterEnginesAndConfig(t *testing.T) {
 		t.Errorf("engines found (-want +got):\n%s", d)
 	}
 
+	// A live ClusterImagePolicy is replayed: nothing in a namespace that has not opted in,
+	// a denial once it has.
 	c.apply(t, filepath.Join(s.root, "testdata", "cluster", "clusterimagepolicy.yaml"))
-	withCIP := parseReport(t, c.verify(t, c.admin, "simulate", "-A", "-o", "json"))
-	if withCIP.Summary.Incomplete != withCIP.Summary.Resources {
-		t.Errorf("with a ClusterImagePolicy present, every result is incomplete: %+v", withCIP.Summary)
+	before := parseReport(t, c.verify(t, c.admin, "simulate", "-A", "-o", "json"))
+	if got := before.Results[0]; got.Decision != report.Allow || len(got.NotChecked) != 1 || got.NotChecked[0].Reason != "namespace-not-included" || before.Summary.Incomplete != 0 {
+		t.Errorf("default not opted in: want allow with the image not checked (namespace-not-included), got %+v", got)
+	}
+	patch := []byte(`{"metadata":{"labels":{"policy.sigstore.dev/include":"true"}}}`)
+	if _, err := c.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Patch(context.Background(), "default", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	after := parseReport(t, c.verify(t, c.admin, "simulate", "-A", "-o", "json"))
+	denial := "admission webhook \"policy.sigstore.dev\" denied the request: validation failed: failed policy: retired: spec.containers[0].image\n"
+	if got := after.Results[0]; got.Decision != report.Deny || !strings.HasPrefix(got.Message, denial) || !strings.HasSuffix(got.Message, " disallowed by static policy: nothing runs here") {
+		t.Errorf("default opted in: want denied by policy-controller, got %s %q", got.Decision, got.Message)
 	}
 }
 

@@ -222,7 +222,12 @@ func (c Cluster) loadSigstore(ctx context.Context, set *Set) error {
 		cfg, warnings = sigstore.ParseConfig(data, fmt.Sprintf("%s ConfigMap %s/config-policy-controller", c.Source, ns))
 		set.Warnings = append(set.Warnings, warnings...)
 	case apierrors.IsNotFound(err):
-		set.Warnings = append(set.Warnings, fmt.Sprintf("ConfigMap %s/config-policy-controller not found: using policy-controller's defaults (no-match-policy deny); set --sigstore-namespace if it runs elsewhere", ns))
+		if len(items) > 0 {
+			set.Warnings = append(set.Warnings, fmt.Sprintf("ConfigMap %s/config-policy-controller not found: using policy-controller's defaults (no-match-policy deny); set --sigstore-namespace if it runs elsewhere", ns))
+		}
+	case apierrors.IsForbidden(err) && len(items) == 0:
+		// Without policies only no-match-policy would matter, in namespaces that opt in:
+		// the default (deny) stands, unannounced.
 	case apierrors.IsForbidden(err):
 		msg := fmt.Sprintf("cannot read ConfigMap %s/config-policy-controller (no-match-policy): %s", ns, statusText(err))
 		set.Warnings = append(set.Warnings, msg)

@@ -378,7 +378,11 @@ func fnIsExternalURL(arguments []any) (any, error) {
 	if ip := net.ParseIP(u.Hostname()); ip != nil {
 		return !ip.IsLoopback() && !ip.IsPrivate(), nil
 	}
-	if strings.EqualFold(u.Hostname(), "localhost") {
+	switch {
+	case u.Hostname() == "":
+		// Looking up no name fails before any DNS query.
+		return nil, &net.DNSError{Err: "no such host", IsNotFound: true}
+	case strings.EqualFold(u.Hostname(), "localhost"):
 		return false, nil
 	}
 	return nil, fmt.Errorf("is_external_url(%q): the cluster's DNS answers for host names: %w", s, ErrNotReplayed)

@@ -175,6 +175,7 @@ func TestIsExternalURL(t *testing.T) {
 		{name: "userinfo is not the host", query: "is_external_url('http://www.example.com@192.168.1.3')", want: false},
 		{name: "unspecified counts as external", query: "is_external_url('http://0.0.0.0')", want: true},
 		{name: "localhost", query: "is_external_url('http://localhost:8080')", want: false},
+		{name: "no host", query: "is_external_url('relative/path')", wantErr: "lookup : no such host"},
 		// Kyverno asks the cluster's DNS: not replayed, and nothing is looked up here.
 		{name: "a host name", query: "is_external_url('https://public.example')", wantErr: `is_external_url("https://public.example"): the cluster's DNS answers for host names: not replayed: Kyverno 1.19 panics on this input or words its error through another library`},
 		{name: "bad url", query: "is_external_url('http://[::1')", wantErr: `parse "http://[::1": missing ']' in host`},

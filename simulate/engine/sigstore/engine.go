@@ -145,6 +145,11 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Outcome, error) {
 	w, ok := handled(req.Object)
 	containers := extract.Images(kindOf(req.Object), req.Object)
 	notChecked := func(reason string) Outcome {
+		if len(e.Policies) == 0 {
+			// policy-controller is installed but has no policy: nothing worth saying where
+			// it does not look.
+			return out
+		}
 		for _, c := range containers {
 			out.NotChecked = append(out.NotChecked, report.NotChecked{Engine: EngineName, Image: c.Image, Path: c.Pointer, Reason: reason})
 		}
