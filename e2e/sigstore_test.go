@@ -38,7 +38,7 @@ func TestSigstoreTester(t *testing.T) {
 			}
 			t.Parallel()
 			p.requireReady(t)
-			cips := splitCIPs(t, p)
+			cips, trustRoot := splitCIPs(t, p)
 			compared := 0
 			for _, r := range parseReport(t, p.simulate()).Results {
 				for _, c := range r.Checks {
@@ -53,7 +53,7 @@ func TestSigstoreTester(t *testing.T) {
 						continue // the tester needs --resource for match: not compared
 					}
 					compared++
-					checkWithTester(t, bin, p, cip, r.Resource, c)
+					checkWithTester(t, bin, p, cip, trustRoot, r.Resource, c)
 				}
 			}
 			if compared == 0 {
@@ -69,8 +69,9 @@ type cipFile struct {
 	match       bool
 }
 
-// splitCIPs writes each ClusterImagePolicy of the scenario to a file of its own.
-func splitCIPs(t *testing.T, p *prepared) map[string]cipFile {
+// splitCIPs writes each ClusterImagePolicy of the scenario to a file of its own, and its
+// TrustRoot (the tester takes one) to another; "" when there is none.
+func splitCIPs(t *testing.T, p *prepared) (map[string]cipFile, string) {
 	t.Helper()
 	data, err := os.ReadFile(p.files.Policies)
 	if err != nil {
@@ -81,6 +82,7 @@ func splitCIPs(t *testing.T, p *prepared) map[string]cipFile {
 		t.Fatal(err)
 	}
 	out := map[string]cipFile{}
+	trustRoot := ""
 	for _, o := range objs {
 		if !strings.HasPrefix(o.APIVersion(), "policy.sigstore.dev/") {
 			continue
@@ -88,6 +90,16 @@ func splitCIPs(t *testing.T, p *prepared) map[string]cipFile {
 		raw, err := json.Marshal(o.Obj)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if o.Kind() == "TrustRoot" {
+			if trustRoot != "" {
+				t.Fatal("the policy-tester takes one TrustRoot: this scenario has several")
+			}
+			trustRoot = filepath.Join(p.dir, "inputs", "trustroot-"+o.Name()+".yaml")
+			if err := os.WriteFile(trustRoot, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
 		}
 		path := filepath.Join(p.dir, "inputs", "cip-"+o.Name()+".yaml")
 		if err := os.WriteFile(path, raw, 0o644); err != nil {
@@ -98,10 +110,10 @@ func splitCIPs(t *testing.T, p *prepared) map[string]cipFile {
 		_, match := spec["match"]
 		out[o.Name()] = cipFile{path: path, authorities: len(auths), match: match}
 	}
-	return out
+	return out, trustRoot
 }
 
-func checkWithTester(t *testing.T, bin string, p *prepared, cip cipFile, res report.Resource, c report.Check) {
+func checkWithTester(t *testing.T, bin string, p *prepared, cip cipFile, trustRoot string, res report.Resource, c report.Check) {
 	t.Helper()
 	ref, err := name.ParseReference(c.Image)
 	if err != nil {
@@ -110,7 +122,11 @@ func checkWithTester(t *testing.T, bin string, p *prepared, cip cipFile, res rep
 	image := ref.Context().Name() + "@" + c.Digest
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r := execCmd(ctx, p.dir, bin, "--policy", cip.path, "--image", image, "--log-level", "error")
+	args := []string{"--policy", cip.path, "--image", image, "--log-level", "error"}
+	if trustRoot != "" {
+		args = append(args, "--trustroot", trustRoot)
+	}
+	r := execCmd(ctx, p.dir, bin, args...)
 	if r.err != nil {
 		t.Fatalf("%s: %v\n%s", r.cmdline, r.err, r.stderr)
 	}

@@ -35,6 +35,10 @@ func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	cmd := plugin.NewCmdRoot(genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
 	cmd.SetArgs(args)
 	err := cmd.Execute()
+	if err != nil {
+		// What main would print.
+		errOut.WriteString("error: " + err.Error() + "\n")
+	}
 	return out.String(), errOut.String(), plugin.ExitCode(err)
 }
 
@@ -205,6 +209,10 @@ func TestScenarios(t *testing.T) {
 					args := append([]string{"simulate", "--policy", files.Policies, "-f", files.Resources, "-o", "json"}, files.Args...)
 					out, stderr, code := run(t, "", args...)
 					if code == 2 {
+						if os.Getenv("SCENARIO_DUMP") != "" {
+							b, _ := os.ReadFile(files.Policies)
+							t.Logf("policies:\n%s", b)
+						}
 						t.Fatalf("kubectl verify %s: exit 2: %s", strings.Join(args, " "), stderr)
 					}
 					if os.Getenv("SCENARIO_DUMP") != "" {

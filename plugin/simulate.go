@@ -272,7 +272,8 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
 		Operation: o.Operation, OldObjects: in.old, FromCluster: in.fromCluster, Parallel: o.Parallel, Verifier: ver,
 		NamespaceLabels: in.namespaceLabels, UnknownNamespaces: in.unknownNamespaces, Gaps: in.gaps,
-		Sigstore: in.policies.Sigstore, SigstoreConfig: in.sigstoreConfig, SigstoreActive: len(in.policies.Found["sigstore"]) > 0,
+		Sigstore: in.policies.Sigstore, SigstoreConfig: in.sigstoreConfig, SigstoreTrustRoots: in.policies.SigstoreTrustRoots,
+		SigstoreActive: len(in.policies.Found["sigstore"]) > 0,
 	})
 	if err != nil {
 		return err

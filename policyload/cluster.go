@@ -237,6 +237,22 @@ func (c Cluster) loadSigstore(ctx context.Context, set *Set) error {
 	}
 	cfg.Namespace = ns
 	set.SigstoreConfig = &cfg
+	roots, _, err := c.list(ctx, "sigstore", schema.GroupKind{Group: sigstore.Group, Kind: "TrustRoot"}, set)
+	if err != nil {
+		return err
+	}
+	for _, o := range roots {
+		raw, err := json.Marshal(o.Obj)
+		if err != nil {
+			return err
+		}
+		tr, err := sigstore.ParseTrustRoot(raw, o.Source)
+		if err != nil {
+			set.Warnings = append(set.Warnings, fmt.Sprintf("TrustRoot %s is not replayed: %v", o.Name(), err))
+			continue
+		}
+		set.addTrustRoot(tr)
+	}
 	for _, o := range items {
 		raw, err := json.Marshal(o.Obj)
 		if err != nil {

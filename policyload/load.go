@@ -23,6 +23,8 @@ type Set struct {
 	// SigstoreConfig is the live `config-policy-controller` ConfigMap, when policies came
 	// from a cluster that has one.
 	SigstoreConfig *sigstore.Config
+	// SigstoreTrustRoots are policy-controller's TrustRoots, by name (authorities' trustRootRef).
+	SigstoreTrustRoots map[string]*sigstore.TrustRoot
 	// Found names, per engine, the policy kinds and versions the cluster serves.
 	Found map[string][]string
 	// Gaps are what could not be read.
@@ -92,6 +94,16 @@ func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sig
 				set.Warnings = append(set.Warnings, fmt.Sprintf("%s: ClusterImagePolicy %s: %s", o.Source, p.Name, w))
 			}
 			set.Sigstore = append(set.Sigstore, p)
+		case sigstore.IsTrustRoot(o.APIVersion(), o.Kind()):
+			raw, err := jsonOf(o)
+			if err != nil {
+				return nil, &Error{o.Source, id, err}
+			}
+			tr, err := sigstore.ParseTrustRoot(raw, o.Source)
+			if err != nil {
+				return nil, &Error{o.Source, id, err}
+			}
+			set.addTrustRoot(tr)
 		case later[group+"/"+o.Kind()] != "":
 			return nil, &Error{o.Source, id, fmt.Errorf("%s policies are not supported yet", later[group+"/"+o.Kind()])}
 		default:
@@ -99,6 +111,16 @@ func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sig
 		}
 	}
 	return set, nil
+}
+
+func (s *Set) addTrustRoot(tr *sigstore.TrustRoot) {
+	if s.SigstoreTrustRoots == nil {
+		s.SigstoreTrustRoots = map[string]*sigstore.TrustRoot{}
+	}
+	s.SigstoreTrustRoots[tr.Name] = tr
+	if tr.Unsupported != "" {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: TrustRoot %s: %s is not replayed: authorities naming it get an error check", tr.Source, tr.Name, tr.Unsupported))
+	}
 }
 
 // RequirePublicTrust settles what needs the public Sigstore material engines fetch over TUF:

@@ -39,10 +39,11 @@ type Config struct {
 	// Sigstore are the ClusterImagePolicies, SigstoreConfig the policy-controller
 	// configuration; SigstoreActive says policy-controller is in play (policies given, or
 	// its kind served by the cluster), so that no-match-policy applies.
-	Sigstore       []*spol.Policy
-	SigstoreConfig spol.Config
-	SigstoreActive bool
-	Resources      []manifest.Object
+	Sigstore           []*spol.Policy
+	SigstoreConfig     spol.Config
+	SigstoreTrustRoots map[string]*spol.TrustRoot
+	SigstoreActive     bool
+	Resources          []manifest.Object
 	// DefaultNamespace is given to objects without one (-n, else the context's, else default).
 	DefaultNamespace string
 	// Operation is CREATE or UPDATE; UPDATE needs an old object for every resource.
@@ -110,7 +111,7 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 	objs := Results(cfg.Resources)
 	engs := engines{
 		kyverno: &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig, ConfigMaps: cfg.KyvernoConfigMaps, API: cfg.KyvernoAPI},
-		sigstore: &sigstore.Engine{Policies: cfg.Sigstore, Config: cfg.SigstoreConfig, Verifier: cfg.Verifier,
+		sigstore: &sigstore.Engine{Policies: cfg.Sigstore, Config: cfg.SigstoreConfig, TrustRoots: cfg.SigstoreTrustRoots, Verifier: cfg.Verifier,
 			Active: cfg.SigstoreActive || len(cfg.Sigstore) > 0},
 	}
 	results := make([]report.Result, len(objs))

@@ -10,6 +10,7 @@ package scenario
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -433,7 +434,7 @@ func LoadAll(root string) ([]*Scenario, error) {
 	return out, nil
 }
 
-var placeholderRE = regexp.MustCompile(`\$\{([A-Z_]+)(?::([^}]*))?\}`)
+var placeholderRE = regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*)(?::([^}]*))?\}`)
 
 // Substitute replaces the placeholders in text (README: ${REGISTRY}, ${DEAD_REGISTRY},
 // ${DIGEST:<repo>:<tag>}, and ${KEY:<name>} alone on a line). An unknown placeholder, one whose
@@ -446,22 +447,7 @@ func Substitute(text string, env Env) (string, error) {
 		body := strings.TrimRight(line, "\r\n")
 		eol := line[len(body):]
 		if m := keyLineRE.FindStringSubmatch(body); m != nil {
-			var pem string
-			var ok bool
-			switch m[2] {
-			case "KEY":
-				pem, ok = env.PublicKeys[m[3]]
-			case "CERT":
-				pem, ok = env.Certs[m[3]]
-			case "ROOTS":
-				pem, ok = env.Roots, env.Roots != "" && m[3] == ""
-			case "REKOR":
-				pem, ok = env.LogKeys[m[3]]
-			case "TSA":
-				pem, ok = env.TSAChains[m[3]]
-			case "CTLOG":
-				pem, ok = env.CTLogKeys[m[3]]
-			}
+			pem, ok := pemOf(m[2], m[3], env)
 			if !ok {
 				errs = append(errs, fmt.Errorf("line %d: ${%s:%s}: no such %s", n+1, m[2], m[3], strings.ToLower(m[2])))
 				continue
@@ -498,8 +484,41 @@ func Substitute(text string, env Env) (string, error) {
 // ${REKOR:name}, ${TSA:name}, ${CTLOG:name}.
 var keyLineRE = regexp.MustCompile(`^(\s*)\$\{(KEY|CERT|ROOTS|REKOR|TSA|CTLOG)(?::([^}]*))?\}\s*$`)
 
+// pemOf is the PEM a block placeholder stands for.
+func pemOf(kind, name string, env Env) (string, bool) {
+	switch kind {
+	case "KEY":
+		pem, ok := env.PublicKeys[name]
+		return pem, ok
+	case "CERT":
+		pem, ok := env.Certs[name]
+		return pem, ok
+	case "ROOTS":
+		return env.Roots, env.Roots != "" && name == ""
+	case "REKOR":
+		pem, ok := env.LogKeys[name]
+		return pem, ok
+	case "TSA":
+		pem, ok := env.TSAChains[name]
+		return pem, ok
+	case "CTLOG":
+		pem, ok := env.CTLogKeys[name]
+		return pem, ok
+	}
+	return "", false
+}
+
 func value(name, arg string, env Env) (string, error) {
 	switch name {
+	case "BASE64":
+		// ${BASE64:ROOTS}, ${BASE64:CTLOG:<name>}, ...: a block placeholder's PEM, base64
+		// encoded on one line (policy-controller's TrustRoot holds PEM as bytes).
+		kind, pemName, _ := strings.Cut(arg, ":")
+		pem, ok := pemOf(kind, pemName, env)
+		if !ok {
+			return "", fmt.Errorf("no such %s", strings.ToLower(kind))
+		}
+		return base64.StdEncoding.EncodeToString([]byte(pem)), nil
 	case "REGISTRY":
 		if arg != "" || env.Registry == "" {
 			return "", errors.New("no registry (or an unexpected argument)")

@@ -197,18 +197,12 @@ func (p *Policy) markUnsupported() {
 			add(path+".key.kms", "the controller fetches the public key from the KMS; not fetched yet")
 		}
 		if a.Keyless != nil {
-			if a.Keyless.TrustRootRef != "" {
-				add(path+".keyless.trustRootRef", "TrustRoot resources are not read yet")
-			}
 			if a.SignatureFormat == "bundle" {
 				add(path+".signatureFormat: bundle", "bundle-format keyless verification is not replayed yet")
 			}
 		}
-		if a.CTLog != nil && a.CTLog.TrustRootRef != "" {
-			add(path+".ctlog.trustRootRef", "TrustRoot resources are not read yet")
-		}
 		if a.RFC3161 != nil && a.RFC3161.TrustRootRef != "" {
-			add(path+".rfc3161timestamp.trustRootRef", "TrustRoot resources are not read yet")
+			add(path+".rfc3161timestamp.trustRootRef", "RFC 3161 timestamps are not replayed yet")
 		}
 		for j, att := range a.Attestations {
 			policyRef(fmt.Sprintf("%s.attestations[%d].policy", path, j), att.Policy)

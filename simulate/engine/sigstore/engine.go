@@ -49,7 +49,9 @@ type Verifier interface {
 type Engine struct {
 	Policies []*spol.Policy
 	Config   spol.Config
-	Verifier Verifier
+	// TrustRoots are the TrustRoots authorities name by trustRootRef.
+	TrustRoots map[string]*spol.TrustRoot
+	Verifier   Verifier
 	// Active says policy-controller runs at all: policies were given, or the cluster serves
 	// the ClusterImagePolicy kind. Without it nothing is replayed (no-match-policy would
 	// otherwise deny every image of an opted-in namespace).

@@ -92,10 +92,8 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 		}
 		check.Auth = ic.auth.Plus(ic.namespace, names)
 	}
-	// A ctlog url asks for an online Rekor lookup beside the keys of the trust root
-	// (rekorClientAndKeysFromAuthority); without ctlog a key authority ignores the log.
-	if a.CTLog != nil && a.CTLog.URL != "" {
-		check.Tlog, check.RekorURL = true, a.CTLog.URL
+	if err := e.transparency(a, &check); err != nil {
+		return err
 	}
 	switch {
 	case a.Key != nil:
@@ -112,16 +110,25 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 		}
 		return nil
 	case a.Keyless != nil:
-		if a.Keyless.URL == "" {
+		if !a.Keyless.HasURL() {
 			return errors.New("no Keyless URL specified")
 		}
 		check.Keyless = true
 		for _, id := range a.Keyless.Identities {
 			check.Identities = append(check.Identities, verify.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
 		}
-		// Without ctlog the Rekor keys come from the trust root and the signature's bundle
-		// must verify offline; SCTs are required unless insecureIgnoreSCT.
-		check.Tlog = true
+		// Fulcio roots and CT-log keys: the TrustRoot named, else the public ones
+		// (fulcioCertsFromAuthority); SCTs are required unless insecureIgnoreSCT.
+		if ref := a.Keyless.TrustRootRef; ref != "" {
+			tr, err := e.trustRoot(ref)
+			if err != nil {
+				return fmt.Errorf("constructing checkOpts for %s: getting Fulcio certs: %s: getting SigstoreKeys: %w", a.Name, a.Name, err)
+			}
+			check.Roots = strings.Join(tr.CAChains, "")
+			if len(tr.CTLogKeys) > 0 {
+				check.CTLogPubKey = tr.CTLogKeys[0]
+			}
+		}
 		check.SCT = !a.Keyless.InsecureIgnoreSCT
 		if _, err := e.Verifier.VerifySignature(ctx, check); err != nil {
 			return wrapVerify(fmt.Sprintf("signature keyless validation failed for authority %s for %s", a.Name, ref.Name()), err)
@@ -129,6 +136,46 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 		return nil
 	}
 	return errors.New("authority has neither key, keyless, or static specified")
+}
+
+// transparency is rekorClientAndKeysFromAuthority: keyless without a TrustRoot or ctlog checks
+// the signature's log entry offline against the public Rekor keys; a ctlog with a TrustRoot
+// checks against that root's log keys (online at its URL when the bundle is missing); a
+// ctlog url alone, online against the public keys; otherwise the log is not checked.
+func (e *Engine) transparency(a spol.Authority, check *verify.SignatureCheck) error {
+	switch {
+	case a.Keyless != nil && a.Keyless.TrustRootRef == "" && a.CTLog == nil:
+		check.Tlog = true
+	case a.CTLog == nil:
+	case a.CTLog.TrustRootRef != "":
+		tr, err := e.trustRoot(a.CTLog.TrustRootRef)
+		if err != nil {
+			return fmt.Errorf("constructing checkOpts for %s: getting Rekor public keys: %s: fetching keys for trustRootRef: getting SigstoreKeys: %w", a.Name, a.Name, err)
+		}
+		check.Tlog, check.RekorURL = true, a.CTLog.URL
+		if len(tr.TLogKeys) > 0 {
+			check.RekorPubKey = tr.TLogKeys[0]
+		}
+	case a.CTLog.HasURL():
+		check.Tlog, check.RekorURL = true, a.CTLog.URL
+	}
+	return nil
+}
+
+// trustRoot is the TrustRoot an authority names, as the webhook finds it in its compiled
+// config-sigstore-keys; one whose material is a TUF root is a tool error here.
+func (e *Engine) trustRoot(name string) (*spol.TrustRoot, error) {
+	if len(e.TrustRoots) == 0 {
+		return nil, fmt.Errorf("trustRootRef %s not found, SigstoreKeys missing", name)
+	}
+	tr, ok := e.TrustRoots[name]
+	if !ok {
+		return nil, fmt.Errorf("trustRootRef %s not found", name)
+	}
+	if tr.Unsupported != "" {
+		return nil, &verify.ToolError{Err: fmt.Errorf("TrustRoot %s: %s is not replayed", name, tr.Unsupported)}
+	}
+	return tr, nil
 }
 
 // wrapVerify words a verification error as the webhook does; a tool-caused one stays a
