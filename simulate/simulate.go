@@ -21,6 +21,12 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// Verifier is what every engine needs verified (the verify package's Verifier).
+type Verifier interface {
+	kyverno.Verifier
+	sigstore.Verifier
+}
+
 // ConfigMapReader reads ConfigMaps from the cluster a run reads; APIReader makes the GETs
 // Kyverno apiCall context entries ask of its API server.
 type (
@@ -56,7 +62,7 @@ type Config struct {
 	FromCluster bool
 	// Parallel bounds how many resources are evaluated at once (default 16).
 	Parallel int
-	Verifier kyverno.Verifier
+	Verifier Verifier
 	// NamespaceLabels are labels read from the cluster; Namespace objects among Resources
 	// take precedence. UnknownNamespaces says why a namespace's labels could not be read.
 	NamespaceLabels   map[string]map[string]string

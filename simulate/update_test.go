@@ -27,6 +27,11 @@ type countingVerifier struct {
 	verified, digest int
 }
 
+// VerifyInToto: no Sigstore policy in these tests.
+func (v *countingVerifier) VerifyInToto(context.Context, verify.SignatureCheck) (verify.InTotoResult, error) {
+	return verify.InTotoResult{}, errors.New("no attestations here")
+}
+
 func (v *countingVerifier) VerifySignature(_ context.Context, c verify.SignatureCheck) (verify.SignatureResult, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()

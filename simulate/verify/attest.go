@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
 	"github.com/sigstore/cosign/v3/pkg/oci"
-	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
@@ -53,27 +52,11 @@ func (v *Verifier) VerifyAttestations(ctx context.Context, c AttestationCheck) (
 }
 
 func (v *Verifier) verifyAttestations(ctx context.Context, c AttestationCheck) (AttestationResult, error) {
-	hash, ok := hashes[c.HashAlgorithm]
-	if !ok {
-		return AttestationResult{}, &FailedError{fmt.Errorf("invalid signature algorithm provided %s", c.HashAlgorithm)}
-	}
 	// Kyverno's attestation path builds its cosign options before it parses the image: a
 	// policy error wins over an image error.
-	co := &cosign.CheckOpts{Annotations: map[string]any{}, ClaimVerifier: cosign.IntotoSubjectClaimVerifier, ExperimentalOCI11: c.OCI11}
-	if err := v.trust(ctx, c.SignatureCheck, hash, co); err != nil {
+	co, regOpts, unread, err := v.checkOpts(ctx, c.SignatureCheck, cosign.IntotoSubjectClaimVerifier)
+	if err != nil {
 		return AttestationResult{}, err
-	}
-	if err := v.transparency(c.SignatureCheck, co); err != nil {
-		return AttestationResult{}, err
-	}
-	ropts, unread := v.remoteFor(ctx, c.Auth)
-	regOpts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
-	if c.Repository != "" {
-		repo, err := name.NewRepository(c.Repository, v.reg.nameOptions(c.Repository)...)
-		if err != nil {
-			return AttestationResult{}, &FailedError{fmt.Errorf("failed to parse signature repository %s: %w", c.Repository, err)}
-		}
-		regOpts = append(regOpts, ociremote.WithTargetRepository(repo))
 	}
 	ref, err := name.ParseReference(c.Image, v.reg.nameOptions(c.Image)...)
 	if err != nil {

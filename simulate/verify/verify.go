@@ -18,9 +18,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
+	"github.com/sigstore/cosign/v3/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
@@ -126,6 +128,7 @@ type Verifier struct {
 	signatures memo.Memo[SignatureResult]
 	bundles    memo.Memo[BundleResult]
 	attested   memo.Memo[AttestationResult]
+	intoto     memo.Memo[InTotoResult]
 	resolved   memo.Memo[string] // tag -> digest (HEAD, as cosign resolves)
 	fetched    memo.Memo[string] // image -> digest (GET, as Kyverno's digest mutation fetches)
 	secrets    memo.Memo[map[string][]byte]
@@ -160,28 +163,9 @@ func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (Signa
 	if err != nil {
 		return SignatureResult{}, &FailedError{fmt.Errorf("failed to parse image %s", c.Image)}
 	}
-	hash, ok := hashes[c.HashAlgorithm]
-	if !ok {
-		return SignatureResult{}, &FailedError{fmt.Errorf("invalid signature algorithm provided %s", c.HashAlgorithm)}
-	}
-	co := &cosign.CheckOpts{Annotations: map[string]any{}, ClaimVerifier: cosign.SimpleClaimVerifier, ExperimentalOCI11: c.OCI11}
-	for _, id := range c.Identities {
-		co.Identities = append(co.Identities, cosign.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
-	}
-	if err := v.trust(ctx, c, hash, co); err != nil {
+	co, regOpts, unread, err := v.checkOpts(ctx, c, cosign.SimpleClaimVerifier)
+	if err != nil {
 		return SignatureResult{}, err
-	}
-	if err := v.transparency(c, co); err != nil {
-		return SignatureResult{}, err
-	}
-	ropts, unread := v.remoteFor(ctx, c.Auth)
-	regOpts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
-	if c.Repository != "" {
-		repo, err := name.NewRepository(c.Repository, v.reg.nameOptions(c.Repository)...)
-		if err != nil {
-			return SignatureResult{}, &FailedError{fmt.Errorf("failed to parse signature repository %s: %w", c.Repository, err)}
-		}
-		regOpts = append(regOpts, ociremote.WithTargetRepository(repo))
 	}
 	// Resolve the tag through our cache (one request per tag per run); cosign's own
 	// resolution is then a no-op on the digest reference, and errors read as cosign's.
@@ -216,6 +200,40 @@ func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (Signa
 		return SignatureResult{Digest: d}, nil
 	}
 	return SignatureResult{}, &FailedError{fmt.Errorf("failed to extract image digest from signature payload for %s", c.Image)}
+}
+
+// claimVerifier is cosign's CheckOpts.ClaimVerifier: what a signature's payload must claim.
+type claimVerifier = func(sig oci.Signature, imageDigest v1.Hash, annotations map[string]any) error
+
+// checkOpts is what every check asks of cosign: the hash algorithm, what signatures must
+// verify against (key, certificate, roots, identities), the transparency-log and SCT
+// settings, and where signatures are read (registry options, signature repository).
+// unread names credentials that could not be read, for the error a refusal then gets.
+func (v *Verifier) checkOpts(ctx context.Context, c SignatureCheck, claims claimVerifier) (*cosign.CheckOpts, []ociremote.Option, string, error) {
+	hash, ok := hashes[c.HashAlgorithm]
+	if !ok {
+		return nil, nil, "", &FailedError{fmt.Errorf("invalid signature algorithm provided %s", c.HashAlgorithm)}
+	}
+	co := &cosign.CheckOpts{Annotations: map[string]any{}, ClaimVerifier: claims, ExperimentalOCI11: c.OCI11}
+	for _, id := range c.Identities {
+		co.Identities = append(co.Identities, cosign.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
+	}
+	if err := v.trust(ctx, c, hash, co); err != nil {
+		return nil, nil, "", err
+	}
+	if err := v.transparency(c, co); err != nil {
+		return nil, nil, "", err
+	}
+	ropts, unread := v.remoteFor(ctx, c.Auth)
+	regOpts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
+	if c.Repository != "" {
+		repo, err := name.NewRepository(c.Repository, v.reg.nameOptions(c.Repository)...)
+		if err != nil {
+			return nil, nil, "", &FailedError{fmt.Errorf("failed to parse signature repository %s: %w", c.Repository, err)}
+		}
+		regOpts = append(regOpts, ociremote.WithTargetRepository(repo))
+	}
+	return co, regOpts, unread, nil
 }
 
 // secretData reads a Secret once per run.

@@ -42,6 +42,7 @@ const excludeLabel = "webhooks.knative.dev/exclude"
 // Verifier is what the engine needs from the verify package.
 type Verifier interface {
 	VerifySignature(ctx context.Context, c verify.SignatureCheck) (verify.SignatureResult, error)
+	VerifyInToto(ctx context.Context, c verify.SignatureCheck) (verify.InTotoResult, error)
 	Digest(ctx context.Context, image string, auth verify.Auth) (string, error)
 }
 

@@ -2,7 +2,10 @@ package sigstore
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -17,11 +20,21 @@ const (
 	digB = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 )
 
-// fakeVerifier answers signature checks by (image, key or "keyless"), and tags by image.
+// fakeVerifier answers signature checks by (image, key or "keyless"), attestations by image
+// (their DSSE payloads), and tags by image.
 type fakeVerifier struct {
 	sigs map[string]error // absent: "no signatures found"
+	atts map[string][][]byte
 	tags map[string]string
 	seen []verify.SignatureCheck
+}
+
+func (f *fakeVerifier) VerifyInToto(_ context.Context, c verify.SignatureCheck) (verify.InTotoResult, error) {
+	p, ok := f.atts[c.Image]
+	if !ok {
+		return verify.InTotoResult{}, &verify.FailedError{Err: errors.New("no matching attestations: ")}
+	}
+	return verify.InTotoResult{Payloads: p}, nil
 }
 
 func (f *fakeVerifier) VerifySignature(_ context.Context, c verify.SignatureCheck) (verify.SignatureResult, error) {
@@ -220,6 +233,71 @@ func TestScaleDown(t *testing.T) {
 			}
 			if out.Allowed != tc.allowed {
 				t.Errorf("allowed = %v (%s), want %v", out.Allowed, out.Message, tc.allowed)
+			}
+		})
+	}
+}
+
+// envelope is a DSSE envelope as cosign stores an attestation: the statement base64-encoded.
+func envelope(t *testing.T, predicateType string, predicate map[string]any) []byte {
+	t.Helper()
+	st, err := json.Marshal(map[string]any{"_type": "https://in-toto.io/Statement/v0.1", "predicateType": predicateType,
+		"subject": []any{map[string]any{"name": "reg.example/app", "digest": map[string]any{"sha256": strings.TrimPrefix(digA, "sha256:")}}}, "predicate": predicate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := json.Marshal(map[string]any{"payloadType": "application/vnd.in-toto+json", "payload": base64.StdEncoding.EncodeToString(st), "signatures": []any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// TestAttestations is spec §8.1 rows 23-26: attestations of a predicate type, with CUE and
+// Rego policies, through the webhook's texts.
+func TestAttestations(t *testing.T) {
+	img := "reg.example/app@" + digA
+	custom := envelope(t, "https://cosign.sigstore.dev/attestation/v1", map[string]any{"Data": "X", "Timestamp": ""})
+	vuln := envelope(t, "https://cosign.sigstore.dev/attestation/vuln/v1", map[string]any{"scanner": map[string]any{"uri": "x"}})
+	withAtt := func(att spol.Attestation) *spol.Policy {
+		return cip("c", func(p *spol.Policy) { p.Spec.Authorities[0].Attestations = []spol.Attestation{att} })
+	}
+	cue := &spol.PolicyRef{Type: "cue", Data: `predicate: Data: "X"`}
+	rego := &spol.PolicyRef{Type: "rego", Data: "package sigstore\nisCompliant { input.predicate.Data == \"Y\" }"}
+	tests := []struct {
+		name   string
+		policy *spol.Policy
+		atts   map[string][][]byte
+		fail   string // the authority's error; "" passes
+	}{
+		{"no attestation at all", withAtt(spol.Attestation{Name: "a", PredicateType: "custom", Policy: cue}), nil,
+			"attestation key validation failed for authority authority-0 for " + img + ": no matching attestations: "},
+		{"custom attestation meeting its CUE policy", withAtt(spol.Attestation{Name: "a", PredicateType: "custom", Policy: cue}),
+			map[string][][]byte{img: {custom}}, ""},
+		{"only another type", withAtt(spol.Attestation{Name: "a", PredicateType: "custom"}), map[string][][]byte{img: {vuln}},
+			`no matching attestations with type custom, checked the following predicateTypes: "https://cosign.sigstore.dev/attestation/vuln/v1"`},
+		{"a Rego policy not met", withAtt(spol.Attestation{Name: "custom-match-predicate", PredicateType: "custom", Policy: rego}), map[string][][]byte{img: {custom}},
+			"failed evaluating rego policy for type custom-match-predicate: policy is not compliant for query 'isCompliant = data.sigstore.isCompliant'"},
+		{"one of several attestations meets it", withAtt(spol.Attestation{Name: "a", PredicateType: "custom", Policy: cue}),
+			map[string][][]byte{img: {envelope(t, "https://cosign.sigstore.dev/attestation/v1", map[string]any{"Data": "Z"}), custom}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Engine{Policies: []*spol.Policy{tt.policy}, Config: spol.DefaultConfig(), Verifier: &fakeVerifier{atts: tt.atts}, Active: true}
+			obj := pod(img)
+			out, err := admission.Run(context.Background(), obj, e.Webhooks(Request{Object: obj, Operation: "CREATE", NamespaceLabels: includedNS}, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.fail == "" {
+				if !out.Allowed {
+					t.Errorf("denied: %s", out.Message)
+				}
+				return
+			}
+			want := `admission webhook "policy.sigstore.dev" denied the request: validation failed: failed policy: c: spec.containers[0].image` + "\n" + img + " " + tt.fail
+			if out.Message != want {
+				t.Errorf("message =\n%q\nwant\n%q", out.Message, want)
 			}
 		})
 	}

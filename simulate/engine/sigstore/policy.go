@@ -65,19 +65,13 @@ func (e *Engine) validatePolicy(ctx context.Context, p *spol.Policy, ref name.Re
 }
 
 // authority is one authority's verdict: nil when it passes, else the error the webhook
-// records (ValidatePolicySignaturesForAuthority's texts, spec §6.2).
+// records (ValidatePolicy's per-authority branch, spec §3.3, §6.2).
 func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Reference, ic imageContext) error {
 	if a.Static != nil {
 		if a.Static.Action == "fail" {
 			return fmt.Errorf("disallowed by static policy: %s", a.Static.Message)
 		}
 		return nil
-	}
-	if len(a.Attestations) > 0 {
-		return &verify.ToolError{Err: fmt.Errorf("authority %s: attestations are not replayed yet", a.Name)}
-	}
-	if a.SignatureFormat == "bundle" && a.Keyless == nil {
-		return fmt.Errorf("constructing checkOpts for %s: when using the new bundle format, the authority must be keyless", a.Name)
 	}
 	check := verify.SignatureCheck{Image: ref.String(), Auth: ic.auth, OCI11: e.Config.EnableOCI11}
 	if len(a.Sources) > 0 {
@@ -92,19 +86,25 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 		}
 		check.Auth = ic.auth.Plus(ic.namespace, names)
 	}
-	if err := e.transparency(a, &check); err != nil {
-		return err
+	if a.Key != nil && a.Key.SecretRef != nil && a.Key.Data == "" {
+		// The controller inlines the Secret's key before the webhook sees the policy.
+		return &verify.ToolError{Err: fmt.Errorf("authority %s: key.secretRef is not read yet", a.Name)}
+	}
+	if err := e.checkOpts(a, &check); err != nil {
+		// The two paths word a checkOpts failure differently.
+		if len(a.Attestations) > 0 {
+			return fmt.Errorf("creating CheckOpts: %w", err)
+		}
+		return fmt.Errorf("constructing checkOpts for %s: %w", a.Name, err)
+	}
+	if len(a.Attestations) > 0 {
+		return e.attestations(ctx, a, check, ref)
 	}
 	switch {
 	case a.Key != nil:
-		if a.Key.SecretRef != nil && a.Key.Data == "" {
-			// The controller inlines the Secret's key before the webhook sees the policy.
-			return &verify.ToolError{Err: fmt.Errorf("authority %s: key.secretRef is not read yet", a.Name)}
-		}
 		if strings.TrimSpace(a.Key.Data) == "" {
 			return fmt.Errorf("there are no public keys for authority %s", a.Name)
 		}
-		check.PublicKey, check.HashAlgorithm = a.Key.Data, a.Key.HashAlgorithm
 		if _, err := e.Verifier.VerifySignature(ctx, check); err != nil {
 			return wrapVerify(fmt.Sprintf("signature key validation failed for authority %s for %s", a.Name, ref.Name()), err)
 		}
@@ -113,23 +113,6 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 		if !a.Keyless.HasURL() {
 			return errors.New("no Keyless URL specified")
 		}
-		check.Keyless = true
-		for _, id := range a.Keyless.Identities {
-			check.Identities = append(check.Identities, verify.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
-		}
-		// Fulcio roots and CT-log keys: the TrustRoot named, else the public ones
-		// (fulcioCertsFromAuthority); SCTs are required unless insecureIgnoreSCT.
-		if ref := a.Keyless.TrustRootRef; ref != "" {
-			tr, err := e.trustRoot(ref)
-			if err != nil {
-				return fmt.Errorf("constructing checkOpts for %s: getting Fulcio certs: %s: getting SigstoreKeys: %w", a.Name, a.Name, err)
-			}
-			check.Roots = strings.Join(tr.CAChains, "")
-			if len(tr.CTLogKeys) > 0 {
-				check.CTLogPubKey = tr.CTLogKeys[0]
-			}
-		}
-		check.SCT = !a.Keyless.InsecureIgnoreSCT
 		if _, err := e.Verifier.VerifySignature(ctx, check); err != nil {
 			return wrapVerify(fmt.Sprintf("signature keyless validation failed for authority %s for %s", a.Name, ref.Name()), err)
 		}
@@ -138,11 +121,37 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 	return errors.New("authority has neither key, keyless, or static specified")
 }
 
-// transparency is rekorClientAndKeysFromAuthority: keyless without a TrustRoot or ctlog checks
-// the signature's log entry offline against the public Rekor keys; a ctlog with a TrustRoot
-// checks against that root's log keys (online at its URL when the bundle is missing); a
-// ctlog url alone, online against the public keys; otherwise the log is not checked.
-func (e *Engine) transparency(a spol.Authority, check *verify.SignatureCheck) error {
+// checkOpts is checkOptsFromAuthority: what a signature or attestation must verify against
+// (key, or keyless identities with Fulcio roots and CT-log keys from the TrustRoot named or the
+// public ones; SCTs unless insecureIgnoreSCT), and the transparency-log setting
+// (rekorClientAndKeysFromAuthority): keyless without a TrustRoot or ctlog checks the entry
+// offline against the public Rekor keys; a ctlog with a TrustRoot against that root's log
+// keys (online at its URL when the bundle is missing); a ctlog url alone, online against the
+// public keys; otherwise the log is not checked. Errors come unprefixed.
+func (e *Engine) checkOpts(a spol.Authority, check *verify.SignatureCheck) error {
+	if a.SignatureFormat == "bundle" && a.Keyless == nil {
+		return errors.New("when using the new bundle format, the authority must be keyless")
+	}
+	if a.Key != nil {
+		check.PublicKey, check.HashAlgorithm = a.Key.Data, a.Key.HashAlgorithm
+	}
+	if a.Keyless != nil {
+		check.Keyless = true
+		for _, id := range a.Keyless.Identities {
+			check.Identities = append(check.Identities, verify.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
+		}
+		if name := a.Keyless.TrustRootRef; name != "" {
+			tr, err := e.trustRoot(name)
+			if err != nil {
+				return fmt.Errorf("getting Fulcio certs: %s: getting SigstoreKeys: %w", a.Name, err)
+			}
+			check.Roots = strings.Join(tr.CAChains, "")
+			if len(tr.CTLogKeys) > 0 {
+				check.CTLogPubKey = tr.CTLogKeys[0]
+			}
+		}
+		check.SCT = !a.Keyless.InsecureIgnoreSCT
+	}
 	switch {
 	case a.Keyless != nil && a.Keyless.TrustRootRef == "" && a.CTLog == nil:
 		check.Tlog = true
@@ -150,7 +159,7 @@ func (e *Engine) transparency(a spol.Authority, check *verify.SignatureCheck) er
 	case a.CTLog.TrustRootRef != "":
 		tr, err := e.trustRoot(a.CTLog.TrustRootRef)
 		if err != nil {
-			return fmt.Errorf("constructing checkOpts for %s: getting Rekor public keys: %s: fetching keys for trustRootRef: getting SigstoreKeys: %w", a.Name, a.Name, err)
+			return fmt.Errorf("getting Rekor public keys: %s: fetching keys for trustRootRef: getting SigstoreKeys: %w", a.Name, err)
 		}
 		check.Tlog, check.RekorURL = true, a.CTLog.URL
 		if len(tr.TLogKeys) > 0 {
