@@ -21,6 +21,8 @@ import (
 type InTotoResult struct {
 	Payloads [][]byte
 	Digests  []string
+	// Signatures are each one's signature as policy-controller records it.
+	Signatures []PolicySignature
 }
 
 // VerifyInToto is policy-controller's validAttestations: cosign's VerifyImageAttestations with
@@ -55,8 +57,10 @@ func (v *Verifier) verifyInToto(ctx context.Context, c SignatureCheck) (InTotoRe
 			// policy-controller skips an attestation whose digest it cannot read.
 			continue
 		}
+		ps, _ := policySignature(att)
 		res.Payloads = append(res.Payloads, p)
 		res.Digests = append(res.Digests, d.String())
+		res.Signatures = append(res.Signatures, ps)
 	}
 	return res, nil
 }

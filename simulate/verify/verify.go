@@ -113,6 +113,8 @@ type SignatureCheck struct {
 type SignatureResult struct {
 	// Digest is the signed payload's docker-manifest-digest.
 	Digest string
+	// Signatures are the verified signatures as policy-controller records them.
+	Signatures []PolicySignature
 }
 
 // Verifier verifies signatures and resolves tags. Safe for concurrent use; results are
@@ -197,7 +199,7 @@ func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (Signa
 		return SignatureResult{}, &FailedError{fmt.Errorf("error decoding the payload: %w", err)}
 	}
 	if d := sci.Critical.Image.DockerManifestDigest; d != "" {
-		return SignatureResult{Digest: d}, nil
+		return SignatureResult{Digest: d, Signatures: policySignatures(sigs)}, nil
 	}
 	return SignatureResult{}, &FailedError{fmt.Errorf("failed to extract image digest from signature payload for %s", c.Image)}
 }

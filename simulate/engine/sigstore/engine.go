@@ -274,7 +274,7 @@ func (e *Engine) validate(ctx context.Context, req Request, w workload, obj map[
 	}
 	apiVersion, _ := obj["apiVersion"].(string)
 	ns, _ := meta["namespace"].(string)
-	ctxImg := imageContext{kind: kindOf(obj), apiVersion: apiVersion, namespace: ns, labels: labels, auth: auth(obj), enforce: enforce}
+	ctxImg := imageContext{kind: kindOf(obj), apiVersion: apiVersion, object: obj, namespace: ns, labels: labels, auth: auth(obj), enforce: enforce}
 	for _, c := range extract.Images(kindOf(obj), obj) {
 		field := fmt.Sprintf("%s.%s", w.prefix, c.Type)
 		e.validateImage(ctx, &v, ctxImg, c, field)
@@ -285,6 +285,8 @@ func (e *Engine) validate(ctx context.Context, req Request, w workload, obj map[
 // imageContext is what every image of one object is judged with.
 type imageContext struct {
 	kind, apiVersion string
+	// object is the object validated (what spec.policy may include).
+	object map[string]any
 	// namespace is the workload's: signaturePullSecrets are read there.
 	namespace string
 	labels    map[string]string

@@ -47,7 +47,10 @@ func (f *fakeVerifier) VerifySignature(_ context.Context, c verify.SignatureChec
 	if !ok {
 		err = &verify.FailedError{Err: errors.New("no signatures found")}
 	}
-	return verify.SignatureResult{}, err
+	if err != nil {
+		return verify.SignatureResult{}, err
+	}
+	return verify.SignatureResult{Signatures: []verify.PolicySignature{{ID: "sig-of-" + who}}}, nil
 }
 
 func (f *fakeVerifier) Digest(_ context.Context, image string, _ verify.Auth) (string, error) {
@@ -144,9 +147,6 @@ func TestAdmission(t *testing.T) {
 			obj: pod(signed), message: "validation failed: failed policy: c: spec.containers[0].image\n" + signed + " constructing checkOpts for authority-0: when using the new bundle format, the authority must be keyless"},
 		{name: "a key that was never inlined", policies: []*spol.Policy{cip("c", func(p *spol.Policy) { p.Spec.Authorities[0].Key.Data = "" })},
 			obj: pod(signed), message: "validation failed: failed policy: c: spec.containers[0].image\n" + signed + " there are no public keys for authority authority-0"},
-		{name: "a policy-level policy is not replayed: a tool error that denies", policies: []*spol.Policy{cip("c", func(p *spol.Policy) {
-			p.Spec.Policy = &spol.PolicyRef{Type: "cue", Data: "x: 1"}
-		})}, obj: pod(signed), message: "validation failed: failed policy: c: spec.containers[0].image\n" + signed + " kubectl-verify: ClusterImagePolicy uses what is not replayed yet: spec.policy (the ClusterImagePolicy-level policy)"},
 		{name: "namespace not opted in", policies: []*spol.Policy{cip("c")}, obj: pod(unsigned), ns: map[string]string{}, allowed: true},
 		{name: "namespace excluded by knative's label", policies: []*spol.Policy{cip("c")}, obj: pod(unsigned),
 			ns: map[string]string{IncludeLabel: "true", excludeLabel: "x"}, allowed: true},
@@ -296,6 +296,62 @@ func TestAttestations(t *testing.T) {
 				return
 			}
 			want := `admission webhook "policy.sigstore.dev" denied the request: validation failed: failed policy: c: spec.containers[0].image` + "\n" + img + " " + tt.fail
+			if out.Message != want {
+				t.Errorf("message =\n%q\nwant\n%q", out.Message, want)
+			}
+		})
+	}
+}
+
+// TestPolicyLevel is spec §8.1 rows 7 and 27-29: the ClusterImagePolicy's own policy over the
+// passing authorities' matches and what it includes of the object.
+func TestPolicyLevel(t *testing.T) {
+	img := "reg.example/app@" + digA
+	yes := true
+	withPolicy := func(pol spol.PolicyRef, static bool) *spol.Policy {
+		return cip("c", func(p *spol.Policy) {
+			if static {
+				p.Spec.Authorities = []spol.Authority{{Name: "authority-0", Static: &spol.StaticRef{Action: "pass"}}}
+			}
+			p.Spec.Policy = &pol
+		})
+	}
+	job := map[string]any{"apiVersion": "batch/v1", "kind": "Job", "metadata": map[string]any{"name": "j", "namespace": "team"},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "a", "image": img}}}}}}
+	labelled := pod(img)
+	labelled["metadata"].(map[string]any)["labels"] = map[string]any{"foo": "bar"}
+	tests := []struct {
+		name   string
+		policy *spol.Policy
+		obj    map[string]any
+		path   string
+		fail   string
+	}{
+		{"a policy that does not compile", withPolicy(spol.PolicyRef{Type: "cue", Data: `{"wontgo`}, false), pod(img), "spec.containers[0].image",
+			"failed evaluating cue policy for ClusterImagePolicy: failed to compile the cue policy with error: string literal not terminated"},
+		{"typemeta: a Pod has none", withPolicy(spol.PolicyRef{Type: "cue", Data: `typemeta: kind: "Pod"`, IncludeTypeMeta: &yes}, true), pod(img), "", ""},
+		{"typemeta: a Job", withPolicy(spol.PolicyRef{Type: "cue", Data: `typemeta: kind: "Pod"`, IncludeTypeMeta: &yes}, true), job, "spec.template.spec.containers[0].image",
+			`failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: typemeta.kind: conflicting values "Job" and "Pod"`},
+		{"object metadata", withPolicy(spol.PolicyRef{Type: "cue", Data: `metadata: labels: foo: "non-bar"`, IncludeObjectMeta: &yes}, true), labelled, "spec.containers[0].image",
+			`failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: metadata.labels.foo: conflicting values "bar" and "non-bar"`},
+		{"the matches: one signature by the key", withPolicy(spol.PolicyRef{Type: "rego", Data: "package sigstore\nisCompliant { count(input.authorityMatches[\"authority-0\"].signatures) == 1 }"}, false), pod(img), "", ""},
+		{"the matches: two signatures wanted", withPolicy(spol.PolicyRef{Type: "rego", Data: "package sigstore\nisCompliant { count(input.authorityMatches[\"authority-0\"].signatures) == 2 }"}, false), pod(img), "spec.containers[0].image",
+			"failed evaluating rego policy for type ClusterImagePolicy: policy is not compliant for query 'isCompliant = data.sigstore.isCompliant'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Engine{Policies: []*spol.Policy{tt.policy}, Config: spol.DefaultConfig(), Verifier: &fakeVerifier{sigs: map[string]error{img + " k1": nil}}, Active: true}
+			out, err := admission.Run(context.Background(), tt.obj, e.Webhooks(Request{Object: tt.obj, Operation: "CREATE", NamespaceLabels: includedNS}, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.fail == "" {
+				if !out.Allowed {
+					t.Errorf("denied: %s", out.Message)
+				}
+				return
+			}
+			want := `admission webhook "policy.sigstore.dev" denied the request: validation failed: failed policy: c: ` + tt.path + "\n" + img + " " + tt.fail
 			if out.Message != want {
 				t.Errorf("message =\n%q\nwant\n%q", out.Message, want)
 			}

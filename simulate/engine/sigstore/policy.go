@@ -22,30 +22,43 @@ type policyResult struct {
 	errs      []policyError
 }
 
+// authorityMatch is what a passing authority adds to the PolicyResult a ClusterImagePolicy-
+// level policy evaluates (validator_result.go AuthorityMatch).
+type authorityMatch struct {
+	Signatures   []verify.PolicySignature       `json:"signatures,omitempty"`
+	Attestations map[string][]policyAttestation `json:"attestations,omitempty"`
+	Static       bool                           `json:"static,omitempty"`
+}
+
+// policyAttestation is a verified attestation: its signature, the predicate type as the
+// policy names it, and its digest.
+type policyAttestation struct {
+	verify.PolicySignature
+	PredicateType string `json:"predicateType,omitempty"`
+	Digest        string `json:"digest,omitempty"`
+}
+
 // validatePolicy is ValidatePolicy: every authority is tried (the webhook runs them at once);
-// one passing passes the policy, and the failing ones' errors are dropped (spec §3.3).
+// one passing passes the policy and the failing ones' errors are dropped, unless the
+// policy-level policy then fails: the policy fails with every error (spec §3.3).
 func (e *Engine) validatePolicy(ctx context.Context, p *spol.Policy, ref name.Reference, ic imageContext, warn bool) policyResult {
 	lvl := fielderror.Error
 	if warn {
 		lvl = fielderror.Warning
 	}
-	unsupported := p.Unsupported
-	if p.Spec.Policy != nil {
-		// Its input names every verified signature by an id (a hash of signature and
-		// certificate) the verifier does not hand back yet.
-		unsupported = append(unsupported, "spec.policy (the ClusterImagePolicy-level policy)")
-	}
-	if len(unsupported) > 0 {
-		return policyResult{errs: []policyError{{msg: report.ToolErrorPrefix + "ClusterImagePolicy uses what is not replayed yet: " + strings.Join(unsupported, "; "), level: lvl}}}
+	if len(p.Unsupported) > 0 {
+		return policyResult{errs: []policyError{{msg: report.ToolErrorPrefix + "ClusterImagePolicy uses what is not replayed yet: " + strings.Join(p.Unsupported, "; "), level: lvl}}}
 	}
 	if len(p.Spec.Authorities) == 0 {
 		// Only with fail-on-empty-authorities: false; a plain error, which admits (spec §6.3).
 		return policyResult{errs: []policyError{{msg: "failed to process policy: " + p.Name, plain: true}}}
 	}
 	var res policyResult
+	matches := map[string]authorityMatch{}
 	for _, a := range p.Spec.Authorities {
-		err := e.authority(ctx, a, ref, ic)
+		m, err := e.authority(ctx, a, ref, ic)
 		if err == nil {
+			matches[a.Name] = m
 			if !res.passed {
 				res.passed, res.authority = true, a.Name
 			}
@@ -58,26 +71,39 @@ func (e *Engine) validatePolicy(ctx context.Context, p *spol.Policy, ref name.Re
 		}
 		res.errs = append(res.errs, pe)
 	}
-	if res.passed {
-		res.errs = nil
+	if !res.passed {
+		return res
 	}
+	if p.Spec.Policy != nil {
+		if err := e.policyLevel(ctx, p.Spec.Policy, matches, ic); err != nil {
+			msg := err.Error()
+			var te *verify.ToolError
+			if errors.As(err, &te) {
+				msg = report.ToolErrorPrefix + msg
+			}
+			res.passed, res.authority = false, ""
+			res.errs = append(res.errs, policyError{msg: msg, level: lvl})
+			return res
+		}
+	}
+	res.errs = nil
 	return res
 }
 
 // authority is one authority's verdict: nil when it passes, else the error the webhook
 // records (ValidatePolicy's per-authority branch, spec §3.3, §6.2).
-func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Reference, ic imageContext) error {
+func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Reference, ic imageContext) (authorityMatch, error) {
 	if a.Static != nil {
 		if a.Static.Action == "fail" {
-			return fmt.Errorf("disallowed by static policy: %s", a.Static.Message)
+			return authorityMatch{}, fmt.Errorf("disallowed by static policy: %s", a.Static.Message)
 		}
-		return nil
+		return authorityMatch{Static: true}, nil
 	}
 	check := verify.SignatureCheck{Image: ref.String(), Auth: ic.auth, OCI11: e.Config.EnableOCI11}
 	if len(a.Sources) > 0 {
 		src := a.Sources[0]
 		if src.TagPrefix != "" {
-			return &verify.ToolError{Err: fmt.Errorf("authority %s: source tagPrefix is not replayed yet", a.Name)}
+			return authorityMatch{}, &verify.ToolError{Err: fmt.Errorf("authority %s: source tagPrefix is not replayed yet", a.Name)}
 		}
 		check.Repository = src.OCI
 		var names []string
@@ -88,14 +114,14 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 	}
 	if a.Key != nil && a.Key.SecretRef != nil && a.Key.Data == "" {
 		// The controller inlines the Secret's key before the webhook sees the policy.
-		return &verify.ToolError{Err: fmt.Errorf("authority %s: key.secretRef is not read yet", a.Name)}
+		return authorityMatch{}, &verify.ToolError{Err: fmt.Errorf("authority %s: key.secretRef is not read yet", a.Name)}
 	}
 	if err := e.checkOpts(a, &check); err != nil {
 		// The two paths word a checkOpts failure differently.
 		if len(a.Attestations) > 0 {
-			return fmt.Errorf("creating CheckOpts: %w", err)
+			return authorityMatch{}, fmt.Errorf("creating CheckOpts: %w", err)
 		}
-		return fmt.Errorf("constructing checkOpts for %s: %w", a.Name, err)
+		return authorityMatch{}, fmt.Errorf("constructing checkOpts for %s: %w", a.Name, err)
 	}
 	if len(a.Attestations) > 0 {
 		return e.attestations(ctx, a, check, ref)
@@ -103,22 +129,24 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 	switch {
 	case a.Key != nil:
 		if strings.TrimSpace(a.Key.Data) == "" {
-			return fmt.Errorf("there are no public keys for authority %s", a.Name)
+			return authorityMatch{}, fmt.Errorf("there are no public keys for authority %s", a.Name)
 		}
-		if _, err := e.Verifier.VerifySignature(ctx, check); err != nil {
-			return wrapVerify(fmt.Sprintf("signature key validation failed for authority %s for %s", a.Name, ref.Name()), err)
+		res, err := e.Verifier.VerifySignature(ctx, check)
+		if err != nil {
+			return authorityMatch{}, wrapVerify(fmt.Sprintf("signature key validation failed for authority %s for %s", a.Name, ref.Name()), err)
 		}
-		return nil
+		return authorityMatch{Signatures: res.Signatures}, nil
 	case a.Keyless != nil:
 		if !a.Keyless.HasURL() {
-			return errors.New("no Keyless URL specified")
+			return authorityMatch{}, errors.New("no Keyless URL specified")
 		}
-		if _, err := e.Verifier.VerifySignature(ctx, check); err != nil {
-			return wrapVerify(fmt.Sprintf("signature keyless validation failed for authority %s for %s", a.Name, ref.Name()), err)
+		res, err := e.Verifier.VerifySignature(ctx, check)
+		if err != nil {
+			return authorityMatch{}, wrapVerify(fmt.Sprintf("signature keyless validation failed for authority %s for %s", a.Name, ref.Name()), err)
 		}
-		return nil
+		return authorityMatch{Signatures: res.Signatures}, nil
 	}
-	return errors.New("authority has neither key, keyless, or static specified")
+	return authorityMatch{}, errors.New("authority has neither key, keyless, or static specified")
 }
 
 // checkOpts is checkOptsFromAuthority: what a signature or attestation must verify against
