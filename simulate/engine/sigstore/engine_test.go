@@ -318,8 +318,8 @@ func TestPolicyLevel(t *testing.T) {
 	}
 	job := map[string]any{"apiVersion": "batch/v1", "kind": "Job", "metadata": map[string]any{"name": "j", "namespace": "team"},
 		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "a", "image": img}}}}}}
-	labelled := pod(img)
-	labelled["metadata"].(map[string]any)["labels"] = map[string]any{"foo": "bar"}
+	withLabel := pod(img)
+	withLabel["metadata"].(map[string]any)["labels"] = map[string]any{"foo": "bar"}
 	tests := []struct {
 		name   string
 		policy *spol.Policy
@@ -332,7 +332,7 @@ func TestPolicyLevel(t *testing.T) {
 		{"typemeta: a Pod has none", withPolicy(spol.PolicyRef{Type: "cue", Data: `typemeta: kind: "Pod"`, IncludeTypeMeta: &yes}, true), pod(img), "", ""},
 		{"typemeta: a Job", withPolicy(spol.PolicyRef{Type: "cue", Data: `typemeta: kind: "Pod"`, IncludeTypeMeta: &yes}, true), job, "spec.template.spec.containers[0].image",
 			`failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: typemeta.kind: conflicting values "Job" and "Pod"`},
-		{"object metadata", withPolicy(spol.PolicyRef{Type: "cue", Data: `metadata: labels: foo: "non-bar"`, IncludeObjectMeta: &yes}, true), labelled, "spec.containers[0].image",
+		{"object metadata", withPolicy(spol.PolicyRef{Type: "cue", Data: `metadata: labels: foo: "non-bar"`, IncludeObjectMeta: &yes}, true), withLabel, "spec.containers[0].image",
 			`failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: metadata.labels.foo: conflicting values "bar" and "non-bar"`},
 		{"the matches: one signature by the key", withPolicy(spol.PolicyRef{Type: "rego", Data: "package sigstore\nisCompliant { count(input.authorityMatches[\"authority-0\"].signatures) == 1 }"}, false), pod(img), "", ""},
 		{"the matches: two signatures wanted", withPolicy(spol.PolicyRef{Type: "rego", Data: "package sigstore\nisCompliant { count(input.authorityMatches[\"authority-0\"].signatures) == 2 }"}, false), pod(img), "spec.containers[0].image",
