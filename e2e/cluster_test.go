@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -675,5 +676,60 @@ spec:
 	want := `kubectl-verify: the registry refused access and cannot read registry credentials Secret team/regcred: secrets "regcred" is forbidden`
 	if got := res["with-secret"]; got.Checks[0].Result != report.ResultError || !strings.HasPrefix(got.Checks[0].Message, want) {
 		t.Errorf("with-secret as pods-reader: %+v, want %q...", got.Checks, want)
+	}
+}
+
+// TestClusterSigstoreKeySecret: a ClusterImagePolicy key from a Secret in policy-controller's
+// namespace is inlined as the controller's reconcile does: present, it answers as the same key
+// inline; missing or holding two entries, the reconcile fails and the webhook no longer knows
+// the policy (its images then fall to no-match-policy), with a warning.
+func TestClusterSigstoreKeySecret(t *testing.T) {
+	p := scenarioNamed(t, "sigstore-keys")
+	want := comparable(parseReport(t, p.simulate()))
+	c := startCluster(t)
+	c.apply(t, p.files.Resources)
+	c.create(t, map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "cosign-system"}})
+	c.create(t, map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "cosign-key", "namespace": "cosign-system"},
+		"stringData": map[string]any{"cosign.pub": s.keys["k1"].pem}})
+	c.create(t, map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "two-keys", "namespace": "cosign-system"},
+		"stringData": map[string]any{"a.pub": s.keys["k1"].pem, "b.pub": s.keys["k2"].pem}})
+	policies := func(secret string) string {
+		data, err := os.ReadFile(p.files.Policies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(`(?m)^      data: \|\n(?:        .*\n)+`)
+		if !re.Match(data) {
+			t.Fatalf("no key data block in %s", p.files.Policies)
+		}
+		out := filepath.Join(c.dir, "cip-"+secret+".yaml")
+		if err := os.WriteFile(out, re.ReplaceAll(data, []byte("      secretRef: {name: "+secret+"}\n")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	t.Run("secret present", func(t *testing.T) {
+		r := c.verify(t, c.admin, "simulate", "--policy", policies("cosign-key"), "-A", "-o", "json")
+		if d := cmp.Diff(want, comparable(parseReport(t, r))); d != "" {
+			t.Errorf("key from a Secret differs from the same key inline (-inline +secret):\n%s", d)
+		}
+	})
+	for _, tc := range []struct{ secret, why string }{
+		{"missing", `secrets "missing" not found`},
+		{"two-keys", `secret "two-keys" contains multiple data entries, only one is supported`},
+	} {
+		t.Run("secret "+tc.secret, func(t *testing.T) {
+			r := c.verify(t, c.admin, "simulate", "--policy", policies(tc.secret), "-A", "-o", "json")
+			warning := "ClusterImagePolicy key-policy is not enforced: policy-controller's reconcile fails on it (" + tc.why + ")"
+			if !strings.Contains(string(r.stderr), warning) {
+				t.Errorf("stderr lacks %q:\n%s", warning, r.stderr)
+			}
+			for _, res := range parseReport(t, r).Results {
+				if res.Resource.Namespace == "secure" && res.Resource.Name == "signed" &&
+					(res.Decision != report.Deny || !strings.Contains(res.Message, "no matching policies")) {
+					t.Errorf("signed: %s %q, want denied by no-match-policy", res.Decision, res.Message)
+				}
+			}
+		})
 	}
 }

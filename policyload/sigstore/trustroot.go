@@ -85,3 +85,35 @@ func ParseTrustRoot(raw []byte, source string) (*TrustRoot, error) {
 func pemText(b []byte) string {
 	return string(bytes.TrimRight(b, "\n")) + "\n"
 }
+
+// InlineKeySecrets is the controller's reconcile of key.secretRef (inlineAndTrackSecret): the
+// Secret, read in the controller's namespace by read, must hold exactly one entry, a PEM public
+// key, which becomes key.data. The error is the reconcile's: the controller then drops the
+// policy from what its webhook enforces. read's own errors are returned as they are.
+func InlineKeySecrets(p *Policy, read func(name string) (map[string][]byte, error)) error {
+	for i := range p.Spec.Authorities {
+		k := p.Spec.Authorities[i].Key
+		if k == nil || k.SecretRef == nil || k.Data != "" {
+			continue
+		}
+		name := k.SecretRef.Name
+		data, err := read(name)
+		if err != nil {
+			return err
+		}
+		switch len(data) {
+		case 0:
+			return fmt.Errorf("secret %q contains no data", name)
+		case 1:
+		default:
+			return fmt.Errorf("secret %q contains multiple data entries, only one is supported", name)
+		}
+		for _, v := range data {
+			if !isPublicKeyPEM(string(v)) {
+				return fmt.Errorf("secret %q contains an invalid public key", name)
+			}
+			k.Data = string(v)
+		}
+	}
+	return nil
+}

@@ -113,8 +113,9 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 		check.Auth = ic.auth.Plus(ic.namespace, names)
 	}
 	if a.Key != nil && a.Key.SecretRef != nil && a.Key.Data == "" {
-		// The controller inlines the Secret's key before the webhook sees the policy.
-		return authorityMatch{}, &verify.ToolError{Err: fmt.Errorf("authority %s: key.secretRef is not read yet", a.Name)}
+		// The controller inlines the Secret's key before the webhook sees the policy; the run
+		// inlines it too when it reads a cluster it may read the Secret in.
+		return authorityMatch{}, &verify.ToolError{Err: fmt.Errorf("authority %s: key.secretRef %s is a Secret in policy-controller's namespace, which this run did not read", a.Name, a.Key.SecretRef.Name)}
 	}
 	if err := e.checkOpts(a, &check); err != nil {
 		// The two paths word a checkOpts failure differently.

@@ -1,0 +1,56 @@
+package sigstore
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestInlineKeySecrets(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	tests := []struct {
+		name    string
+		data    map[string][]byte
+		readErr error
+		wantErr string
+	}{
+		{"one key", map[string][]byte{"cosign.pub": []byte(pemKey)}, nil, ""},
+		{"no data", map[string][]byte{}, nil, `secret "k" contains no data`},
+		{"two entries", map[string][]byte{"a": []byte(pemKey), "b": []byte(pemKey)}, nil, `secret "k" contains multiple data entries, only one is supported`},
+		{"not a key", map[string][]byte{"a": []byte("hello")}, nil, `secret "k" contains an invalid public key`},
+		{"cannot read", nil, errors.New(`secrets "k" not found`), `secrets "k" not found`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Policy{Spec: Spec{Authorities: []Authority{{Name: "a", Key: &KeyRef{SecretRef: &SecretRef{Name: "k"}}}}}}
+			err := InlineKeySecrets(p, func(name string) (map[string][]byte, error) {
+				if name != "k" {
+					t.Fatalf("read %q, want k", name)
+				}
+				return tt.data, tt.readErr
+			})
+			if tt.wantErr == "" {
+				if err != nil || p.Spec.Authorities[0].Key.Data != pemKey {
+					t.Fatalf("err %v, data %q; want the key inlined", err, p.Spec.Authorities[0].Key.Data)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
