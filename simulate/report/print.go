@@ -43,12 +43,32 @@ func oneLine(s string, width int) string {
 	return s
 }
 
-// reason is the first failing check's message, else the deny message.
-func reason(r Result) string {
-	for _, c := range r.Checks {
-		if c.Result == ResultFail || c.Result == ResultError || c.Result == ResultWarn {
-			return c.Message
+// explaining is the check that explains a result: for a denied one, the first non-passing
+// check of an enforcing mode (an Audit or warn failure denies nothing), else the first
+// non-passing check.
+func explaining(r Result) (Check, bool) {
+	notPassing := func(c Check) bool {
+		return c.Result == ResultFail || c.Result == ResultError || c.Result == ResultWarn
+	}
+	if r.Decision == Deny {
+		for _, c := range r.Checks {
+			if notPassing(c) && c.Mode != "audit" && c.Mode != "warn" && c.Mode != "monitor" {
+				return c, true
+			}
 		}
+	}
+	for _, c := range r.Checks {
+		if notPassing(c) {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// reason is the explaining check's message, else the deny message.
+func reason(r Result) string {
+	if c, ok := explaining(r); ok {
+		return c.Message
 	}
 	return r.Message
 }
@@ -66,13 +86,9 @@ func PrintSimulationTable(w io.Writer, rep *SimulationReport, wide bool, width i
 		row := []string{dash(r.Resource.Namespace), r.Resource.Kind + "/" + r.Resource.Name, r.Decision, r.DecisionIfEnforced}
 		if wide {
 			pol, rule := "-", "-"
-			for _, c := range r.Checks {
-				if c.Result == ResultFail || c.Result == ResultError || c.Result == ResultWarn {
-					pol, rule = c.Policy, c.Rule
-					break
-				}
-			}
-			if pol == "-" && len(r.Checks) > 0 {
+			if c, ok := explaining(r); ok {
+				pol, rule = c.Policy, c.Rule
+			} else if len(r.Checks) > 0 {
 				pol, rule = r.Checks[0].Policy, r.Checks[0].Rule
 			}
 			patched := "no"
