@@ -186,7 +186,7 @@ func (c *cluster) namespaceLabels(ctx context.Context, wanted []string, chunk in
 			keep(u)
 		case apierrors.IsForbidden(err):
 			unknown[ns] = forbiddenText(err)
-			warnings = append(warnings, fmt.Sprintf("cannot read the labels of namespace %s: %s; rules that select namespaces by label give kubectl-verify errors there", ns, forbiddenText(err)))
+			warnings = append(warnings, fmt.Sprintf("cannot read the labels of namespace %s: %s; rules that select namespaces by label, and policy-controller (whose namespaces opt in by label), give kubectl-verify errors there", ns, forbiddenText(err)))
 		case apierrors.IsNotFound(err):
 			labels[ns] = map[string]string{"kubernetes.io/metadata.name": ns}
 		default:

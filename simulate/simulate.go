@@ -215,7 +215,7 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 	if err != nil {
 		return res, nil, err
 	}
-	sreq := sigstore.Request{Object: obj, Operation: cfg.Operation, OldObject: old, NamespaceLabels: labels}
+	sreq := sigstore.Request{Object: obj, Operation: cfg.Operation, OldObject: old, NamespaceLabels: labels, NamespaceUnknown: req.NamespaceUnknown}
 	sout, err := engs.sigstore.Checks(ctx, sreq)
 	if err != nil {
 		return res, nil, err

@@ -66,6 +66,15 @@ type Request struct {
 	// OldObject is the object before an UPDATE (nil on CREATE).
 	OldObject       map[string]any
 	NamespaceLabels map[string]string
+	// NamespaceUnknown, when set, says why the namespace's labels could not be read: whether
+	// the namespace opts in is then unknown.
+	NamespaceUnknown string
+}
+
+// unknownNamespace is the tool-caused error of an image whose namespace's labels could not
+// be read: policy-controller may or may not look at it.
+func (r Request) unknownNamespace() string {
+	return report.ToolErrorPrefix + "whether the namespace opts in to policy-controller (" + IncludeLabel + ") is unknown: its labels could not be read: " + r.NamespaceUnknown
 }
 
 // workload is how the webhook handles a kind (cmd/webhook/main.go types, spec §4.2).
@@ -161,6 +170,11 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Outcome, error) {
 	switch {
 	case !ok:
 		return notChecked("kind-not-handled"), nil
+	case req.NamespaceUnknown != "" && len(e.Policies) > 0 && !skipped(req, w):
+		for _, c := range containers {
+			out.Checks = append(out.Checks, report.Check{Engine: EngineName, Image: c.Image, Path: c.Pointer, Result: report.ResultError, Mode: "enforce", Message: req.unknownNamespace()})
+		}
+		return out, nil
 	case !included(req.NamespaceLabels):
 		return notChecked("namespace-not-included"), nil
 	case skipped(req, w):
@@ -196,7 +210,16 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 		return nil
 	}
 	w, ok := handled(req.Object)
-	if !ok || !included(req.NamespaceLabels) || skipped(req, w) {
+	if !ok || skipped(req, w) {
+		return nil
+	}
+	if req.NamespaceUnknown != "" && len(e.Policies) > 0 {
+		// Fail closed, as the webhook's failurePolicy is.
+		return []admission.Webhook{{Name: WebhookName, Configuration: WebhookName, Call: func(context.Context, map[string]any) admission.Response {
+			return admission.Response{Message: req.unknownNamespace()}
+		}}}
+	}
+	if !included(req.NamespaceLabels) {
 		return nil
 	}
 	return []admission.Webhook{

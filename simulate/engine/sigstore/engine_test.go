@@ -358,3 +358,25 @@ func TestPolicyLevel(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownNamespace: when the namespace's labels could not be read, whether policy-controller
+// looks at the object is unknown: a tool-caused error, failing closed as the webhook would.
+func TestUnknownNamespace(t *testing.T) {
+	e := &Engine{Policies: []*spol.Policy{cip("c")}, Config: spol.DefaultConfig(), Verifier: &fakeVerifier{}, Active: true}
+	obj := pod("reg.example/app@" + digA)
+	req := Request{Object: obj, Operation: "CREATE", NamespaceLabels: map[string]string{}, NamespaceUnknown: "namespaces is forbidden"}
+	out, err := e.Checks(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Checks) != 1 || out.Checks[0].Result != "error" || !strings.HasPrefix(out.Checks[0].Message, "kubectl-verify: ") || len(out.NotChecked) != 0 {
+		t.Fatalf("checks %+v, not checked %+v: want one tool-caused error", out.Checks, out.NotChecked)
+	}
+	res, err := admission.Run(context.Background(), obj, e.Webhooks(req, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Allowed {
+		t.Error("allowed: an unknown namespace must fail closed")
+	}
+}
