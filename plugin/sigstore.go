@@ -2,44 +2,46 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/kubectl-verify/kubectl-verify/internal/memo"
 	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 )
 
-// errForbidden marks a Secret the user may not read: the controller can, so the policy stays
-// and its key authorities become tool-caused errors.
-var errForbidden = errors.New("forbidden")
-
 // inlineKeySecrets reconciles the ClusterImagePolicies' key.secretRef as policy-controller
-// does, reading each Secret in its namespace. A policy whose reconcile fails is dropped with
-// a warning: the controller removes it from what its webhook enforces. Without a cluster
-// nothing is read; the key authorities are then tool-caused errors.
+// does, reading each Secret in its namespace once. A policy whose reconcile fails (the Secret
+// is missing, or holds no or several entries, or no key) is dropped with a warning: the
+// controller removes it from what its webhook enforces. A Secret this run cannot read (no
+// RBAC, a cluster fault) leaves its authorities to tool-caused errors, with a warning. Without
+// a cluster nothing is read.
 func inlineKeySecrets(ctx context.Context, c *cluster, policies []*spol.Policy, namespace string) ([]*spol.Policy, []string) {
 	if c == nil {
 		return policies, nil
 	}
 	secrets := c.secrets()
+	var read memo.Memo[map[string][]byte]
 	var kept []*spol.Policy
 	var warnings []string
 	for _, p := range policies {
 		err := spol.InlineKeySecrets(p, func(name string) (map[string][]byte, error) {
-			data, err := secrets.Secret(ctx, namespace, name)
-			if apierrors.IsForbidden(err) {
+			data, err := read.Do(ctx, name, func() (map[string][]byte, error) { return secrets.Secret(ctx, namespace, name) })
+			switch {
+			case err == nil, apierrors.IsNotFound(err):
+				return data, err
+			case apierrors.IsForbidden(err):
 				warnings = append(warnings, fmt.Sprintf("ClusterImagePolicy %s: cannot read its key Secret %s/%s: %s", p.Name, namespace, name, forbiddenText(err)))
-				return nil, errForbidden
+			default:
+				warnings = append(warnings, fmt.Sprintf("ClusterImagePolicy %s: cannot read its key Secret %s/%s: %v", p.Name, namespace, name, err))
 			}
-			return data, err
+			return nil, spol.ErrUnread
 		})
-		switch {
-		case err == nil, errors.Is(err, errForbidden):
-			kept = append(kept, p)
-		default:
+		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("ClusterImagePolicy %s is not enforced: policy-controller's reconcile fails on it (%v), and its webhook then drops it", p.Name, err))
+			continue
 		}
+		kept = append(kept, p)
 	}
 	return kept, warnings
 }

@@ -3,6 +3,7 @@ package sigstore
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -86,10 +87,16 @@ func pemText(b []byte) string {
 	return string(bytes.TrimRight(b, "\n")) + "\n"
 }
 
+// ErrUnread is what InlineKeySecrets' read returns for a Secret this run could not read
+// although the controller can (no RBAC, a cluster fault): the authority keeps its secretRef,
+// and checking it is a tool-caused error, not a verdict.
+var ErrUnread = errors.New("the Secret could not be read")
+
 // InlineKeySecrets is the controller's reconcile of key.secretRef (inlineAndTrackSecret): the
 // Secret, read in the controller's namespace by read, must hold exactly one entry, a PEM public
-// key, which becomes key.data. The error is the reconcile's: the controller then drops the
-// policy from what its webhook enforces. read's own errors are returned as they are.
+// key, which becomes key.data. The error is the reconcile's (read's own errors, such as not
+// found, included): the controller then drops the policy from what its webhook enforces.
+// Authorities whose Secret read returns ErrUnread are left as they are.
 func InlineKeySecrets(p *Policy, read func(name string) (map[string][]byte, error)) error {
 	for i := range p.Spec.Authorities {
 		k := p.Spec.Authorities[i].Key
@@ -98,6 +105,9 @@ func InlineKeySecrets(p *Policy, read func(name string) (map[string][]byte, erro
 		}
 		name := k.SecretRef.Name
 		data, err := read(name)
+		if errors.Is(err, ErrUnread) {
+			continue
+		}
 		if err != nil {
 			return err
 		}

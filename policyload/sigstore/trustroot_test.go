@@ -54,3 +54,24 @@ func TestInlineKeySecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestInlineKeySecretsUnread: a Secret this run cannot read leaves the authority alone and the
+// later ones are still inlined or refused.
+func TestInlineKeySecretsUnread(t *testing.T) {
+	p := &Policy{Spec: Spec{Authorities: []Authority{
+		{Name: "a", Key: &KeyRef{SecretRef: &SecretRef{Name: "unreadable"}}},
+		{Name: "b", Key: &KeyRef{SecretRef: &SecretRef{Name: "missing"}}},
+	}}}
+	err := InlineKeySecrets(p, func(name string) (map[string][]byte, error) {
+		if name == "unreadable" {
+			return nil, ErrUnread
+		}
+		return nil, errors.New(`secrets "missing" not found`)
+	})
+	if err == nil || !strings.Contains(err.Error(), `secrets "missing" not found`) {
+		t.Fatalf("err %v, want the later authority's reconcile failure", err)
+	}
+	if a := p.Spec.Authorities[0].Key; a.SecretRef == nil || a.Data != "" {
+		t.Errorf("unreadable authority changed: %+v", a)
+	}
+}

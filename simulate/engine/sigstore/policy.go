@@ -106,11 +106,15 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 			return authorityMatch{}, &verify.ToolError{Err: fmt.Errorf("authority %s: source tagPrefix is not replayed yet", a.Name)}
 		}
 		check.Repository = src.OCI
-		var names []string
-		for _, s := range src.SignaturePullSecrets {
-			names = append(names, s.Name)
+		if len(src.SignaturePullSecrets) > 0 {
+			// The source's keychain (those Secrets alone, in the workload's namespace)
+			// replaces the pod's for signatures (SourceSignaturePullSecretsOpts).
+			var names []string
+			for _, s := range src.SignaturePullSecrets {
+				names = append(names, s.Name)
+			}
+			check.Auth = verify.PullSecretAuth(ic.namespace, names)
 		}
-		check.Auth = ic.auth.Plus(ic.namespace, names)
 	}
 	if a.Key != nil && a.Key.SecretRef != nil && a.Key.Data == "" {
 		// The controller inlines the Secret's key before the webhook sees the policy; the run
