@@ -8,6 +8,8 @@ import (
 	"path"
 	"regexp"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/kubectl-verify/kubectl-verify/internal/kyvernocond"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
@@ -20,6 +22,18 @@ type ConfigMapReader interface {
 	// ConfigMap is the object as the API server returns it (JSON data).
 	ConfigMap(ctx context.Context, namespace, name string) (map[string]any, error)
 	Forbidden(err error) bool
+}
+
+// kyvernosAnswer reports whether an API error is one Kyverno, asking the same API server,
+// would get too: a status the server answered below 500. A refusal of our rights, a
+// server fault or a network or context error is this run's, not a Kyverno answer.
+func kyvernosAnswer(err error, forbidden func(error) bool) bool {
+	var st apierrors.APIStatus
+	if forbidden(err) || !errors.As(err, &st) {
+		return false
+	}
+	code := st.Status().Code
+	return code > 0 && code < 500
 }
 
 // toolError is an error of this replay's making (no cluster to read, no RBAC), never an
@@ -95,7 +109,7 @@ func fetchConfigMap(ctx context.Context, cms ConfigMapReader, vars *kyvernocond.
 	}
 	obj, err := cms.ConfigMap(ctx, namespace, name)
 	if err != nil {
-		if cms.Forbidden(err) {
+		if !kyvernosAnswer(err, cms.Forbidden) {
 			return nil, &toolError{fmt.Sprintf("context entry %s: reading ConfigMap %s/%s: %v", entry.Name, namespace, name, err)}
 		}
 		return nil, fmt.Errorf("failed to get configmap %s/%s : %v", namespace, name, err)
@@ -171,7 +185,9 @@ func fetchAPICall(ctx context.Context, api APIReader, vars *kyvernocond.Context,
 	if call.URLPath == "" {
 		err = fmt.Errorf("missing service for APICall %s", entry.Name)
 	} else if data, err = api.Get(ctx, call.URLPath); err != nil {
-		if api.Forbidden(err) {
+		if !kyvernosAnswer(err, api.Forbidden) {
+			// Kyverno would have had an answer (or its default would stand in for a
+			// failure of its own): this run's fault decides nothing.
 			return nil, &toolError{fmt.Sprintf("context entry %s: GET %s: %v", entry.Name, call.URLPath, err)}
 		}
 		data, err = nil, fmt.Errorf("failed to %v resource with raw url: %s: %v", orig.Method, call.URLPath, err)

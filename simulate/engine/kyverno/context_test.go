@@ -3,6 +3,7 @@ package kyverno
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -222,3 +223,40 @@ func TestAPICallContext(t *testing.T) {
 		})
 	}
 }
+
+// TestContextFaults: a fault of this run (the API server failing, the network) is a
+// tool-caused error, never Kyverno's answer nor the entry's default.
+func TestContextFaults(t *testing.T) {
+	fault := apierrors.NewInternalError(errors.New("etcd is down"))
+	for _, tc := range []struct {
+		name, entry string
+		e           *Engine
+	}{
+		{"configMap", `{"name":"cm","configMap":{"name":"keys","namespace":"kyverno"}}`, &Engine{ConfigMaps: &faultyReader{err: fault}}},
+		{"apiCall with a default", `{"name":"cm","apiCall":{"urlPath":"/api/v1/namespaces/kyverno/configmaps/keys","default":{"data":{"main":"k8s://a/b"}}}}`, &Engine{API: &faultyReader{err: fault}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := `{"apiVersion":"kyverno.io/v1","kind":"ClusterPolicy","metadata":{"name":"p"},"spec":{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},` +
+				`"context":[` + tc.entry + `],"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":"{{ cm.data.main }}"}}]}]}]}]}}`
+			p, err := kpol.Parse([]byte(raw), "p.yaml:1", "default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rule := &p.Spec.Rules[0]
+			ctx := tc.e.withRule(context.Background(), p, rule, Request{Operation: "CREATE"}, map[string]any{}, nil)
+			_, fail := resolveRule(ctx, p, rule, []imageInfo{{Pointer: "/spec/containers/0/image"}})
+			if fail == nil || !strings.HasPrefix(fail.message, report.ToolErrorPrefix) {
+				t.Fatalf("got %+v, want a tool-caused error", fail)
+			}
+		})
+	}
+}
+
+// faultyReader fails every read with err.
+type faultyReader struct{ err error }
+
+func (f *faultyReader) ConfigMap(context.Context, string, string) (map[string]any, error) {
+	return nil, f.err
+}
+func (f *faultyReader) Get(context.Context, string) ([]byte, error) { return nil, f.err }
+func (f *faultyReader) Forbidden(err error) bool                    { return apierrors.IsForbidden(err) }
