@@ -17,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/pager"
 
@@ -85,7 +86,13 @@ func connect(flags *genericclioptions.ConfigFlags, errOut io.Writer) (*cluster, 
 	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
-	c.raw = dc.RESTClient()
+	// A client of its own for apiCall GETs: the discovery client's caches responses on disk.
+	rc := rest.CopyConfig(cfg)
+	rc.GroupVersion, rc.APIPath = &schema.GroupVersion{}, "/"
+	rc.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	if c.raw, err = rest.UnversionedRESTClientFor(rc); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

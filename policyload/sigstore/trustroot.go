@@ -16,6 +16,8 @@ type TrustRoot struct {
 	CAChains []string
 	// TLogKeys and CTLogKeys are the transparency logs' and CT logs' public keys.
 	TLogKeys, CTLogKeys []string
+	// TLogURL is the last transparency log's baseURL (where the webhook looks entries up).
+	TLogURL string
 	// TSAChains are the timestamping authorities' chains.
 	TSAChains []string
 	// Unsupported says why this TrustRoot is not replayed ("" when it is): a TUF root
@@ -40,6 +42,7 @@ type trustRootObject struct {
 				CertChain []byte `json:"certChain"`
 			} `json:"certificateAuthorities"`
 			TLogs []struct {
+				BaseURL   string `json:"baseURL"`
 				PublicKey []byte `json:"publicKey"`
 			} `json:"tLogs,omitempty"`
 			CTLogs []struct {
@@ -72,6 +75,7 @@ func ParseTrustRoot(raw []byte, source string) (*TrustRoot, error) {
 	}
 	for _, l := range keys.TLogs {
 		tr.TLogKeys = append(tr.TLogKeys, pemText(l.PublicKey))
+		tr.TLogURL = l.BaseURL
 	}
 	for _, l := range keys.CTLogs {
 		tr.CTLogKeys = append(tr.CTLogKeys, pemText(l.PublicKey))

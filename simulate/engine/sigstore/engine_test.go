@@ -380,3 +380,33 @@ func TestUnknownNamespace(t *testing.T) {
 		t.Error("allowed: an unknown namespace must fail closed")
 	}
 }
+
+// TestTrustRootRefs: a trustRootRef the webhook's compiled keys lack, worded as the webhook
+// words it, whether it has no keys at all or not that name.
+func TestTrustRootRefs(t *testing.T) {
+	img := "reg.example/app@" + digA
+	keyless := cip("c", func(p *spol.Policy) {
+		p.Spec.Authorities = []spol.Authority{{Name: "authority-0", Keyless: &spol.KeylessRef{URL: "https://fulcio.example", TrustRootRef: "mine",
+			Identities: []spol.Identity{{Issuer: "i", Subject: "s"}}}}}
+	})
+	for _, tc := range []struct {
+		name  string
+		roots map[string]*spol.TrustRoot
+		want  string
+	}{
+		{"no TrustRoot at all", nil, "constructing checkOpts for authority-0: getting Fulcio certs: authority-0: getting SigstoreKeys: trustRootRef mine not found, SigstoreKeys missing"},
+		{"another TrustRoot", map[string]*spol.TrustRoot{"other": {Name: "other"}}, "constructing checkOpts for authority-0: getting Fulcio certs: authority-0: trustRootRef mine not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &Engine{Policies: []*spol.Policy{keyless}, Config: spol.DefaultConfig(), TrustRoots: tc.roots, Verifier: &fakeVerifier{}, Active: true}
+			obj := pod(img)
+			out, err := admission.Run(context.Background(), obj, e.Webhooks(Request{Object: obj, Operation: "CREATE", NamespaceLabels: includedNS}, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "failed policy: c: spec.containers[0].image\n" + img + " " + tc.want; !strings.HasSuffix(out.Message, want) {
+				t.Errorf("message =\n%q\nwant it to end in\n%q", out.Message, want)
+			}
+		})
+	}
+}

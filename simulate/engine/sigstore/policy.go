@@ -176,7 +176,7 @@ func (e *Engine) checkOpts(a spol.Authority, check *verify.SignatureCheck) error
 		if name := a.Keyless.TrustRootRef; name != "" {
 			tr, err := e.trustRoot(name)
 			if err != nil {
-				return fmt.Errorf("getting Fulcio certs: %s: getting SigstoreKeys: %w", a.Name, err)
+				return fmt.Errorf("getting Fulcio certs: %s: %w", a.Name, err)
 			}
 			check.Roots = strings.Join(tr.CAChains, "")
 			if len(tr.CTLogKeys) > 0 {
@@ -192,9 +192,13 @@ func (e *Engine) checkOpts(a spol.Authority, check *verify.SignatureCheck) error
 	case a.CTLog.TrustRootRef != "":
 		tr, err := e.trustRoot(a.CTLog.TrustRootRef)
 		if err != nil {
-			return fmt.Errorf("getting Rekor public keys: %s: fetching keys for trustRootRef: getting SigstoreKeys: %w", a.Name, err)
+			return fmt.Errorf("getting Rekor public keys: %s: fetching keys for trustRootRef: %w", a.Name, err)
 		}
-		check.Tlog, check.RekorURL = true, a.CTLog.URL
+		// The root's log URL first, else the authority's (rekorClientAndKeysFromAuthority).
+		check.Tlog, check.RekorURL = true, tr.TLogURL
+		if check.RekorURL == "" {
+			check.RekorURL = a.CTLog.URL
+		}
 		if len(tr.TLogKeys) > 0 {
 			check.RekorPubKey = tr.TLogKeys[0]
 		}
@@ -208,7 +212,8 @@ func (e *Engine) checkOpts(a spol.Authority, check *verify.SignatureCheck) error
 // config-sigstore-keys; one whose material is a TUF root is a tool error here.
 func (e *Engine) trustRoot(name string) (*spol.TrustRoot, error) {
 	if len(e.TrustRoots) == 0 {
-		return nil, fmt.Errorf("trustRootRef %s not found, SigstoreKeys missing", name)
+		// The webhook has no compiled keys at all (sigstoreKeysFromContext).
+		return nil, fmt.Errorf("getting SigstoreKeys: trustRootRef %s not found, SigstoreKeys missing", name)
 	}
 	tr, ok := e.TrustRoots[name]
 	if !ok {
