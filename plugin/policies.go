@@ -133,19 +133,6 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 			return err
 		}
 		set.Warnings = append(set.Warnings, warnings...)
-		set.Found = map[string][]string{}
-		for _, p := range set.Kyverno {
-			k := "kyverno.io " + p.Kind
-			if !slices.Contains(set.Found["kyverno"], k) {
-				set.Found["kyverno"] = append(set.Found["kyverno"], k)
-			}
-		}
-		for _, p := range set.Sigstore {
-			k := p.APIVersion + " ClusterImagePolicy"
-			if !slices.Contains(set.Found["sigstore"], k) {
-				set.Found["sigstore"] = append(set.Found["sigstore"], k)
-			}
-		}
 	}
 	if o.TrustedRoot != "" {
 		if _, err := verify.LoadTrustRoot(o.TrustedRoot); err != nil {

@@ -4,6 +4,7 @@ package policyload
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
@@ -63,7 +64,12 @@ func FromObjects(objs []manifest.Object, defaultNamespace string) (*Set, error) 
 // FromObjectsWith is FromObjects with the policy-controller configuration ClusterImagePolicies
 // are validated against (fail-on-empty-authorities, the controller namespace).
 func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sigstore.Config) (*Set, error) {
-	set := &Set{}
+	set := &Set{Found: map[string][]string{}}
+	found := func(engine, kind string) {
+		if !slices.Contains(set.Found[engine], kind) {
+			set.Found[engine] = append(set.Found[engine], kind)
+		}
+	}
 	for _, o := range objs {
 		id := o.Kind() + "/" + o.Name()
 		group, _, _ := strings.Cut(o.APIVersion(), "/")
@@ -81,6 +87,7 @@ func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sig
 				set.Warnings = append(set.Warnings, fmt.Sprintf("%s: %s %s: %s", o.Source, p.Kind, p.Key(), w))
 			}
 			set.Kyverno = append(set.Kyverno, p)
+			found("kyverno", "kyverno.io "+p.Kind)
 		case sigstore.IsClusterImagePolicy(o.APIVersion(), o.Kind()):
 			raw, err := jsonOf(o)
 			if err != nil {
@@ -94,6 +101,7 @@ func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sig
 				set.Warnings = append(set.Warnings, fmt.Sprintf("%s: ClusterImagePolicy %s: %s", o.Source, p.Name, w))
 			}
 			set.Sigstore = append(set.Sigstore, p)
+			found("sigstore", o.APIVersion()+" ClusterImagePolicy")
 		case sigstore.IsTrustRoot(o.APIVersion(), o.Kind()):
 			raw, err := jsonOf(o)
 			if err != nil {

@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 	engs := engines{
 		kyverno: &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig, ConfigMaps: cfg.KyvernoConfigMaps, API: cfg.KyvernoAPI},
 		sigstore: &sigstore.Engine{Policies: cfg.Sigstore, Config: cfg.SigstoreConfig, TrustRoots: cfg.SigstoreTrustRoots, Verifier: cfg.Verifier,
-			Active: cfg.SigstoreActive || len(cfg.Sigstore) > 0},
+			Active: cfg.SigstoreActive},
 	}
 	results := make([]report.Result, len(objs))
 	rows := make([][]report.ImageRow, len(objs))
