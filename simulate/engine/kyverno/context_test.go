@@ -68,42 +68,12 @@ func TestConfigMapContext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kind := "ClusterPolicy"
-			if tt.namespace != "" {
-				kind = "Policy"
-			}
-			raw := `{"apiVersion":"kyverno.io/v1","kind":"` + kind + `","metadata":{"name":"p","namespace":"` + tt.namespace + `"},"spec":{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},` +
-				`"context":[{"name":"cm","configMap":` + tt.ref + `}],` +
-				`"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":` + quote(tt.publicKeys) + `}}]}]}]}]}}`
-			p, err := kpol.Parse([]byte(raw), "p.yaml:1", "default")
-			if err != nil {
-				t.Fatal(err)
-			}
-			rule := &p.Spec.Rules[0]
-			if len(rule.Unsupported) > 0 {
-				t.Fatalf("Unsupported = %q", rule.Unsupported)
-			}
 			e := &Engine{}
 			if tt.cluster != nil {
 				e.ConfigMaps = tt.cluster
 			}
-			obj := map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "pod", "namespace": "team"}}
-			ctx := e.withRule(context.Background(), p, rule, Request{Operation: "CREATE"}, obj, nil)
-			got, fail := resolveRule(ctx, p, rule, []imageInfo{{Pointer: "/spec/containers/0/image"}})
-			switch {
-			case tt.wantMsg == "" && fail != nil:
-				t.Fatalf("rule error %q", fail.message)
-			case tt.wantMsg != "" && fail == nil:
-				t.Fatalf("no rule error, want %q", tt.wantMsg)
-			case tt.wantMsg == report.ToolErrorPrefix && !strings.HasPrefix(fail.message, tt.wantMsg):
-				t.Fatalf("rule error %q, want a tool error", fail.message)
-			case tt.wantMsg != "" && tt.wantMsg != report.ToolErrorPrefix && fail.message != tt.wantMsg:
-				t.Fatalf("rule error\n%q\nwant\n%q", fail.message, tt.wantMsg)
-			case fail != nil && fail.status != statusError:
-				t.Fatalf("status %s, want error", fail.status)
-			case fail == nil && got.VerifyImages[0].Attestors[0].Entries[0].Keys.PublicKeys != tt.wantKey:
-				t.Fatalf("key %q, want %q", got.VerifyImages[0].Attestors[0].Entries[0].Keys.PublicKeys, tt.wantKey)
-			}
+			got, fail := resolveWith(t, e, tt.namespace, `{"name":"cm","configMap":`+tt.ref+`}`, tt.publicKeys, "pod")
+			checkResolved(t, got, fail, tt.wantKey, tt.wantMsg)
 			var reads []string
 			if tt.cluster != nil {
 				reads = tt.cluster.reads
@@ -112,6 +82,49 @@ func TestConfigMapContext(t *testing.T) {
 				t.Errorf("ConfigMaps read %q, want %q", reads, tt.wantReads)
 			}
 		})
+	}
+}
+
+// resolveWith parses a policy whose one rule has the context entry (JSON) and a key attestor
+// with publicKeys, and resolves the rule for a Pod of that name in namespace team.
+func resolveWith(t *testing.T, e *Engine, policyNamespace, entry, publicKeys, podName string) (*kpol.Rule, *ruleResponse) {
+	t.Helper()
+	kind := "ClusterPolicy"
+	if policyNamespace != "" {
+		kind = "Policy"
+	}
+	raw := `{"apiVersion":"kyverno.io/v1","kind":"` + kind + `","metadata":{"name":"p","namespace":"` + policyNamespace + `"},"spec":{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},` +
+		`"context":[` + entry + `],"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":` + quote(publicKeys) + `}}]}]}]}]}}`
+	p, err := kpol.Parse([]byte(raw), "p.yaml:1", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := &p.Spec.Rules[0]
+	if len(rule.Unsupported) > 0 {
+		t.Fatalf("Unsupported = %q", rule.Unsupported)
+	}
+	obj := map[string]any{"kind": "Pod", "metadata": map[string]any{"name": podName, "namespace": "team"}}
+	ctx := e.withRule(context.Background(), p, rule, Request{Operation: "CREATE"}, obj, nil)
+	return resolveRule(ctx, p, rule, []imageInfo{{Pointer: "/spec/containers/0/image"}})
+}
+
+// checkResolved compares a resolution with the key wanted, or the rule error wanted (a
+// tool-caused one by its prefix alone).
+func checkResolved(t *testing.T, got *kpol.Rule, fail *ruleResponse, wantKey, wantMsg string) {
+	t.Helper()
+	switch {
+	case wantMsg == "" && fail != nil:
+		t.Fatalf("rule error %q", fail.message)
+	case wantMsg != "" && fail == nil:
+		t.Fatalf("no rule error, want %q", wantMsg)
+	case wantMsg == report.ToolErrorPrefix && !strings.HasPrefix(fail.message, wantMsg):
+		t.Fatalf("rule error %q, want a tool error", fail.message)
+	case wantMsg != "" && wantMsg != report.ToolErrorPrefix && fail.message != wantMsg:
+		t.Fatalf("rule error\n%q\nwant\n%q", fail.message, wantMsg)
+	case fail != nil && fail.status != statusError:
+		t.Fatalf("status %s, want error", fail.status)
+	case fail == nil && got.VerifyImages[0].Attestors[0].Entries[0].Keys.PublicKeys != wantKey:
+		t.Fatalf("key %q, want %q", got.VerifyImages[0].Attestors[0].Entries[0].Keys.PublicKeys, wantKey)
 	}
 }
 
@@ -171,48 +184,17 @@ func TestAPICallContext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kind := "ClusterPolicy"
-			if tt.namespace != "" {
-				kind = "Policy"
-			}
 			// The key is the whole response when there is no JMESPath: key.x reads a field of it.
 			publicKeys := "{{ key }}"
-			if !strings.Contains(tt.call, "jmesPath") {
+			if !strings.Contains(tt.call, "jmesPath") || strings.Contains(tt.wantMsg, "key.x") {
 				publicKeys = "{{ key.x }}"
-			}
-			if strings.Contains(tt.wantMsg, "key.x") {
-				publicKeys = "{{ key.x }}"
-			}
-			raw := `{"apiVersion":"kyverno.io/v1","kind":"` + kind + `","metadata":{"name":"p","namespace":"` + tt.namespace + `"},"spec":{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},` +
-				`"context":[{"name":"key","apiCall":` + tt.call + `}],` +
-				`"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":` + quote(publicKeys) + `}}]}]}]}]}}`
-			p, err := kpol.Parse([]byte(raw), "p.yaml:1", "default")
-			if err != nil {
-				t.Fatal(err)
-			}
-			rule := &p.Spec.Rules[0]
-			if len(rule.Unsupported) > 0 {
-				t.Fatalf("Unsupported = %q", rule.Unsupported)
 			}
 			e := &Engine{}
 			if tt.api != nil {
 				e.API = tt.api
 			}
-			obj := map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "cosign", "namespace": "team"}}
-			ctx := e.withRule(context.Background(), p, rule, Request{Operation: "CREATE"}, obj, nil)
-			got, fail := resolveRule(ctx, p, rule, []imageInfo{{Pointer: "/spec/containers/0/image"}})
-			switch {
-			case tt.wantMsg == "" && fail != nil:
-				t.Fatalf("rule error %q", fail.message)
-			case tt.wantMsg != "" && fail == nil:
-				t.Fatalf("no rule error, want %q", tt.wantMsg)
-			case tt.wantMsg == report.ToolErrorPrefix && !strings.HasPrefix(fail.message, tt.wantMsg):
-				t.Fatalf("rule error %q, want a tool error", fail.message)
-			case tt.wantMsg != "" && tt.wantMsg != report.ToolErrorPrefix && fail.message != tt.wantMsg:
-				t.Fatalf("rule error\n%q\nwant\n%q", fail.message, tt.wantMsg)
-			case fail == nil && got.VerifyImages[0].Attestors[0].Entries[0].Keys.PublicKeys != tt.wantKey:
-				t.Fatalf("key %q, want %q", got.VerifyImages[0].Attestors[0].Entries[0].Keys.PublicKeys, tt.wantKey)
-			}
+			got, fail := resolveWith(t, e, tt.namespace, `{"name":"key","apiCall":`+tt.call+`}`, publicKeys, "cosign")
+			checkResolved(t, got, fail, tt.wantKey, tt.wantMsg)
 			var gets []string
 			if tt.api != nil {
 				gets = tt.api.gets
@@ -236,15 +218,7 @@ func TestContextFaults(t *testing.T) {
 		{"apiCall with a default", `{"name":"cm","apiCall":{"urlPath":"/api/v1/namespaces/kyverno/configmaps/keys","default":{"data":{"main":"k8s://a/b"}}}}`, &Engine{API: &faultyReader{err: fault}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			raw := `{"apiVersion":"kyverno.io/v1","kind":"ClusterPolicy","metadata":{"name":"p"},"spec":{"validationFailureAction":"Enforce","rules":[{"name":"r","match":{},` +
-				`"context":[` + tc.entry + `],"verifyImages":[{"imageReferences":["*"],"attestors":[{"entries":[{"keys":{"publicKeys":"{{ cm.data.main }}"}}]}]}]}]}}`
-			p, err := kpol.Parse([]byte(raw), "p.yaml:1", "default")
-			if err != nil {
-				t.Fatal(err)
-			}
-			rule := &p.Spec.Rules[0]
-			ctx := tc.e.withRule(context.Background(), p, rule, Request{Operation: "CREATE"}, map[string]any{}, nil)
-			_, fail := resolveRule(ctx, p, rule, []imageInfo{{Pointer: "/spec/containers/0/image"}})
+			_, fail := resolveWith(t, tc.e, "", tc.entry, "{{ cm.data.main }}", "pod")
 			if fail == nil || !strings.HasPrefix(fail.message, report.ToolErrorPrefix) {
 				t.Fatalf("got %+v, want a tool-caused error", fail)
 			}
