@@ -76,12 +76,20 @@ func validateImage(im ImagePattern) fielderror.List {
 
 var globChars = regexp.MustCompile(`^[a-zA-Z0-9-_:\/\*\.@]+$`)
 
-// globError is the webhook's glob check: filepath.Match's syntax, then the glob package's
-// character set and translation to a regular expression (spec §3.1).
+// globError is the webhook's glob check: filepath.Match's syntax, then the glob package's own
+// compilation (spec §3.1).
 func globError(glob string) error {
 	if _, err := filepath.Match(glob, ""); err != nil {
 		return err
 	}
+	_, err := CompileGlob(glob)
+	return err
+}
+
+// CompileGlob is policy-controller's glob (pkg/apis/glob Compile): `*` alone means Docker Hub
+// library images, `*/*` any Docker Hub image; `*` matches within one path segment (`:` and
+// `@` included), `**` anything; anchored at both ends.
+func CompileGlob(glob string) (*regexp.Regexp, error) {
 	switch glob {
 	case "*/*":
 		glob = "index.docker.io/*/*"
@@ -89,14 +97,13 @@ func globError(glob string) error {
 		glob = "index.docker.io/library/*"
 	}
 	if !globChars.MatchString(glob) {
-		return fmt.Errorf("invalid glob %q", glob)
+		return nil, fmt.Errorf("invalid glob %q", glob)
 	}
 	re := strings.ReplaceAll(glob, ".", `\.`)
 	re = strings.ReplaceAll(re, "**", "#")
 	re = strings.ReplaceAll(re, "*", "[^/]*")
 	re = strings.ReplaceAll(re, "#", ".*")
-	_, err := regexp.Compile("^" + re + "$")
-	return err
+	return regexp.Compile("^" + re + "$")
 }
 
 func validateAuthority(a *Authority, ns string) fielderror.List {
