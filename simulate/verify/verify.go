@@ -75,6 +75,9 @@ type SignatureCheck struct {
 	HashAlgorithm string
 	// Repository, when set, is where signatures are read from instead of the image's own.
 	Repository string
+	// TagPrefix is prepended to the signature and attestation tags (policy-controller's
+	// source.tagPrefix, cosign's ociremote.WithPrefix).
+	TagPrefix string
 	// OCI11 also looks for signatures through the OCI 1.1 referrers API first.
 	OCI11 bool
 	// Auth is the request's pull secrets.
@@ -234,6 +237,9 @@ func (v *Verifier) checkOpts(ctx context.Context, c SignatureCheck, claims claim
 			return nil, nil, "", &FailedError{fmt.Errorf("failed to parse signature repository %s: %w", c.Repository, err)}
 		}
 		regOpts = append(regOpts, ociremote.WithTargetRepository(repo))
+	}
+	if c.TagPrefix != "" {
+		regOpts = append(regOpts, ociremote.WithPrefix(c.TagPrefix))
 	}
 	return co, regOpts, unread, nil
 }

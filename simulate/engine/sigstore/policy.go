@@ -102,10 +102,7 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 	check := verify.SignatureCheck{Image: ref.String(), Auth: ic.auth, OCI11: e.Config.EnableOCI11}
 	if len(a.Sources) > 0 {
 		src := a.Sources[0]
-		if src.TagPrefix != "" {
-			return authorityMatch{}, &verify.ToolError{Err: fmt.Errorf("authority %s: source tagPrefix is not replayed yet", a.Name)}
-		}
-		check.Repository = src.OCI
+		check.Repository, check.TagPrefix = src.OCI, src.TagPrefix
 		if len(src.SignaturePullSecrets) > 0 {
 			// The source's keychain (those Secrets alone, in the workload's namespace)
 			// replaces the pod's for signatures (SourceSignaturePullSecretsOpts).
