@@ -27,6 +27,11 @@ type countingVerifier struct {
 	verified, digest int
 }
 
+// ConfigFiles: no Sigstore policy in these tests.
+func (v *countingVerifier) ConfigFiles(context.Context, string, verify.Auth) verify.ConfigFilesResult {
+	return verify.ConfigFilesResult{Errs: []error{errors.New("no config files here")}}
+}
+
 // VerifyInToto: no Sigstore policy in these tests.
 func (v *countingVerifier) VerifyInToto(context.Context, verify.SignatureCheck) (verify.InTotoResult, error) {
 	return verify.InTotoResult{}, errors.New("no attestations here")

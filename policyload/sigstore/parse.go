@@ -187,9 +187,6 @@ func (p *Policy) markUnsupported() {
 		if r.ConfigMapRef != nil {
 			add(path+".configMapRef", "the controller inlines the ConfigMap's policy; not read yet")
 		}
-		if r.FetchConfigFile != nil && *r.FetchConfigFile {
-			add(path+".fetchConfigFile", "image config files are not fetched yet")
-		}
 	}
 	for i, a := range p.Spec.Authorities {
 		path := fmt.Sprintf("spec.authorities[%d]", i)

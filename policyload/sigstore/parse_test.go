@@ -472,8 +472,7 @@ func TestParseUnsupported(t *testing.T) {
 			"  policy:\n    type: cue\n    remote:\n      url: https://example.com/p.cue\n      sha256sum: abc\n    fetchConfigFile: true\n",
 			[]string{
 				"spec.authorities[0].attestations[1].policy.configMapRef (the controller inlines the ConfigMap's policy; not read yet)",
-				"spec.policy.remote (the controller fetches remote policies; not fetched yet)",
-				"spec.policy.fetchConfigFile (image config files are not fetched yet)"}},
+				"spec.policy.remote (the controller fetches remote policies; not fetched yet)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -134,6 +134,7 @@ type Verifier struct {
 	bundles    memo.Memo[BundleResult]
 	attested   memo.Memo[AttestationResult]
 	intoto     memo.Memo[InTotoResult]
+	configs    memo.Memo[ConfigFilesResult]
 	resolved   memo.Memo[string] // tag -> digest (HEAD, as cosign resolves)
 	fetched    memo.Memo[string] // image -> digest (GET, as Kyverno's digest mutation fetches)
 	secrets    memo.Memo[map[string][]byte]

@@ -43,6 +43,7 @@ const excludeLabel = "webhooks.knative.dev/exclude"
 type Verifier interface {
 	VerifySignature(ctx context.Context, c verify.SignatureCheck) (verify.SignatureResult, error)
 	VerifyInToto(ctx context.Context, c verify.SignatureCheck) (verify.InTotoResult, error)
+	ConfigFiles(ctx context.Context, image string, auth verify.Auth) verify.ConfigFilesResult
 	Digest(ctx context.Context, image string, auth verify.Auth) (string, error)
 }
 

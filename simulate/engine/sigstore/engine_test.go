@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/admission"
@@ -23,10 +25,18 @@ const (
 // fakeVerifier answers signature checks by (image, key or "keyless"), attestations by image
 // (their DSSE payloads), and tags by image.
 type fakeVerifier struct {
-	sigs map[string]error // absent: "no signatures found"
-	atts map[string][][]byte
-	tags map[string]string
-	seen []verify.SignatureCheck
+	sigs    map[string]error // absent: "no signatures found"
+	atts    map[string][][]byte
+	configs map[string]*v1.ConfigFile
+	tags    map[string]string
+	seen    []verify.SignatureCheck
+}
+
+func (f *fakeVerifier) ConfigFiles(_ context.Context, image string, _ verify.Auth) verify.ConfigFilesResult {
+	if cf, ok := f.configs[image]; ok {
+		return verify.ConfigFilesResult{Files: map[string]*v1.ConfigFile{"linux/amd64": cf}}
+	}
+	return verify.ConfigFilesResult{Errs: []error{fmt.Errorf("failed to get ref %s : MANIFEST_UNKNOWN", image)}}
 }
 
 func (f *fakeVerifier) VerifyInToto(_ context.Context, c verify.SignatureCheck) (verify.InTotoResult, error) {
@@ -334,13 +344,16 @@ func TestPolicyLevel(t *testing.T) {
 			`failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: typemeta.kind: conflicting values "Job" and "Pod"`},
 		{"object metadata", withPolicy(spol.PolicyRef{Type: "cue", Data: `metadata: labels: foo: "non-bar"`, IncludeObjectMeta: &yes}, true), withLabel, "spec.containers[0].image",
 			`failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: metadata.labels.foo: conflicting values "bar" and "non-bar"`},
+		{"the image's config file", withPolicy(spol.PolicyRef{Type: "cue", Data: `config: "linux/amd64": config: User: "55554"`, FetchConfigFile: &yes}, true), pod(img), "spec.containers[0].image",
+			`failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: config."linux/amd64".config.User: conflicting values "root" and "55554"`},
 		{"the matches: one signature by the key", withPolicy(spol.PolicyRef{Type: "rego", Data: "package sigstore\nisCompliant { count(input.authorityMatches[\"authority-0\"].signatures) == 1 }"}, false), pod(img), "", ""},
 		{"the matches: two signatures wanted", withPolicy(spol.PolicyRef{Type: "rego", Data: "package sigstore\nisCompliant { count(input.authorityMatches[\"authority-0\"].signatures) == 2 }"}, false), pod(img), "spec.containers[0].image",
 			"failed evaluating rego policy for type ClusterImagePolicy: policy is not compliant for query 'isCompliant = data.sigstore.isCompliant'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &Engine{Policies: []*spol.Policy{tt.policy}, Config: spol.DefaultConfig(), Verifier: &fakeVerifier{sigs: map[string]error{img + " k1": nil}}, Active: true}
+			v := &fakeVerifier{sigs: map[string]error{img + " k1": nil}, configs: map[string]*v1.ConfigFile{img: {OS: "linux", Architecture: "amd64", Config: v1.Config{User: "root"}}}}
+			e := &Engine{Policies: []*spol.Policy{tt.policy}, Config: spol.DefaultConfig(), Verifier: v, Active: true}
 			out, err := admission.Run(context.Background(), tt.obj, e.Webhooks(Request{Object: tt.obj, Operation: "CREATE", NamespaceLabels: includedNS}, false))
 			if err != nil {
 				t.Fatal(err)

@@ -75,14 +75,16 @@ func (e *Engine) validatePolicy(ctx context.Context, p *spol.Policy, ref name.Re
 		return res
 	}
 	if p.Spec.Policy != nil {
-		if err := e.policyLevel(ctx, p.Spec.Policy, matches, ic); err != nil {
-			msg := err.Error()
-			var te *verify.ToolError
-			if errors.As(err, &te) {
-				msg = report.ToolErrorPrefix + msg
+		if errs := e.policyLevel(ctx, p.Spec.Policy, matches, ref, ic); len(errs) > 0 {
+			for _, err := range errs {
+				msg := err.Error()
+				var te *verify.ToolError
+				if errors.As(err, &te) {
+					msg = report.ToolErrorPrefix + msg
+				}
+				res.errs = append(res.errs, policyError{msg: msg, level: lvl})
 			}
 			res.passed, res.authority = false, ""
-			res.errs = append(res.errs, policyError{msg: msg, level: lvl})
 			return res
 		}
 	}

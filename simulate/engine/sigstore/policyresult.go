@@ -9,6 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify/policyeval"
@@ -18,6 +21,7 @@ import (
 // (validator_result.go, spec §3.6).
 type policyResultDoc struct {
 	AuthorityMatches map[string]authorityMatch `json:"authorityMatches,omitempty"`
+	Config           map[string]*v1.ConfigFile `json:"config,omitempty"`
 	Spec             any                       `json:"spec,omitempty"`
 	ObjectMeta       any                       `json:"metadata,omitempty"`
 	TypeMeta         any                       `json:"typemeta,omitempty"`
@@ -27,22 +31,27 @@ type policyResultDoc struct {
 // includes of the object, as the webhook's duck types carry it: a Pod's spec and metadata (no
 // type), a scalable kind's replicas, selector and template, a DaemonSet's or Job's template, a
 // CronJob's spec, each with its metadata and type.
-func (e *Engine) policyLevel(ctx context.Context, pol *spol.PolicyRef, matches map[string]authorityMatch, ic imageContext) error {
-	if pol.FetchConfigFile != nil && *pol.FetchConfigFile {
-		return &verify.ToolError{Err: fmt.Errorf("spec.policy.fetchConfigFile is not replayed yet")}
-	}
+func (e *Engine) policyLevel(ctx context.Context, pol *spol.PolicyRef, matches map[string]authorityMatch, ref name.Reference, ic imageContext) []error {
 	doc := policyResultDoc{AuthorityMatches: matches}
+	if pol.FetchConfigFile != nil && *pol.FetchConfigFile {
+		// With the pod's keychain, not an authority's signature pull secrets.
+		res := e.Verifier.ConfigFiles(ctx, ref.String(), ic.auth)
+		if len(res.Errs) > 0 {
+			return res.Errs
+		}
+		doc.Config = res.Files
+	}
 	if pol.IncludeSpec != nil && *pol.IncludeSpec {
 		spec, err := duckSpec(ic.kind, ic.object)
 		if err != nil {
-			return &verify.ToolError{Err: fmt.Errorf("reading the object's spec: %w", err)}
+			return []error{&verify.ToolError{Err: fmt.Errorf("reading the object's spec: %w", err)}}
 		}
 		doc.Spec = spec
 	}
 	if pol.IncludeObjectMeta != nil && *pol.IncludeObjectMeta {
 		var meta metav1.ObjectMeta
 		if err := retype(ic.object["metadata"], &meta); err != nil {
-			return &verify.ToolError{Err: fmt.Errorf("reading the object's metadata: %w", err)}
+			return []error{&verify.ToolError{Err: fmt.Errorf("reading the object's metadata: %w", err)}}
 		}
 		doc.ObjectMeta = meta
 	}
@@ -52,9 +61,12 @@ func (e *Engine) policyLevel(ctx context.Context, pol *spol.PolicyRef, matches m
 	}
 	raw, err := json.Marshal(doc)
 	if err != nil {
-		return err
+		return []error{err}
 	}
-	return policyeval.EvaluatePolicy(ctx, policyeval.CIPPolicyName, pol.Type, pol.Data, raw)
+	if err := policyeval.EvaluatePolicy(ctx, policyeval.CIPPolicyName, pol.Type, pol.Data, raw); err != nil {
+		return []error{err}
+	}
+	return nil
 }
 
 // duckSpec is the object's spec as the webhook's duck type for its kind decodes it.
