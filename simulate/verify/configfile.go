@@ -80,4 +80,3 @@ func getConfigs(ref name.Reference, ropts []remote.Option) (map[string]*v1.Confi
 	}
 	return nil, []error{fmt.Errorf("unknown mime type for %s: %v", ref.String(), desc.MediaType)}
 }
-
