@@ -198,9 +198,6 @@ func (p *Policy) markUnsupported() {
 				add(path+".signatureFormat: bundle", "bundle-format keyless verification is not replayed yet")
 			}
 		}
-		if a.RFC3161 != nil && a.RFC3161.TrustRootRef != "" {
-			add(path+".rfc3161timestamp.trustRootRef", "RFC 3161 timestamps are not replayed yet")
-		}
 		for j, att := range a.Attestations {
 			policyRef(fmt.Sprintf("%s.attestations[%d].policy", path, j), att.Policy)
 		}

@@ -463,9 +463,9 @@ func TestParseUnsupported(t *testing.T) {
 		{"fetchConfigFile false is replayed", images + "  authorities:\n  - key:\n" + data + "  policy:\n    type: cue\n    data: x\n    fetchConfigFile: false\n", nil},
 		{"kms", images + "  authorities:\n  - key:\n      kms: hashivault://k\n",
 			[]string{"spec.authorities[0].key.kms (the controller fetches the public key from the KMS; not fetched yet)"}},
-		// Keyless and ctlog trust roots are replayed (the engine reads the TrustRoot named).
+		// Keyless, ctlog and timestamp trust roots are replayed (the engine reads the TrustRoot named).
 		{"trust roots", images + "  authorities:\n  - keyless:\n      trustRootRef: tr\n" + ident + "    ctlog:\n      url: https://rekor.example\n      trustRootRef: tr\n    rfc3161timestamp:\n      trustRootRef: tr\n",
-			[]string{"spec.authorities[0].rfc3161timestamp.trustRootRef (RFC 3161 timestamps are not replayed yet)"}},
+			nil},
 		{"bundle keyless", images + "  authorities:\n  - signatureFormat: bundle\n    keyless:\n" + ident,
 			[]string{"spec.authorities[0].signatureFormat: bundle (bundle-format keyless verification is not replayed yet)"}},
 		{"remote, configMapRef and fetchConfigFile", images + "  authorities:\n  - key:\n" + data + "    attestations:\n    - name: a\n      predicateType: https://example.com/p\n    - name: b\n      predicateType: https://example.com/p\n      policy:\n        type: cue\n        configMapRef:\n          name: cm\n          key: k\n" +

@@ -175,7 +175,7 @@ func (e *Engine) checkOpts(a spol.Authority, check *verify.SignatureCheck) error
 		if name := a.Keyless.TrustRootRef; name != "" {
 			tr, err := e.trustRoot(name)
 			if err != nil {
-				return fmt.Errorf("getting Fulcio certs: %s: %w", a.Name, err)
+				return fmt.Errorf("getting Fulcio certs: %s: %w", a.Name, viaSigstoreKeys(err))
 			}
 			check.Roots = strings.Join(tr.CAChains, "")
 			if len(tr.CTLogKeys) > 0 {
@@ -184,14 +184,19 @@ func (e *Engine) checkOpts(a spol.Authority, check *verify.SignatureCheck) error
 		}
 		check.SCT = !a.Keyless.InsecureIgnoreSCT
 	}
+	if err := e.timestamps(a, check); err != nil {
+		return err
+	}
 	switch {
+	case a.RFC3161 != nil:
+		// Signed timestamps replace the log (the controller turns the log check off).
 	case a.Keyless != nil && a.Keyless.TrustRootRef == "" && a.CTLog == nil:
 		check.Tlog = true
 	case a.CTLog == nil:
 	case a.CTLog.TrustRootRef != "":
 		tr, err := e.trustRoot(a.CTLog.TrustRootRef)
 		if err != nil {
-			return fmt.Errorf("getting Rekor public keys: %s: fetching keys for trustRootRef: %w", a.Name, err)
+			return fmt.Errorf("getting Rekor public keys: %s: fetching keys for trustRootRef: %w", a.Name, viaSigstoreKeys(err))
 		}
 		// The root's log URL first, else the authority's (rekorClientAndKeysFromAuthority).
 		check.Tlog, check.RekorURL = true, tr.TLogURL
@@ -207,16 +212,57 @@ func (e *Engine) checkOpts(a spol.Authority, check *verify.SignatureCheck) error
 	return nil
 }
 
+// timestamps is the rfc3161timestamp part of checkOptsFromAuthority: the TrustRoot's
+// timestamping authorities' chains, signed timestamps required. A missing TrustRoot is worded
+// without any prefix of the controller's own.
+func (e *Engine) timestamps(a spol.Authority, check *verify.SignatureCheck) error {
+	if a.RFC3161 == nil || a.RFC3161.TrustRootRef == "" {
+		return nil
+	}
+	tr, err := e.trustRoot(a.RFC3161.TrustRootRef)
+	if err != nil {
+		return err
+	}
+	check.TSACertChain = strings.Join(tr.TSAChains, "")
+	if check.TSACertChain == "" {
+		// No authority in the root: cosign then has nothing to check a timestamp against.
+		return &verify.ToolError{Err: fmt.Errorf("TrustRoot %s has no timestampAuthorities", tr.Name)}
+	}
+	return nil
+}
+
+// missingRoot is a trustRootRef the webhook's compiled keys lack; none says it has no keys at
+// all (sigstoreKeysFromContext's error, which the Fulcio and Rekor paths prefix).
+type missingRoot struct {
+	name string
+	none bool
+}
+
+func (m missingRoot) Error() string {
+	if m.none {
+		return fmt.Sprintf("trustRootRef %s not found, SigstoreKeys missing", m.name)
+	}
+	return fmt.Sprintf("trustRootRef %s not found", m.name)
+}
+
+// viaSigstoreKeys is a trustRoot error as the Fulcio and Rekor paths word it.
+func viaSigstoreKeys(err error) error {
+	var m missingRoot
+	if errors.As(err, &m) && m.none {
+		return fmt.Errorf("getting SigstoreKeys: %w", err)
+	}
+	return err
+}
+
 // trustRoot is the TrustRoot an authority names, as the webhook finds it in its compiled
 // config-sigstore-keys; one whose material is a TUF root is a tool error here.
 func (e *Engine) trustRoot(name string) (*spol.TrustRoot, error) {
 	if len(e.TrustRoots) == 0 {
-		// The webhook has no compiled keys at all (sigstoreKeysFromContext).
-		return nil, fmt.Errorf("getting SigstoreKeys: trustRootRef %s not found, SigstoreKeys missing", name)
+		return nil, missingRoot{name, true}
 	}
 	tr, ok := e.TrustRoots[name]
 	if !ok {
-		return nil, fmt.Errorf("trustRootRef %s not found", name)
+		return nil, missingRoot{name, false}
 	}
 	if tr.Unsupported != "" {
 		return nil, &verify.ToolError{Err: fmt.Errorf("TrustRoot %s: %s is not replayed", name, tr.Unsupported)}
@@ -231,5 +277,14 @@ func wrapVerify(prefix string, err error) error {
 	if errors.As(err, &te) {
 		return &verify.ToolError{Err: fmt.Errorf("%s: %w", prefix, err)}
 	}
-	return fmt.Errorf("%s: %w", prefix, err)
+	return fmt.Errorf("%s: %s", prefix, pinnedWording.Replace(err.Error()))
 }
+
+// pinnedWording turns texts of the libraries this module links into those of the versions
+// policy-controller v0.15.1 pins, where they differ: timestamp-authority v2.0.4 checks a
+// timestamp's signature and chain in one step and words either failure as one (ours, v2.1,
+// checks them apart).
+var pinnedWording = strings.NewReplacer(
+	"error while verifying signature: ", "error while verifying with chain: ",
+	"error while verifying signer certificate chain: ", "error while verifying with chain: ",
+)
