@@ -714,6 +714,44 @@ func TestClusterSigstoreKeySecret(t *testing.T) {
 			t.Errorf("key from a Secret differs from the same key inline (-inline +secret):\n%s", d)
 		}
 	})
+	// Last: it leaves the policies in the cluster. The webhook enforces what the reconciler
+	// compiled into config-image-policies: a KMS key replayed from its inlined data, a policy
+	// with no entry not enforced at all.
+	defer t.Run("compiled config-image-policies", func(t *testing.T) {
+		data, err := os.ReadFile(policies("unused"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kms := strings.Replace(string(data), "      secretRef: {name: unused}\n", "      kms: gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k\n", 1)
+		file := filepath.Join(c.dir, "cip-kms.yaml")
+		if err := os.WriteFile(file, []byte(kms), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.apply(t, file)
+		entry, err := json.Marshal(map[string]any{"images": []any{map[string]any{"glob": "**"}}, "authorities": []any{map[string]any{"name": "authority-0", "key": map[string]any{"data": s.keys["k1"].pem}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.create(t, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "config-image-policies", "namespace": "cosign-system"},
+			"data": map[string]any{"key-policy": string(entry)}})
+		r := c.verify(t, c.admin, "simulate", "-A", "-o", "json")
+		warning := "ClusterImagePolicy blocked is not enforced: it has no entry in cosign-system/config-image-policies"
+		if !strings.Contains(string(r.stderr), warning) {
+			t.Errorf("stderr lacks %q:\n%s", warning, r.stderr)
+		}
+		for _, res := range parseReport(t, r).Results {
+			switch res.Resource.Namespace + "/" + res.Resource.Name {
+			case "secure/signed":
+				if res.Decision != report.Allow {
+					t.Errorf("signed: %s %q, want allowed by the KMS key the reconciler inlined\nstderr:\n%s", res.Decision, res.Message, r.stderr)
+				}
+			case "secure/blocked":
+				if res.Decision != report.Deny || !strings.Contains(res.Message, "no matching policies") {
+					t.Errorf("blocked: %s %q, want denied by no-match-policy (its policy is not enforced)", res.Decision, res.Message)
+				}
+			}
+		}
+	})
 	for _, tc := range []struct{ secret, why string }{
 		{"missing", `secrets "missing" not found`},
 		{"two-keys", `secret "two-keys" contains multiple data entries, only one is supported`},

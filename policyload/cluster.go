@@ -253,6 +253,10 @@ func (c Cluster) loadSigstore(ctx context.Context, set *Set) error {
 		}
 		set.addTrustRoot(tr)
 	}
+	compiled, err := c.compiledPolicies(ctx, ns, set)
+	if err != nil {
+		return err
+	}
 	for _, o := range items {
 		raw, err := json.Marshal(o.Obj)
 		if err != nil {
@@ -267,10 +271,44 @@ func (c Cluster) loadSigstore(ctx context.Context, set *Set) error {
 			set.Gaps = append(set.Gaps, Gap{Engine: "sigstore", Message: msg})
 			continue
 		}
+		if compiled != nil {
+			entry, ok := compiled[p.Name]
+			if !ok {
+				set.Warnings = append(set.Warnings, fmt.Sprintf("ClusterImagePolicy %s is not enforced: it has no entry in %s/%s (its reconcile failed, so the webhook does not know it)", p.Name, ns, sigstore.ConfigMapCompiled))
+				continue
+			}
+			if err := sigstore.ApplyCompiled(p, []byte(entry)); err != nil {
+				set.Warnings = append(set.Warnings, fmt.Sprintf("ClusterImagePolicy %s: %v; replayed from the object", p.Name, err))
+			}
+		}
 		for _, w := range p.Warnings {
 			set.Warnings = append(set.Warnings, fmt.Sprintf("ClusterImagePolicy %s: %s", p.Name, w))
 		}
 		set.Sigstore = append(set.Sigstore, p)
 	}
 	return nil
+}
+
+// compiledPolicies is policy-controller's config-image-policies ConfigMap (nil when absent):
+// the policies its webhook enforces, as its reconciler compiled them.
+func (c Cluster) compiledPolicies(ctx context.Context, ns string, set *Set) (map[string]string, error) {
+	cm, err := c.Dynamic.Resource(configMaps).Namespace(ns).Get(ctx, sigstore.ConfigMapCompiled, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case apierrors.IsForbidden(err):
+		set.Warnings = append(set.Warnings, fmt.Sprintf("cannot read ConfigMap %s/%s (the policies policy-controller enforces, keys inlined): %s; replaying the ClusterImagePolicy objects", ns, sigstore.ConfigMapCompiled, statusText(err)))
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	out := map[string]string{}
+	if d, ok := cm.Object["data"].(map[string]any); ok {
+		for k, v := range d {
+			if k != "_example" {
+				out[k] = fmt.Sprint(v)
+			}
+		}
+	}
+	return out, nil
 }

@@ -115,7 +115,7 @@ func Parse(raw []byte, source string, cfg Config) (*Policy, error) {
 	p.normaliseHashes()
 	p.markUnsupported()
 	for _, u := range p.Unsupported {
-		p.Warnings = append(p.Warnings, u+" is not supported yet: images this policy selects get an error check")
+		p.Warnings = append(p.Warnings, u+unsupportedWarning)
 	}
 	return p, nil
 }
@@ -171,6 +171,9 @@ func (p *Policy) normaliseHashes() {
 		}
 	}
 }
+
+// unsupportedWarning follows an Unsupported entry in its load warning.
+const unsupportedWarning = " is not supported yet: images this policy selects get an error check"
 
 // markUnsupported lists the fields whose effect the replay cannot reproduce yet.
 func (p *Policy) markUnsupported() {

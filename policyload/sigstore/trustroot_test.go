@@ -75,3 +75,34 @@ func TestInlineKeySecretsUnread(t *testing.T) {
 		t.Errorf("unreadable authority changed: %+v", a)
 	}
 }
+
+// TestApplyCompiled: what policy-controller's reconcile inlined (a KMS key, a ConfigMap policy)
+// is replayed from its config-image-policies entry.
+func TestApplyCompiled(t *testing.T) {
+	kms := &Policy{Name: "p", Spec: Spec{
+		Authorities: []Authority{{Name: "a", Key: &KeyRef{KMS: "awskms:///alias/x"},
+			Attestations: []Attestation{{Name: "review", PredicateType: "custom", Policy: &PolicyRef{Type: "cue", ConfigMapRef: &ConfigMapRef{Name: "cm", Key: "k"}}}}}},
+	}}
+	kms.markUnsupported()
+	for _, u := range kms.Unsupported {
+		kms.Warnings = append(kms.Warnings, u+unsupportedWarning)
+	}
+	if len(kms.Unsupported) != 2 {
+		t.Fatalf("Unsupported = %q, want the KMS key and the ConfigMap policy", kms.Unsupported)
+	}
+	entry := `{"uid":"u","resourceVersion":"1","images":[{"glob":"**"}],"authorities":[{"name":"a","key":{"data":"PEM","hashAlgorithm":"sha256"},` +
+		`"attestations":[{"name":"review","predicateType":"custom","type":"cue","data":"predicate: x: 1"}]}]}`
+	if err := ApplyCompiled(kms, []byte(entry)); err != nil {
+		t.Fatal(err)
+	}
+	a := kms.Spec.Authorities[0]
+	if a.Key.Data != "PEM" || a.Key.KMS != "" || a.Attestations[0].Policy.Data != "predicate: x: 1" || a.Attestations[0].Policy.ConfigMapRef != nil {
+		t.Errorf("not inlined: key %+v, policy %+v", a.Key, a.Attestations[0].Policy)
+	}
+	if len(kms.Unsupported) != 0 || len(kms.Warnings) != 0 {
+		t.Errorf("Unsupported %q, Warnings %q: want none left", kms.Unsupported, kms.Warnings)
+	}
+	if err := ApplyCompiled(kms, []byte(`{"authorities":[]}`)); err == nil || !strings.Contains(err.Error(), "out of date") {
+		t.Errorf("an entry of another shape: %v, want out of date", err)
+	}
+}

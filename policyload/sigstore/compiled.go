@@ -1,0 +1,79 @@
+package sigstore
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// ConfigMapCompiled is the ConfigMap where policy-controller's reconciler writes each
+// ClusterImagePolicy as its webhook evaluates it (keys, secrets, KMS keys and policies inlined),
+// one JSON entry per policy name; a policy whose reconcile failed has none.
+const ConfigMapCompiled = "config-image-policies"
+
+// compiled is the part of an entry (pkg/webhook/clusterimagepolicy ClusterImagePolicy) the
+// reconcile fills in: what the object names and the entry holds.
+type compiled struct {
+	Authorities []struct {
+		Key *struct {
+			Data string `json:"data,omitempty"`
+		} `json:"key,omitempty"`
+		Attestations []struct {
+			Name string `json:"name"`
+			Data string `json:"data,omitempty"`
+		} `json:"attestations,omitempty"`
+	} `json:"authorities"`
+	Policy *struct {
+		Data string `json:"data,omitempty"`
+	} `json:"policy,omitempty"`
+}
+
+// ApplyCompiled puts what the reconcile inlined into p (entry is its config-image-policies
+// entry): key data read from Secrets or a KMS, policies read from ConfigMaps or URLs. What the
+// entry inlined is then no longer unsupported.
+func ApplyCompiled(p *Policy, entry []byte) error {
+	var c compiled
+	if err := json.Unmarshal(entry, &c); err != nil {
+		return fmt.Errorf("%s entry %s: %w", ConfigMapCompiled, p.Name, err)
+	}
+	if len(c.Authorities) != len(p.Spec.Authorities) {
+		return fmt.Errorf("%s entry %s has %d authorities, the policy %d: it is out of date", ConfigMapCompiled, p.Name, len(c.Authorities), len(p.Spec.Authorities))
+	}
+	inline := func(r *PolicyRef, data string) {
+		if r != nil && data != "" && (r.ConfigMapRef != nil || r.Remote != nil) {
+			r.Data, r.ConfigMapRef, r.Remote = data, nil, nil
+		}
+	}
+	for i, ca := range c.Authorities {
+		a := &p.Spec.Authorities[i]
+		if a.Key != nil && ca.Key != nil && ca.Key.Data != "" && a.Key.Data == "" {
+			a.Key.Data, a.Key.SecretRef, a.Key.KMS = ca.Key.Data, nil, ""
+		}
+		for j := range a.Attestations {
+			if j < len(ca.Attestations) && ca.Attestations[j].Name == a.Attestations[j].Name {
+				inline(a.Attestations[j].Policy, ca.Attestations[j].Data)
+			}
+		}
+	}
+	if c.Policy != nil {
+		inline(p.Spec.Policy, c.Policy.Data)
+	}
+	before := p.Unsupported
+	p.Unsupported = nil
+	p.markUnsupported()
+	// Drop the load warnings of what is replayed now.
+	gone := map[string]bool{}
+	for _, u := range before {
+		gone[u+unsupportedWarning] = true
+	}
+	for _, u := range p.Unsupported {
+		delete(gone, u+unsupportedWarning)
+	}
+	kept := p.Warnings[:0]
+	for _, w := range p.Warnings {
+		if !gone[w] {
+			kept = append(kept, w)
+		}
+	}
+	p.Warnings = kept
+	return nil
+}
