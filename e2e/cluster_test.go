@@ -752,6 +752,31 @@ func TestClusterSigstoreKeySecret(t *testing.T) {
 			}
 		}
 	})
+	t.Run("policy from a ConfigMap", func(t *testing.T) {
+		c.create(t, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "review-policy", "namespace": "cosign-system"},
+			"data": map[string]any{"policy.rego": "package sigstore\nisCompliant { false }\n"}})
+		file := filepath.Join(c.dir, "cip-configmap.yaml")
+		cip := `apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: from-configmap}
+spec:
+  images: [{glob: "**"}]
+  authorities: [{static: {action: pass}}]
+  policy:
+    type: rego
+    configMapRef: {name: review-policy, key: policy.rego}
+`
+		if err := os.WriteFile(file, []byte(cip), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := c.verify(t, c.admin, "simulate", "--policy", file, "-A", "-o", "json")
+		want := "failed evaluating rego policy for type ClusterImagePolicy: policy is not compliant for query 'isCompliant = data.sigstore.isCompliant'"
+		for _, res := range parseReport(t, r).Results {
+			if res.Resource.Namespace == "secure" && res.Resource.Name == "signed" && (res.Decision != report.Deny || !strings.HasSuffix(res.Message, want)) {
+				t.Errorf("signed: %s %q, want denied by the ConfigMap's policy\nstderr:\n%s", res.Decision, res.Message, r.stderr)
+			}
+		}
+	})
 	for _, tc := range []struct{ secret, why string }{
 		{"missing", `secrets "missing" not found`},
 		{"two-keys", `secret "two-keys" contains multiple data entries, only one is supported`},

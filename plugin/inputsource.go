@@ -81,7 +81,7 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 	in.sigstoreConfig = sigCfg
 	in.warnings = append(in.warnings, sigWarnings...)
 	var inlineWarnings []string
-	in.policies.Sigstore, inlineWarnings = inlineKeySecrets(ctx, c, in.policies.Sigstore, sigCfg.Namespace)
+	in.policies.Sigstore, inlineWarnings = inlineReferences(ctx, c, in.policies.Sigstore, sigCfg.Namespace)
 	in.warnings = append(in.warnings, inlineWarnings...)
 	in.policies.RequirePublicTrust(in.trust != nil)
 	in.warnings = append(in.warnings, in.policies.Warnings...)

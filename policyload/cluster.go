@@ -253,9 +253,12 @@ func (c Cluster) loadSigstore(ctx context.Context, set *Set) error {
 		}
 		set.addTrustRoot(tr)
 	}
-	compiled, err := c.compiledPolicies(ctx, ns, set)
-	if err != nil {
-		return err
+	// Without ClusterImagePolicies there is nothing to look up, and no right to ask for.
+	var compiled map[string]string
+	if len(items) > 0 {
+		if compiled, err = c.compiledPolicies(ctx, ns, set); err != nil {
+			return err
+		}
 	}
 	for _, o := range items {
 		raw, err := json.Marshal(o.Obj)

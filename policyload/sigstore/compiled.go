@@ -2,6 +2,7 @@ package sigstore
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -57,10 +58,16 @@ func ApplyCompiled(p *Policy, entry []byte) error {
 	if c.Policy != nil {
 		inline(p.Spec.Policy, c.Policy.Data)
 	}
+	p.remarkUnsupported()
+	return nil
+}
+
+// remarkUnsupported lists again what is not replayed, once something was inlined, and drops
+// the load warnings of what is replayed now.
+func (p *Policy) remarkUnsupported() {
 	before := p.Unsupported
 	p.Unsupported = nil
 	p.markUnsupported()
-	// Drop the load warnings of what is replayed now.
 	gone := map[string]bool{}
 	for _, u := range before {
 		gone[u+unsupportedWarning] = true
@@ -75,5 +82,44 @@ func ApplyCompiled(p *Policy, entry []byte) error {
 		}
 	}
 	p.Warnings = kept
+}
+
+// InlinePolicyConfigMaps is the controller's reconcile of policy.configMapRef
+// (inlineAndTrackConfigMap), for the attestations' and the policy-level policy: the ConfigMap,
+// read in the controller's namespace by read (the ref's namespace is ignored), must hold a
+// non-empty entry under the key, which becomes the policy's data. The error is the
+// reconcile's, as InlineKeySecrets'; a ConfigMap read returning ErrUnread is left alone.
+func InlinePolicyConfigMaps(p *Policy, read func(name string) (map[string]string, error)) error {
+	refs := []*PolicyRef{p.Spec.Policy}
+	for i := range p.Spec.Authorities {
+		for j := range p.Spec.Authorities[i].Attestations {
+			refs = append(refs, p.Spec.Authorities[i].Attestations[j].Policy)
+		}
+	}
+	inlined := false
+	for _, r := range refs {
+		if r == nil || r.ConfigMapRef == nil {
+			continue
+		}
+		name, key := r.ConfigMapRef.Name, r.ConfigMapRef.Key
+		data, err := read(name)
+		if errors.Is(err, ErrUnread) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if len(data) == 0 {
+			return fmt.Errorf("configmap %q contains no data", name)
+		}
+		if data[key] == "" {
+			return fmt.Errorf("configmap %q does not contain key %s", name, key)
+		}
+		r.Data, r.ConfigMapRef = data[key], nil
+		inlined = true
+	}
+	if inlined {
+		p.remarkUnsupported()
+	}
 	return nil
 }

@@ -106,3 +106,44 @@ func TestApplyCompiled(t *testing.T) {
 		t.Errorf("an entry of another shape: %v, want out of date", err)
 	}
 }
+
+// TestInlinePolicyConfigMaps: a policy read from a ConfigMap in the controller's namespace,
+// and the reconcile failures that drop the ClusterImagePolicy.
+func TestInlinePolicyConfigMaps(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    map[string]string
+		readErr error
+		wantErr string
+	}{
+		{"inlined", map[string]string{"p.cue": "x: 1"}, nil, ""},
+		{"no data", map[string]string{}, nil, `configmap "pol" contains no data`},
+		{"no such key", map[string]string{"other": "x: 1"}, nil, `configmap "pol" does not contain key p.cue`},
+		{"not found", nil, errors.New(`configmaps "pol" not found`), `configmaps "pol" not found`},
+		{"unread", nil, ErrUnread, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Policy{Name: "c", Spec: Spec{Policy: &PolicyRef{Type: "cue", ConfigMapRef: &ConfigMapRef{Name: "pol", Namespace: "ignored", Key: "p.cue"}}}}
+			p.markUnsupported()
+			err := InlinePolicyConfigMaps(p, func(name string) (map[string]string, error) {
+				if name != "pol" {
+					t.Fatalf("read %q", name)
+				}
+				return tt.data, tt.readErr
+			})
+			switch {
+			case tt.wantErr != "":
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case tt.name == "inlined" && (p.Spec.Policy.Data != "x: 1" || len(p.Unsupported) != 0):
+				t.Fatalf("data %q, Unsupported %q: want inlined", p.Spec.Policy.Data, p.Unsupported)
+			case tt.name == "unread" && (p.Spec.Policy.ConfigMapRef == nil || len(p.Unsupported) != 1):
+				t.Fatalf("an unread ConfigMap must leave the reference (unsupported): %+v %q", p.Spec.Policy, p.Unsupported)
+			}
+		})
+	}
+}
