@@ -478,6 +478,11 @@ func (p *prepared) prepare(deadPort int) error {
 				return fmt.Errorf("cosign verify (bundle) --key %s %s: %v\n%s", k, byDigest, err, out)
 			}
 		}
+		if img.TagPrefix != "" {
+			if err := p.moveToPrefix(ctx, byDigest, digest, img.TagPrefix); err != nil {
+				return err
+			}
+		}
 	}
 	// A trusted_root.json of the run's CA and the scenario's logs (${TRUSTED_ROOT}).
 	tr := verifytest.TrustedRoot{CA: s.ca}
@@ -504,6 +509,27 @@ func (p *prepared) prepare(deadPort int) error {
 		return err
 	}
 	p.files = f
+	return nil
+}
+
+// moveToPrefix moves the signature and attestation tags cosign wrote for an image to
+// <prefix>sha256-<hex>.sig and .att with crane (copy, then delete), as policy-controller's
+// e2e prepares source.tagPrefix. A suffix the image lacks is skipped.
+func (p *prepared) moveToPrefix(ctx context.Context, byDigest, digest, prefix string) error {
+	repo := byDigest[:strings.LastIndex(byDigest, "@")]
+	base := strings.Replace(digest, ":", "-", 1)
+	for _, suffix := range []string{".sig", ".att"} {
+		from := repo + ":" + base + suffix
+		if _, err := run(ctx, p.dir, nil, s.crane, "digest", from); err != nil {
+			continue
+		}
+		if out, err := run(ctx, p.dir, nil, s.crane, "copy", from, repo+":"+prefix+base+suffix); err != nil {
+			return fmt.Errorf("crane copy %s: %v\n%s", from, err, out)
+		}
+		if out, err := run(ctx, p.dir, nil, s.crane, "delete", from); err != nil {
+			return fmt.Errorf("crane delete %s: %v\n%s", from, err, out)
+		}
+	}
 	return nil
 }
 

@@ -189,6 +189,11 @@ func TestScenarios(t *testing.T) {
 								t.Fatal(err)
 							}
 						}
+						if im.TagPrefix != "" {
+							if err := verifytest.MoveToPrefix(ref, im.TagPrefix); err != nil {
+								t.Fatal(err)
+							}
+						}
 					}
 					trustDir := t.TempDir()
 					env.TrustedRoot = filepath.Join(trustDir, "trusted_root.json")

@@ -203,6 +203,10 @@ type Image struct {
 	// Attest are in-toto attestations the image gets, in cosign's legacy format (a DSSE
 	// envelope under the .att tag), without a transparency log entry.
 	Attest []Attestation `json:"attest,omitempty"`
+	// TagPrefix, when set, moves the image's signature and attestation tags, once made, to
+	// <prefix>sha256-<hex>.sig and .att (policy-controller's source.tagPrefix): cosign cannot
+	// write them there, so the harness moves them, as policy-controller's e2e does with crane.
+	TagPrefix string `json:"tagPrefix,omitempty"`
 }
 
 // Attestation is one images.yaml `attest` entry: `cosign attest --key <key> --type <type>

@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
 )
@@ -29,21 +26,7 @@ func TestTagPrefix(t *testing.T) {
 	if err := verifytest.Sign(image, key); err != nil {
 		t.Fatal(err)
 	}
-	// Copy the signature to the prefixed tag, as the policy-controller e2e does with crane.
-	sigTag := strings.Replace(digest, ":", "-", 1) + ".sig"
-	src, err := name.NewTag(reg.Host + "/p/app:" + sigTag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc, err := remote.Get(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst, err := name.NewTag(reg.Host + "/p/app:pre-" + sigTag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Tag(dst, desc); err != nil {
+	if err := verifytest.MoveToPrefix(image, "pre-"); err != nil {
 		t.Fatal(err)
 	}
 	v := verify.New(must(verify.NewRegistry("", nil, "test")))
@@ -52,7 +35,7 @@ func TestTagPrefix(t *testing.T) {
 	}{
 		{"pre-", "verified", ""},
 		{"other-", "failed", "no signatures found"},
-		{"", "verified", ""},
+		{"", "failed", "no signatures found"},
 	} {
 		t.Run("prefix "+tc.prefix, func(t *testing.T) {
 			_, err := v.VerifySignature(context.Background(), verify.SignatureCheck{Image: reg.Host + "/p/app@" + digest, PublicKey: key.PublicPEM, TagPrefix: tc.prefix})
