@@ -40,4 +40,3 @@ func MoveToPrefix(ref, prefix string, opts ...remote.Option) error {
 	}
 	return nil
 }
-
