@@ -735,7 +735,7 @@ func TestClusterSigstoreKeySecret(t *testing.T) {
 		c.create(t, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "config-image-policies", "namespace": "cosign-system"},
 			"data": map[string]any{"key-policy": string(entry)}})
 		r := c.verify(t, c.admin, "simulate", "-A", "-o", "json")
-		warning := "ClusterImagePolicy blocked is not enforced: it has no entry in cosign-system/config-image-policies"
+		warning := "ClusterImagePolicy blocked is not enforced: it has no entry in ConfigMap cosign-system/config-image-policies"
 		if !strings.Contains(string(r.stderr), warning) {
 			t.Errorf("stderr lacks %q:\n%s", warning, r.stderr)
 		}

@@ -63,6 +63,7 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 		if err != nil {
 			return nil, err
 		}
+		loader.SigstoreCompiled = sigCfg.Compiled
 		if in.policies, err = loader.Load(ctx); err != nil {
 			return nil, fmt.Errorf("reading policies from %s: %w", c.server, err)
 		}
@@ -71,14 +72,14 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 		if err != nil {
 			return nil, fmt.Errorf("--policy: %w", err)
 		}
-		if in.policies, err = policyload.FromObjectsWith(objs, ns, sigCfg); err != nil {
+		if in.policies, err = policyload.FromObjectsWith(objs, ns, sigCfg.Config); err != nil {
 			return nil, err
 		}
 	}
-	if o.Engines.SigstoreConfig == "" && in.policies.SigstoreConfig != nil {
-		sigCfg = *in.policies.SigstoreConfig
+	if !sigCfg.settings && in.policies.SigstoreConfig != nil {
+		sigCfg.Config = *in.policies.SigstoreConfig
 	}
-	in.sigstoreConfig = sigCfg
+	in.sigstoreConfig = sigCfg.Config
 	in.warnings = append(in.warnings, sigWarnings...)
 	var inlineWarnings []string
 	in.policies.Sigstore, inlineWarnings = inlineReferences(ctx, c, in.policies.Sigstore, sigCfg.Namespace)

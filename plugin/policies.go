@@ -103,6 +103,10 @@ func (o *PoliciesOptions) Validate() error {
 func (o *PoliciesOptions) Run(ctx context.Context) error {
 	var set *policyload.Set
 	source := "files"
+	sigCfg, sigWarnings, err := loadSigstoreConfig(o.ConfigFlags, o.Engines.SigstoreConfig, o.Engines.SigstoreNamespace)
+	if err != nil {
+		return err
+	}
 	if len(o.Policies) == 0 {
 		c, err := connect(o.ConfigFlags, o.ErrOut)
 		if err != nil {
@@ -112,6 +116,7 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		loader.SigstoreCompiled = sigCfg.Compiled
 		if set, err = loader.Load(ctx); err != nil {
 			return fmt.Errorf("reading policies from %s: %w", c.server, err)
 		}
@@ -125,15 +130,11 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
 			ns = *o.ConfigFlags.Namespace
 		}
-		sigCfg, warnings, err := loadSigstoreConfig(o.ConfigFlags, o.Engines.SigstoreConfig, o.Engines.SigstoreNamespace)
-		if err != nil {
+		if set, err = policyload.FromObjectsWith(objs, ns, sigCfg.Config); err != nil {
 			return err
 		}
-		if set, err = policyload.FromObjectsWith(objs, ns, sigCfg); err != nil {
-			return err
-		}
-		set.Warnings = append(set.Warnings, warnings...)
 	}
+	set.Warnings = append(set.Warnings, sigWarnings...)
 	if o.TrustedRoot != "" {
 		if _, err := verify.LoadTrustRoot(o.TrustedRoot); err != nil {
 			return &UsageError{fmt.Sprintf("--trusted-root: %v", err)}

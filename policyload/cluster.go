@@ -37,6 +37,8 @@ type Cluster struct {
 	// SigstoreNamespace is policy-controller's (its config-policy-controller ConfigMap,
 	// and the only namespace a key.secretRef may name); default cosign-system.
 	SigstoreNamespace string
+	// SigstoreCompiled, when set, is used instead of the cluster's config-image-policies.
+	SigstoreCompiled *sigstore.Compiled
 	// ChunkSize pages every list (default 500).
 	ChunkSize int64
 }
@@ -253,10 +255,12 @@ func (c Cluster) loadSigstore(ctx context.Context, set *Set) error {
 		}
 		set.addTrustRoot(tr)
 	}
-	// Without ClusterImagePolicies there is nothing to look up, and no right to ask for.
-	var compiled map[string]string
-	if len(items) > 0 {
-		if compiled, err = c.compiledPolicies(ctx, ns, set); err != nil {
+	// Without ClusterImagePolicies there is nothing to look up, and no right to ask for. A
+	// compiled ConfigMap the user gave (--sigstore-config) stands in for the cluster's.
+	if c.SigstoreCompiled != nil {
+		cfg.Compiled = c.SigstoreCompiled
+	} else if len(items) > 0 {
+		if cfg.Compiled, err = c.compiledPolicies(ctx, ns, set); err != nil {
 			return err
 		}
 	}
@@ -274,15 +278,8 @@ func (c Cluster) loadSigstore(ctx context.Context, set *Set) error {
 			set.Gaps = append(set.Gaps, Gap{Engine: "sigstore", Message: msg})
 			continue
 		}
-		if compiled != nil {
-			entry, ok := compiled[p.Name]
-			if !ok {
-				set.Warnings = append(set.Warnings, fmt.Sprintf("ClusterImagePolicy %s is not enforced: it has no entry in %s/%s (its reconcile failed, so the webhook does not know it)", p.Name, ns, sigstore.ConfigMapCompiled))
-				continue
-			}
-			if err := sigstore.ApplyCompiled(p, []byte(entry)); err != nil {
-				set.Warnings = append(set.Warnings, fmt.Sprintf("ClusterImagePolicy %s: %v; replayed from the object", p.Name, err))
-			}
+		if !set.compile(p, cfg.Compiled) {
+			continue
 		}
 		for _, w := range p.Warnings {
 			set.Warnings = append(set.Warnings, fmt.Sprintf("ClusterImagePolicy %s: %s", p.Name, w))
@@ -294,7 +291,7 @@ func (c Cluster) loadSigstore(ctx context.Context, set *Set) error {
 
 // compiledPolicies is policy-controller's config-image-policies ConfigMap (nil when absent):
 // the policies its webhook enforces, as its reconciler compiled them.
-func (c Cluster) compiledPolicies(ctx context.Context, ns string, set *Set) (map[string]string, error) {
+func (c Cluster) compiledPolicies(ctx context.Context, ns string, set *Set) (*sigstore.Compiled, error) {
 	cm, err := c.Dynamic.Resource(configMaps).Namespace(ns).Get(ctx, sigstore.ConfigMapCompiled, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -305,13 +302,11 @@ func (c Cluster) compiledPolicies(ctx context.Context, ns string, set *Set) (map
 	case err != nil:
 		return nil, err
 	}
-	out := map[string]string{}
+	data := map[string]string{}
 	if d, ok := cm.Object["data"].(map[string]any); ok {
 		for k, v := range d {
-			if k != "_example" {
-				out[k] = fmt.Sprint(v)
-			}
+			data[k] = fmt.Sprint(v)
 		}
 	}
-	return out, nil
+	return sigstore.CompiledFrom(data, fmt.Sprintf("ConfigMap %s/%s", ns, sigstore.ConfigMapCompiled)), nil
 }

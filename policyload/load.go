@@ -97,11 +97,14 @@ func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sig
 			if err != nil {
 				return nil, &Error{o.Source, "", err}
 			}
+			found("sigstore", o.APIVersion()+" ClusterImagePolicy")
+			if !set.compile(p, sigCfg.Compiled) {
+				continue
+			}
 			for _, w := range p.Warnings {
 				set.Warnings = append(set.Warnings, fmt.Sprintf("%s: ClusterImagePolicy %s: %s", o.Source, p.Name, w))
 			}
 			set.Sigstore = append(set.Sigstore, p)
-			found("sigstore", o.APIVersion()+" ClusterImagePolicy")
 		case sigstore.IsTrustRoot(o.APIVersion(), o.Kind()):
 			raw, err := jsonOf(o)
 			if err != nil {
@@ -119,6 +122,23 @@ func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sig
 		}
 	}
 	return set, nil
+}
+
+// compile applies what policy-controller's reconcile put in its compiled ConfigMap (c, when
+// known) to p; false when the webhook does not know p at all (no entry: its reconcile failed).
+func (s *Set) compile(p *sigstore.Policy, c *sigstore.Compiled) bool {
+	if c == nil {
+		return true
+	}
+	entry, ok := c.Entries[p.Name]
+	if !ok {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("ClusterImagePolicy %s is not enforced: it has no entry in %s (its reconcile failed, so the webhook does not know it)", p.Name, c.Where))
+		return false
+	}
+	if err := sigstore.ApplyCompiled(p, []byte(entry)); err != nil {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("ClusterImagePolicy %s: %v; replayed from the object", p.Name, err))
+	}
+	return true
 }
 
 func (s *Set) addTrustRoot(tr *sigstore.TrustRoot) {

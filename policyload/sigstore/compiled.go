@@ -11,6 +11,26 @@ import (
 // one JSON entry per policy name; a policy whose reconcile failed has none.
 const ConfigMapCompiled = "config-image-policies"
 
+// Compiled is a config-image-policies ConfigMap.
+type Compiled struct {
+	// Where names it in messages (ConfigMap cosign-system/config-image-policies, or a file).
+	Where string
+	// Entries are its data: one JSON entry per policy name.
+	Entries map[string]string
+}
+
+// CompiledFrom is a config-image-policies ConfigMap's data; policy-controller's _example
+// entry is not a policy.
+func CompiledFrom(data map[string]string, where string) *Compiled {
+	c := &Compiled{Where: where, Entries: map[string]string{}}
+	for k, v := range data {
+		if k != "_example" {
+			c.Entries[k] = v
+		}
+	}
+	return c
+}
+
 // compiled is the part of an entry (pkg/webhook/clusterimagepolicy ClusterImagePolicy) the
 // reconcile fills in: what the object names and the entry holds.
 type compiled struct {

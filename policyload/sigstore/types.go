@@ -187,6 +187,9 @@ type Config struct {
 	// Namespace is the controller's (system) namespace: the only one a key.secretRef may
 	// name, and where Secrets and ConfigMaps are read.
 	Namespace string
+	// Compiled, when set, is what the webhook enforces: only the policies with an entry,
+	// with what their reconcile inlined.
+	Compiled *Compiled
 }
 
 // DefaultConfig is the controller's default: deny what no policy matches.
