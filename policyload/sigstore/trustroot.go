@@ -103,31 +103,46 @@ var ErrUnread = errors.New("the Secret could not be read")
 // Authorities whose Secret read returns ErrUnread are left as they are.
 func InlineKeySecrets(p *Policy, read func(name string) (map[string][]byte, error)) error {
 	for i := range p.Spec.Authorities {
-		k := p.Spec.Authorities[i].Key
-		if k == nil || k.SecretRef == nil || k.Data != "" {
-			continue
+		a := &p.Spec.Authorities[i]
+		refs := []*KeyRef{a.Key}
+		if a.Keyless != nil {
+			refs = append(refs, a.Keyless.CACert)
 		}
-		name := k.SecretRef.Name
-		data, err := read(name)
-		if errors.Is(err, ErrUnread) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		switch len(data) {
-		case 0:
-			return fmt.Errorf("secret %q contains no data", name)
-		case 1:
-		default:
-			return fmt.Errorf("secret %q contains multiple data entries, only one is supported", name)
-		}
-		for _, v := range data {
-			if !isPublicKeyPEM(string(v)) {
-				return fmt.Errorf("secret %q contains an invalid public key", name)
+		for _, k := range refs {
+			if k == nil || k.SecretRef == nil || k.Data != "" {
+				continue
 			}
-			k.Data = string(v)
+			if err := inlineSecret(k, read); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// inlineSecret is the reconciler's inlineAndTrackSecret: the one entry of the Secret, which
+// must parse as a PEM public key, even for a keyless ca-cert.
+func inlineSecret(k *KeyRef, read func(name string) (map[string][]byte, error)) error {
+	name := k.SecretRef.Name
+	data, err := read(name)
+	if errors.Is(err, ErrUnread) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch len(data) {
+	case 0:
+		return fmt.Errorf("secret %q contains no data", name)
+	case 1:
+	default:
+		return fmt.Errorf("secret %q contains multiple data entries, only one is supported", name)
+	}
+	for _, v := range data {
+		if err := publicKeyPEM(v); err != nil {
+			return fmt.Errorf("secret %q contains an invalid public key: %w", name, err)
+		}
+		k.Data, k.SecretRef = string(v), nil
 	}
 	return nil
 }

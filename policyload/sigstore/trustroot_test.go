@@ -30,7 +30,9 @@ func TestInlineKeySecrets(t *testing.T) {
 		{"one key", map[string][]byte{"cosign.pub": []byte(pemKey)}, nil, ""},
 		{"no data", map[string][]byte{}, nil, `secret "k" contains no data`},
 		{"two entries", map[string][]byte{"a": []byte(pemKey), "b": []byte(pemKey)}, nil, `secret "k" contains multiple data entries, only one is supported`},
-		{"not a key", map[string][]byte{"a": []byte("hello")}, nil, `secret "k" contains an invalid public key`},
+		{"not a key", map[string][]byte{"a": []byte("hello")}, nil, `secret "k" contains an invalid public key: PEM decoding failed`},
+		{"a certificate", map[string][]byte{"a": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil,
+			`secret "k" contains an invalid public key: unknown Public key PEM file type: CERTIFICATE. Are you passing the correct public key?`},
 		{"cannot read", nil, errors.New(`secrets "k" not found`), `secrets "k" not found`},
 	}
 	for _, tt := range tests {
@@ -52,6 +54,23 @@ func TestInlineKeySecrets(t *testing.T) {
 				t.Fatalf("err %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestInlineCACertSecret: the reconciler treats a keyless ca-cert Secret as a key Secret:
+// one entry that must parse as a public key, so a CA certificate fails the reconcile (and
+// the controller drops the policy).
+func TestInlineCACertSecret(t *testing.T) {
+	p := &Policy{Spec: Spec{Authorities: []Authority{{Name: "a", Keyless: &KeylessRef{CACert: &KeyRef{SecretRef: &SecretRef{Name: "ca"}}}}}}}
+	err := InlineKeySecrets(p, func(name string) (map[string][]byte, error) {
+		if name != "ca" {
+			t.Fatalf("read %q, want ca", name)
+		}
+		return map[string][]byte{"ca.crt": []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")}, nil
+	})
+	want := `secret "ca" contains an invalid public key: unknown Public key PEM file type: CERTIFICATE. Are you passing the correct public key?`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err %v, want %q", err, want)
 	}
 }
 

@@ -3,6 +3,7 @@ package sigstore
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"github.com/kubectl-verify/kubectl-verify/internal/fielderror"
 	"net"
@@ -206,22 +207,24 @@ func validateKey(k *KeyRef, ns string) fielderror.List {
 
 // isPublicKeyPEM is sigstore's UnmarshalPEMToPublicKey: the first PEM block, PKIX "PUBLIC
 // KEY" or PKCS#1 "RSA PUBLIC KEY".
-func isPublicKeyPEM(data string) bool {
-	block, _ := pem.Decode([]byte(data))
+func isPublicKeyPEM(data string) bool { return publicKeyPEM([]byte(data)) == nil }
+
+// publicKeyPEM is sigstore's cryptoutils.UnmarshalPEMToPublicKey, with its error texts.
+func publicKeyPEM(data []byte) error {
+	block, _ := pem.Decode(data)
 	if block == nil {
-		return false
+		return errors.New("PEM decoding failed")
 	}
-	var key any
 	var err error
 	switch block.Type {
 	case "PUBLIC KEY":
-		key, err = x509.ParsePKIXPublicKey(block.Bytes)
+		_, err = x509.ParsePKIXPublicKey(block.Bytes)
 	case "RSA PUBLIC KEY":
-		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
+		_, err = x509.ParsePKCS1PublicKey(block.Bytes)
 	default:
-		return false
+		err = fmt.Errorf("unknown Public key PEM file type: %v. Are you passing the correct public key?", block.Type)
 	}
-	return err == nil && key != nil
+	return err
 }
 
 func validateKeyless(k *KeylessRef, ns string) fielderror.List {
