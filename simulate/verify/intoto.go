@@ -17,7 +17,8 @@ import (
 
 // InTotoResult is the attestations (legacy .att tag) of an image that verified, as
 // policy-controller reads them: each one's payload (the DSSE envelope cosign hands back) and
-// digest, in the order cosign returns them.
+// digest, in the order cosign returns them. Under SignatureCheck.UnverifiedInTotoReferrers they
+// may instead be the unverified referrer attestations, payload {"payload": ...}.
 type InTotoResult struct {
 	Payloads [][]byte
 	Digests  []string
@@ -42,9 +43,11 @@ func (v *Verifier) verifyInToto(ctx context.Context, c SignatureCheck) (InTotoRe
 		return InTotoResult{}, &FailedError{fmt.Errorf("failed to parse image: %w", err)}
 	}
 	co.RegistryClientOpts = regOpts
-	atts, _, err := cosign.VerifyImageAttestations(ctx, ref, co)
-	if err != nil {
-		return InTotoResult{}, classify(refusedWithout(err, unread))
+	atts := v.unverifiedInTotoReferrers(ctx, c, ref, regOpts)
+	if atts == nil {
+		if atts, _, err = cosign.VerifyImageAttestations(ctx, ref, co); err != nil {
+			return InTotoResult{}, classify(refusedWithout(err, unread))
+		}
 	}
 	var res InTotoResult
 	for _, att := range atts {

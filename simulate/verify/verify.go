@@ -80,6 +80,11 @@ type SignatureCheck struct {
 	TagPrefix string
 	// OCI11 also looks for signatures through the OCI 1.1 referrers API first.
 	OCI11 bool
+	// UnverifiedInTotoReferrers, for VerifyInToto, first takes the image's in-toto attestations
+	// stored as OCI 1.1 referrers WITHOUT verifying their signatures, and only when there are
+	// none verifies the usual way: policy-controller's enable-oci11 path
+	// (discoverAttestationsOCI11 in v0.15.1's validAttestations).
+	UnverifiedInTotoReferrers bool
 	// Auth is the request's pull secrets.
 	Auth Auth
 

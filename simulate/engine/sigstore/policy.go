@@ -101,7 +101,8 @@ func (e *Engine) authority(ctx context.Context, a spol.Authority, ref name.Refer
 		}
 		return authorityMatch{Static: true}, nil
 	}
-	check := verify.SignatureCheck{Image: ref.String(), Auth: ic.auth, OCI11: e.Config.EnableOCI11}
+	check := verify.SignatureCheck{Image: ref.String(), Auth: ic.auth, OCI11: e.Config.EnableOCI11,
+		UnverifiedInTotoReferrers: e.Config.EnableOCI11 && len(a.Attestations) > 0}
 	if len(a.Sources) > 0 {
 		src := a.Sources[0]
 		check.Repository, check.TagPrefix = src.OCI, src.TagPrefix
