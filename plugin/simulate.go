@@ -274,6 +274,7 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		NamespaceLabels: in.namespaceLabels, UnknownNamespaces: in.unknownNamespaces, Gaps: in.gaps,
 		Sigstore: in.policies.Sigstore, SigstoreConfig: in.sigstoreConfig, SigstoreTrustRoots: in.policies.SigstoreTrustRoots,
 		SigstoreActive: len(in.policies.Found["sigstore"]) > 0,
+		Kubewarden:     in.policies.Kubewarden, KubewardenNamespace: o.Engines.KubewardenNamespace,
 	})
 	if err != nil {
 		return err

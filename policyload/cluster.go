@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/pager"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	"github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
 	"github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 )
@@ -61,6 +62,9 @@ func (c Cluster) Load(ctx context.Context) (*Set, error) {
 		objs = append(objs, items...)
 	}
 	if err := c.loadSigstore(ctx, set); err != nil {
+		return nil, err
+	}
+	if err := c.loadKubewarden(ctx, set); err != nil {
 		return nil, err
 	}
 	// Engines replayed in later versions: their policies are found and counted, and their
@@ -129,8 +133,38 @@ var laterEngines = []struct {
 	engine, name string
 	gk           schema.GroupKind
 }{
-	{"kubewarden", "Kubewarden", schema.GroupKind{Group: "policies.kubewarden.io", Kind: "ClusterAdmissionPolicy"}},
-	{"kubewarden", "Kubewarden", schema.GroupKind{Group: "policies.kubewarden.io", Kind: "AdmissionPolicy"}},
+	{"kubewarden", "Kubewarden policy group", schema.GroupKind{Group: kubewarden.Group, Kind: "ClusterAdmissionPolicyGroup"}},
+	{"kubewarden", "Kubewarden policy group", schema.GroupKind{Group: kubewarden.Group, Kind: "AdmissionPolicyGroup"}},
+}
+
+// loadKubewarden lists Kubewarden's ClusterAdmissionPolicies and AdmissionPolicies. One the
+// parser refuses (the API server admitted it) is a gap, not a failure of the run.
+func (c Cluster) loadKubewarden(ctx context.Context, set *Set) error {
+	for _, kind := range []string{"ClusterAdmissionPolicy", "AdmissionPolicy"} {
+		items, found, err := c.list(ctx, "kubewarden", schema.GroupKind{Group: kubewarden.Group, Kind: kind}, set)
+		if err != nil {
+			return err
+		}
+		if found == "" {
+			continue
+		}
+		set.Found["kubewarden"] = append(set.Found["kubewarden"], found)
+		for _, o := range items {
+			raw, err := json.Marshal(o.Obj)
+			if err != nil {
+				return err
+			}
+			p, err := kubewarden.Parse(raw, o.Source, o.Namespace())
+			if err != nil {
+				msg := fmt.Sprintf("%s %s is not replayed: %v", kind, o.Name(), err)
+				set.Warnings = append(set.Warnings, msg)
+				set.Gaps = append(set.Gaps, Gap{Engine: "kubewarden", Namespace: o.Namespace(), Message: msg})
+				continue
+			}
+			set.addKubewarden(p)
+		}
+	}
+	return nil
 }
 
 // count lists up to one page of gk to learn whether any exist (n is a lower bound beyond a page).

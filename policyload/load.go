@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	"github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
 	"github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 )
@@ -26,6 +27,9 @@ type Set struct {
 	SigstoreConfig *sigstore.Config
 	// SigstoreTrustRoots are policy-controller's TrustRoots, by name (authorities' trustRootRef).
 	SigstoreTrustRoots map[string]*sigstore.TrustRoot
+	// Kubewarden are the ClusterAdmissionPolicies and AdmissionPolicies, every module (only
+	// verify-image-signatures is replayed; the rest are listed).
+	Kubewarden []*kubewarden.Policy
 	// Found names, per engine, the policy kinds and versions the cluster serves.
 	Found map[string][]string
 	// Gaps are what could not be read.
@@ -50,8 +54,6 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // later names policy kinds whose engines are not replayed yet.
 var later = map[string]string{
-	"policies.kubewarden.io/ClusterAdmissionPolicy": "Kubewarden",
-	"policies.kubewarden.io/AdmissionPolicy":        "Kubewarden",
 	"policies.kyverno.io/ImageValidatingPolicy":     "Kyverno ImageValidatingPolicy",
 }
 
@@ -105,6 +107,22 @@ func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sig
 				set.Warnings = append(set.Warnings, fmt.Sprintf("%s: ClusterImagePolicy %s: %s", o.Source, p.Name, w))
 			}
 			set.Sigstore = append(set.Sigstore, p)
+		case kubewarden.IsPolicy(o.APIVersion(), o.Kind()):
+			raw, err := jsonOf(o)
+			if err != nil {
+				return nil, &Error{o.Source, id, err}
+			}
+			p, err := kubewarden.Parse(raw, o.Source, defaultNamespace)
+			if err != nil {
+				return nil, &Error{o.Source, "", err}
+			}
+			set.addKubewarden(p)
+			found("kubewarden", o.APIVersion()+" "+o.Kind())
+		case kubewarden.IsGroup(o.APIVersion(), o.Kind()):
+			msg := fmt.Sprintf("%s: %s: Kubewarden policy groups are not replayed yet, so admission may differ", o.Source, id)
+			set.Warnings = append(set.Warnings, msg)
+			set.Gaps = append(set.Gaps, Gap{Engine: "kubewarden", Message: msg})
+			found("kubewarden", o.APIVersion()+" "+o.Kind())
 		case sigstore.IsTrustRoot(o.APIVersion(), o.Kind()):
 			raw, err := jsonOf(o)
 			if err != nil {
@@ -139,6 +157,14 @@ func (s *Set) compile(p *sigstore.Policy, c *sigstore.Compiled) bool {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("ClusterImagePolicy %s: %v; replayed from the object", p.Name, err))
 	}
 	return true
+}
+
+// addKubewarden keeps p with its load warnings.
+func (s *Set) addKubewarden(p *kubewarden.Policy) {
+	for _, w := range p.Warnings {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s %s: %s", p.Kind, p.Key(), w))
+	}
+	s.Kubewarden = append(s.Kubewarden, p)
 }
 
 func (s *Set) addTrustRoot(tr *sigstore.TrustRoot) {

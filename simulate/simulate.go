@@ -10,10 +10,12 @@ import (
 	"strings"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	kwpol "github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/admission"
 	"github.com/kubectl-verify/kubectl-verify/simulate/collect"
+	"github.com/kubectl-verify/kubectl-verify/simulate/engine/kubewarden"
 	"github.com/kubectl-verify/kubectl-verify/simulate/engine/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/simulate/engine/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
@@ -25,6 +27,7 @@ import (
 type Verifier interface {
 	kyverno.Verifier
 	sigstore.Verifier
+	kubewarden.Verifier
 }
 
 // ConfigMapReader reads ConfigMaps from the cluster a run reads; APIReader makes the GETs
@@ -49,7 +52,11 @@ type Config struct {
 	SigstoreConfig     spol.Config
 	SigstoreTrustRoots map[string]*spol.TrustRoot
 	SigstoreActive     bool
-	Resources          []manifest.Object
+	// Kubewarden are the (Cluster)AdmissionPolicies; KubewardenNamespace is where Kubewarden
+	// runs (cluster policies do not see it).
+	Kubewarden          []*kwpol.Policy
+	KubewardenNamespace string
+	Resources           []manifest.Object
 	// DefaultNamespace is given to objects without one (-n, else the context's, else default).
 	DefaultNamespace string
 	// Operation is CREATE or UPDATE; UPDATE needs an old object for every resource.
@@ -119,6 +126,7 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 		kyverno: &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig, ConfigMaps: cfg.KyvernoConfigMaps, API: cfg.KyvernoAPI},
 		sigstore: &sigstore.Engine{Policies: cfg.Sigstore, Config: cfg.SigstoreConfig, TrustRoots: cfg.SigstoreTrustRoots, Verifier: cfg.Verifier,
 			Active: cfg.SigstoreActive},
+		kubewarden: &kubewarden.Engine{Policies: cfg.Kubewarden, Namespace: cfg.KubewardenNamespace, Verifier: cfg.Verifier},
 	}
 	results := make([]report.Result, len(objs))
 	rows := make([][]report.ImageRow, len(objs))
@@ -163,8 +171,9 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 
 // engines are the engines one run replays.
 type engines struct {
-	kyverno  *kyverno.Engine
-	sigstore *sigstore.Engine
+	kyverno    *kyverno.Engine
+	sigstore   *sigstore.Engine
+	kubewarden *kubewarden.Engine
 }
 
 func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, all []manifest.Object, nsLabels map[string]map[string]string) (report.Result, []report.ImageRow, error) {
@@ -223,6 +232,11 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 	out.Checks = append(out.Checks, sout.Checks...)
 	out.CheckPaths = append(out.CheckPaths, make([][]string, len(sout.Checks))...)
 	out.NotChecked = append(coveredElsewhere(out.NotChecked, sout.Checks), sout.NotChecked...)
+	kreq := kubewarden.Request{Object: obj, Operation: cfg.Operation, NamespaceLabels: labels, NamespaceUnknown: req.NamespaceUnknown}
+	kout := engs.kubewarden.Checks(ctx, kreq)
+	out.Checks = append(out.Checks, kout.Checks...)
+	out.CheckPaths = append(out.CheckPaths, make([][]string, len(kout.Checks))...)
+	out.NotChecked = append(coveredElsewhere(out.NotChecked, kout.Checks), kout.NotChecked...)
 	res.InputWarnings = append(res.InputWarnings, out.InputWarnings...)
 	for _, g := range cfg.Gaps {
 		if g.Namespace == "" || g.Namespace == ns {
@@ -233,11 +247,15 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 	kyverno.SortChecks(out.Checks, out.CheckPaths)
 	res.Checks = append(res.Checks, out.Checks...)
 	res.NotChecked = append(res.NotChecked, out.NotChecked...)
-	now, err := admission.Run(ctx, obj, append(engs.kyverno.Webhooks(req, false), engs.sigstore.Webhooks(sreq, false)...))
+	hooks := func(enforce bool) []admission.Webhook {
+		out := append(engs.kyverno.Webhooks(req, enforce), engs.sigstore.Webhooks(sreq, enforce)...)
+		return append(out, engs.kubewarden.Webhooks(kreq, enforce)...)
+	}
+	now, err := admission.Run(ctx, obj, hooks(false))
 	if err != nil {
 		return res, nil, err
 	}
-	enforced, err := admission.Run(ctx, obj, append(engs.kyverno.Webhooks(req, true), engs.sigstore.Webhooks(sreq, true)...))
+	enforced, err := admission.Run(ctx, obj, hooks(true))
 	if err != nil {
 		return res, nil, err
 	}

@@ -37,6 +37,11 @@ func (v *countingVerifier) VerifyInToto(context.Context, verify.SignatureCheck) 
 	return verify.InTotoResult{}, errors.New("no attestations here")
 }
 
+// VerifyKubewardenKeys: no Kubewarden policy in these tests.
+func (v *countingVerifier) VerifyKubewardenKeys(context.Context, verify.KubewardenKeyCheck) (verify.KubewardenResult, error) {
+	return verify.KubewardenResult{}, errors.New("no Kubewarden policy here")
+}
+
 func (v *countingVerifier) VerifySignature(_ context.Context, c verify.SignatureCheck) (verify.SignatureResult, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()

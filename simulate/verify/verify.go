@@ -142,6 +142,7 @@ type Verifier struct {
 	configs    memo.Memo[ConfigFilesResult]
 	resolved   memo.Memo[string] // tag -> digest (HEAD, as cosign resolves)
 	fetched    memo.Memo[string] // image -> digest (GET, as Kyverno's digest mutation fetches)
+	kubewarden memo.Memo[KubewardenResult]
 	secrets    memo.Memo[map[string][]byte]
 	keychains  memo.Memo[keychainOutcome]
 }

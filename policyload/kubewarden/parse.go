@@ -1,0 +1,160 @@
+package kubewarden
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+type object struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+	Spec *spec `json:"spec"`
+}
+
+type spec struct {
+	Module                                  string           `json:"module"`
+	Mode                                    string           `json:"mode"`
+	Mutating                                *bool            `json:"mutating"`
+	Rules                                   []Rule           `json:"rules"`
+	FailurePolicy                           string           `json:"failurePolicy"`
+	NamespaceSelector                       *LabelSelector   `json:"namespaceSelector"`
+	ObjectSelector                          *LabelSelector   `json:"objectSelector"`
+	MatchConditions                         []MatchCondition `json:"matchConditions"`
+	Message                                 string           `json:"message"`
+	AllowInsideAdmissionControllerNamespace bool             `json:"allowInsideAdmissionControllerNamespace"`
+	Settings                                json.RawMessage  `json:"settings"`
+}
+
+// Parse reads one ClusterAdmissionPolicy or AdmissionPolicy. An AdmissionPolicy without a
+// namespace gets defaultNamespace, as kubectl would create it. What the API server would
+// refuse (the CRD's required fields, the controller's validating webhook) is an error naming
+// the field.
+func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
+	var obj object
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, fmt.Errorf("decoding Kubewarden policy: %w", err)
+	}
+	if !IsPolicy(obj.APIVersion, obj.Kind) {
+		return nil, fmt.Errorf("not a Kubewarden policy: %s %s", obj.APIVersion, obj.Kind)
+	}
+	p := &Policy{Kind: obj.Kind, APIVersion: obj.APIVersion, Name: obj.Metadata.Name, Source: source, Mode: "protect", FailurePolicy: "Fail"}
+	if obj.Kind == "AdmissionPolicy" {
+		p.Namespace = obj.Metadata.Namespace
+		if p.Namespace == "" {
+			p.Namespace = defaultNamespace
+		}
+	}
+	ref := obj.Kind + "/" + p.Name
+	invalid := func(path, msg string) error { return fmt.Errorf("%s is invalid: %s: %s", ref, path, msg) }
+	if p.Name == "" {
+		return nil, fmt.Errorf("%s: metadata.name: Required value", obj.Kind)
+	}
+	s := obj.Spec
+	if s == nil {
+		return nil, invalid("spec", "Required value")
+	}
+	switch {
+	case s.Module == "":
+		return nil, invalid("spec.module", "Required value")
+	case s.Mutating == nil:
+		return nil, invalid("spec.mutating", "Required value")
+	case len(s.Rules) == 0:
+		return nil, invalid("spec.rules", "Required value: a value must be specified")
+	}
+	for i, r := range s.Rules {
+		path := fmt.Sprintf("spec.rules[%d]", i)
+		for _, f := range []struct {
+			name string
+			vals []string
+		}{{"operations", r.Operations}, {"apiVersions", r.APIVersions}, {"resources", r.Resources}} {
+			if len(f.vals) == 0 {
+				return nil, invalid(path+"."+f.name, "Required value: "+f.name+" must be specified")
+			}
+			for _, v := range f.vals {
+				if v == "" {
+					return nil, invalid(path+"."+f.name, "Invalid value: \"\": must not be empty")
+				}
+			}
+		}
+	}
+	switch s.Mode {
+	case "", "protect":
+	case "monitor":
+		p.Mode = "monitor"
+	default:
+		return nil, invalid("spec.mode", fmt.Sprintf("Unsupported value: %q: supported values: \"protect\", \"monitor\"", s.Mode))
+	}
+	switch s.FailurePolicy {
+	case "", "Fail":
+	case "Ignore":
+		p.FailurePolicy = "Ignore"
+	default:
+		return nil, invalid("spec.failurePolicy", fmt.Sprintf("Unsupported value: %q: supported values: \"Fail\", \"Ignore\"", s.FailurePolicy))
+	}
+	p.Module, p.Mutating, p.Rules = s.Module, *s.Mutating, s.Rules
+	p.ObjectSelector, p.MatchConditions, p.Message = s.ObjectSelector, s.MatchConditions, s.Message
+	if obj.Kind == "ClusterAdmissionPolicy" {
+		p.NamespaceSelector = s.NamespaceSelector
+		p.AllowInsideAdmissionControllerNamespace = s.AllowInsideAdmissionControllerNamespace
+	}
+	if len(p.MatchConditions) > 0 {
+		p.Unsupported = append(p.Unsupported, "spec.matchConditions (CEL match conditions are not replayed yet)")
+	}
+	p.VerifyImages = IsVerifyImageSignatures(p.Module)
+	if !p.VerifyImages {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("module %s is not verify-image-signatures: not simulated", p.Module))
+		return p, nil
+	}
+	settings, err := ParseSettings(s.Settings)
+	if err != nil {
+		p.SettingsError = err.Error()
+		p.Warnings = append(p.Warnings, "settings are invalid, so policy-server rejects every request it sees: "+p.SettingsError)
+	}
+	p.Settings = settings
+	return p, nil
+}
+
+// IsVerifyImageSignatures recognises the module by its repository's last path segment, from
+// any registry or mirror, by tag or digest: registry://ghcr.io/kubewarden/policies/
+// verify-image-signatures:v1.0.11, a reference without scheme, or an http(s)/file URL of the
+// module.
+func IsVerifyImageSignatures(module string) bool {
+	ref := module
+	if scheme, rest, ok := strings.Cut(module, "://"); ok {
+		switch scheme {
+		case "registry":
+			ref = rest
+		case "http", "https", "file":
+			u, err := url.Parse(module)
+			if err != nil {
+				return false
+			}
+			base := u.Path[strings.LastIndex(u.Path, "/")+1:]
+			base = strings.TrimSuffix(base, ".wasm")
+			return base == "verify-image-signatures" || strings.HasPrefix(base, "verify-image-signatures-") || strings.HasPrefix(base, "verify-image-signatures_")
+		default:
+			return false
+		}
+	}
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	last := ref[strings.LastIndex(ref, "/")+1:]
+	if i := strings.Index(last, ":"); i >= 0 {
+		last = last[:i]
+	}
+	return last == "verify-image-signatures"
+}
+
+// decodeStrict is json.Unmarshal that also says whether the value was null.
+func isNull(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+}

@@ -1,0 +1,191 @@
+package kubewarden
+
+import (
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ParseSettings reads verify-image-signatures' settings as its serde types do: unknown keys
+// ignored, modifyImagesWithDigest true by default, each signatures[] entry the first shape of
+// the untagged enum it fits (pubKeys, keyless, githubActions, keylessPrefix, certificates, in
+// that order, so an entry with pubKeys and keyless is a pubKeys one); then the policy's own
+// validation. The error is the reason policy-server gives after "Policy settings are invalid: ".
+func ParseSettings(raw json.RawMessage) (*Settings, error) {
+	if isNull(raw) {
+		return nil, errors.New("missing field `signatures`")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, errors.New("invalid type: expected struct Settings")
+	}
+	s := &Settings{ModifyImagesWithDigest: true}
+	if m, ok := top["modifyImagesWithDigest"]; ok && !isNull(m) {
+		if err := json.Unmarshal(m, &s.ModifyImagesWithDigest); err != nil {
+			return nil, fmt.Errorf("modifyImagesWithDigest: invalid type: %s, expected a boolean", strings.TrimSpace(string(m)))
+		}
+	}
+	sigs, ok := top["signatures"]
+	if !ok || isNull(sigs) {
+		return nil, errors.New("missing field `signatures`")
+	}
+	var entries []json.RawMessage
+	if err := json.Unmarshal(sigs, &entries); err != nil {
+		return nil, errors.New("signatures: invalid type: expected a sequence")
+	}
+	for _, e := range entries {
+		sig, ok := parseSignature(e)
+		if !ok {
+			return nil, errors.New("data did not match any variant of untagged enum Signature")
+		}
+		s.Signatures = append(s.Signatures, sig)
+	}
+	if len(s.Signatures) == 0 {
+		return nil, errors.New("Signatures must not be empty") //nolint:staticcheck // the policy's text
+	}
+	var problems []string
+	for _, sig := range s.Signatures {
+		if err := sig.validate(); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %q", sig.display(), err.Error()))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	return s, nil
+}
+
+// parseSignature tries the variants in serde's order; a variant fits when its required
+// fields are present with the right types (extra keys are ignored).
+func parseSignature(raw json.RawMessage) (Signature, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return Signature{}, false
+	}
+	var sig Signature
+	if !field(fields, "image", true, &sig.Image) {
+		return Signature{}, false
+	}
+	var ann map[string]string
+	if !field(fields, "annotations", false, &ann) {
+		return Signature{}, false
+	}
+	sig.Annotations = ann
+	try := func(kind string, f func() bool) bool {
+		if f() {
+			sig.Kind = kind
+			return true
+		}
+		return false
+	}
+	switch {
+	case try(KindPubKeys, func() bool { return field(fields, "pubKeys", true, &sig.PubKeys) }):
+	case try(KindKeyless, func() bool { return field(fields, "keyless", true, &sig.Keyless) && keylessComplete(fields["keyless"]) }):
+	case try(KindGitHubActions, func() bool {
+		return field(fields, "githubActions", true, &sig.GitHubActions) && sig.GitHubActions != nil && hasKeys(fields["githubActions"], "owner")
+	}):
+	case try(KindKeylessPrefix, func() bool {
+		return field(fields, "keylessPrefix", true, &sig.KeylessPrefix) && everyHasKeys(fields["keylessPrefix"], "issuer", "url_prefix")
+	}):
+	case try(KindCertificate, func() bool {
+		return field(fields, "certificates", true, &sig.Certificates) && field(fields, "certificateChain", false, &sig.CertificateChain) &&
+			field(fields, "requireRekorBundle", true, &sig.RequireRekorBundle)
+	}):
+	default:
+		return Signature{}, false
+	}
+	return sig, true
+}
+
+// field decodes fields[name] into into; false when a required field is missing or null, or
+// when the value has the wrong type. An absent or null optional field leaves into alone.
+func field(fields map[string]json.RawMessage, name string, required bool, into any) bool {
+	raw, ok := fields[name]
+	if !ok || isNull(raw) {
+		return !required
+	}
+	return json.Unmarshal(raw, into) == nil
+}
+
+func keylessComplete(raw json.RawMessage) bool { return everyHasKeys(raw, "issuer", "subject") }
+
+func hasKeys(raw json.RawMessage, keys ...string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	for _, k := range keys {
+		v, ok := m[k]
+		if !ok || isNull(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func everyHasKeys(raw json.RawMessage, keys ...string) bool {
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		return false
+	}
+	for _, e := range list {
+		if !hasKeys(e, keys...) {
+			return false
+		}
+	}
+	return true
+}
+
+// display is the entry's Display text, which validation errors start with.
+func (s Signature) display() string {
+	switch s.Kind {
+	case KindPubKeys:
+		return "Pub key signature for image " + s.Image
+	case KindKeyless, KindKeylessPrefix:
+		return "Keyless signature for image " + s.Image
+	case KindGitHubActions:
+		return "GitHub action signature for image " + s.Image
+	}
+	return "Certificate signature for image " + s.Image
+}
+
+// validate is the entry's own validation (the policy's validator rules).
+func (s Signature) validate() error {
+	switch s.Kind {
+	case KindPubKeys:
+		switch {
+		case s.Image == "":
+			return errors.New("no image provided")
+		case len(s.PubKeys) == 0:
+			return errors.New("no public key provided")
+		}
+		return allPEM(s.PubKeys)
+	case KindKeylessPrefix:
+		if len(s.KeylessPrefix) == 0 {
+			return errors.New("no keyless prefix provided")
+		}
+	case KindCertificate:
+		switch {
+		case s.Image == "":
+			return errors.New("no image provided")
+		case len(s.Certificates) == 0:
+			return errors.New("no certificate provided")
+		}
+		if err := allPEM(s.Certificates); err != nil {
+			return err
+		}
+		return allPEM(s.CertificateChain)
+	}
+	return nil
+}
+
+func allPEM(items []string) error {
+	for _, it := range items {
+		if b, _ := pem.Decode([]byte(it)); b == nil {
+			return errors.New("non-PEM data found")
+		}
+	}
+	return nil
+}

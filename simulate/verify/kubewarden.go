@@ -1,0 +1,174 @@
+package verify
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/cosign/v3/pkg/cosign"
+)
+
+// KubewardenKeyCheck is verify-image-signatures' pubKeys entry as Kubewarden's host runs it
+// (policy-evaluator verify_public_key over policy-fetcher): every key must have made a valid
+// signature of the image that carries every annotation.
+type KubewardenKeyCheck struct {
+	// Image is the container's image as written.
+	Image   string
+	PubKeys []string
+	// Annotations, nil when the settings have none (Kubewarden's message tells nil from {}).
+	Annotations map[string]string
+	Auth        Auth
+}
+
+// KubewardenResult is a passed check: the digest the image's reference resolves to, which the
+// policy pins a tag to.
+type KubewardenResult struct{ Digest string }
+
+// VerifyKubewardenKeys runs a pubKeys check, once per run for the same question. Errors are
+// the host's texts: "no signatures found for image: <ref> " when the image has no signature
+// manifest, "Image verification failed: missing signatures ..." listing the unsatisfied keys,
+// "failed to get image trusted layers: ..." when the registry cannot be read (then
+// *UnavailableError).
+func (v *Verifier) VerifyKubewardenKeys(ctx context.Context, c KubewardenKeyCheck) (KubewardenResult, error) {
+	return v.kubewarden.Do(ctx, fmt.Sprintf("%#v", c), func() (KubewardenResult, error) { return v.verifyKubewardenKeys(ctx, c) })
+}
+
+func (v *Verifier) verifyKubewardenKeys(ctx context.Context, c KubewardenKeyCheck) (KubewardenResult, error) {
+	if len(c.PubKeys) == 0 {
+		return KubewardenResult{}, &FailedError{errors.New("Must provide at least one pub key")} //nolint:staticcheck // the host's text
+	}
+	whole, err := KubewardenReference(c.Image)
+	if err != nil {
+		return KubewardenResult{}, &FailedError{err}
+	}
+	ref, err := name.ParseReference(c.Image, v.reg.nameOptions(c.Image)...)
+	if err != nil {
+		return KubewardenResult{}, &FailedError{fmt.Errorf("Verification only works with OCI images: Not a valid oci image: %v", err)} //nolint:staticcheck // the host's text
+	}
+	digest := ""
+	if d, ok := ref.(name.Digest); ok {
+		digest = d.DigestStr()
+	} else if digest, err = v.resolve(ctx, ref, c.Auth); err != nil {
+		return KubewardenResult{}, trustedLayersError(classify(err))
+	}
+	dref := ref.Context().Digest(digest)
+	var unsatisfied []KubewardenConstraint
+	for _, key := range c.PubKeys {
+		co, regOpts, unread, err := v.checkOpts(ctx, SignatureCheck{Image: dref.String(), PublicKey: key, Auth: c.Auth}, cosign.SimpleClaimVerifier)
+		if err != nil {
+			// A key the host cannot make a verifier of counts as unsatisfied.
+			unsatisfied = append(unsatisfied, PubKeyConstraint{Key: key, Annotations: c.Annotations})
+			continue
+		}
+		for k, val := range c.Annotations {
+			co.Annotations[k] = val
+		}
+		co.RegistryClientOpts = regOpts
+		_, _, err = cosign.VerifyImageSignatures(ctx, dref, co)
+		var none *cosign.ErrNoSignaturesFound
+		switch {
+		case err == nil:
+		case errors.As(err, &none):
+			return KubewardenResult{}, &FailedError{fmt.Errorf("no signatures found for image: %s ", whole)}
+		default:
+			var u *UnavailableError
+			if classified := classify(refusedWithout(err, unread)); errors.As(classified, &u) {
+				return KubewardenResult{}, trustedLayersError(classified)
+			}
+			unsatisfied = append(unsatisfied, PubKeyConstraint{Key: key, Annotations: c.Annotations})
+		}
+	}
+	if len(unsatisfied) > 0 {
+		return KubewardenResult{}, &FailedError{errors.New(KubewardenMissingSignatures(unsatisfied))}
+	}
+	return KubewardenResult{Digest: digest}, nil
+}
+
+// trustedLayersError is the host's wording of a registry failure, keeping err's kind.
+func trustedLayersError(err error) error {
+	var u *UnavailableError
+	if errors.As(err, &u) {
+		return &UnavailableError{fmt.Errorf("failed to get image trusted layers: %w", u.Err)}
+	}
+	return &FailedError{fmt.Errorf("failed to get image trusted layers: %w", err)}
+}
+
+// KubewardenReference is the image as policy-fetcher's build_fully_resolved_reference writes
+// it: Docker Hub's registry and library/ made explicit, :latest when neither tag nor digest.
+func KubewardenReference(image string) (string, error) {
+	rest, digest, _ := strings.Cut(image, "@")
+	tag := ""
+	if i := strings.LastIndex(rest, ":"); i > strings.LastIndex(rest, "/") {
+		rest, tag = rest[:i], rest[i+1:]
+	}
+	if rest == "" {
+		return "", fmt.Errorf("Verification only works with OCI images: Not a valid oci image: %s", image) //nolint:staticcheck // the host's text
+	}
+	registry, path, ok := strings.Cut(rest, "/")
+	if !ok || (!strings.ContainsAny(registry, ".:") && registry != "localhost") {
+		registry, path = "docker.io", rest
+		if !strings.Contains(path, "/") {
+			path = "library/" + path
+		}
+	}
+	out := registry + "/" + path
+	if tag == "" && digest == "" {
+		tag = "latest"
+	}
+	if tag != "" {
+		out += ":" + tag
+	}
+	if digest != "" {
+		out += "@" + digest
+	}
+	return out, nil
+}
+
+// PubKeyConstraint is a pubKeys key as policy-fetcher lists it when unsatisfied.
+type PubKeyConstraint struct {
+	Key         string
+	Annotations map[string]string
+}
+
+// Match implements KubewardenConstraint: a key constraint is about the signature, so no
+// certificate satisfies it.
+func (p PubKeyConstraint) Match(*x509.Certificate) error {
+	return &FailedError{errors.New("a public key constraint is satisfied by a signature, not a certificate")}
+}
+
+// YAML implements KubewardenConstraint (serde_yaml of Signature::PubKey, owner unset).
+func (p PubKeyConstraint) YAML() string {
+	return "kind: pubKey\nowner: null\nkey: " + yamlBlock(p.Key) + yamlAnnotations(p.Annotations)
+}
+
+// yamlBlock is a string value as serde_yaml writes it: a multi-line one as a literal block,
+// its chomping indicator kept from its trailing newlines, each line indented by two.
+func yamlBlock(s string) string {
+	if !strings.Contains(s, "\n") {
+		return yamlScalar(s) + "\n"
+	}
+	body := strings.TrimRight(s, "\n")
+	indicator := "|"
+	switch trailing := len(s) - len(body); {
+	case trailing == 0:
+		indicator = "|-"
+	case trailing > 1:
+		indicator = "|+"
+	}
+	var b strings.Builder
+	b.WriteString(indicator + "\n")
+	for _, l := range strings.Split(body, "\n") {
+		if l == "" {
+			b.WriteString("\n")
+			continue
+		}
+		b.WriteString("  " + l + "\n")
+	}
+	for i := 1; i < len(s)-len(body); i++ {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
