@@ -54,7 +54,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // later names policy kinds whose engines are not replayed yet.
 var later = map[string]string{
-	"policies.kyverno.io/ImageValidatingPolicy":     "Kyverno ImageValidatingPolicy",
+	"policies.kyverno.io/ImageValidatingPolicy": "Kyverno ImageValidatingPolicy",
 }
 
 // FromObjects recognizes and parses already-read policy objects. ClusterImagePolicies are

@@ -81,7 +81,7 @@ type Rule struct {
 
 // LabelSelector is metav1.LabelSelector.
 type LabelSelector struct {
-	MatchLabels      map[string]string `json:"matchLabels,omitempty"`
+	MatchLabels      map[string]string  `json:"matchLabels,omitempty"`
 	MatchExpressions []LabelRequirement `json:"matchExpressions,omitempty"`
 }
 
