@@ -461,6 +461,26 @@ func TestClusterEnginesAndConfig(t *testing.T) {
 	if got := after.Results[0]; got.Decision != report.Deny || !strings.HasPrefix(got.Message, denial) || !strings.HasSuffix(got.Message, " disallowed by static policy: nothing runs here") {
 		t.Errorf("default opted in: want denied by policy-controller, got %s %q", got.Decision, got.Message)
 	}
+
+	// A live Kubewarden policy is replayed too; its webhook is a mutating one, called before
+	// policy-controller's validating webhook, so its denial is the answer.
+	c.apply(t, filepath.Join(s.root, "testdata", "cluster", "clusteradmissionpolicy.yaml"))
+	r = c.verify(t, c.admin, "simulate", "-A", "-o", "json")
+	kw := parseReport(t, r).Results[0]
+	image := kw.Checks[0].Image
+	for _, ch := range kw.Checks {
+		if ch.Engine == "kubewarden" {
+			image = ch.Image
+		}
+	}
+	wantMsg := "admission webhook \"clusterwide-signed-images.kubewarden.admission\" denied the request: Resource " + kw.Resource.Name +
+		" is not accepted: verification of image " + image + " failed: error invoking host capability oci.verify: Host error: Callback evaluation failure: no signatures found for image: "
+	if kw.Decision != report.Deny || !strings.HasPrefix(kw.Message, wantMsg) {
+		t.Errorf("with the live ClusterAdmissionPolicy: %s %q\nwant a denial starting %q\nstderr:\n%s", kw.Decision, kw.Message, wantMsg, r.stderr)
+	}
+	if strings.Contains(string(r.stderr), "not replayed yet") {
+		t.Errorf("Kubewarden policies are replayed now; stderr:\n%s", r.stderr)
+	}
 }
 
 // secretPolicy rewrites a materialized scenario policy so its key comes from a Secret.
