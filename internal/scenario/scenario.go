@@ -523,6 +523,20 @@ func value(name, arg string, env Env) (string, error) {
 			return "", fmt.Errorf("no such %s", strings.ToLower(kind))
 		}
 		return base64.StdEncoding.EncodeToString([]byte(pem)), nil
+	case "INDENTED":
+		// ${INDENTED:KEY:<name>}, ...: a block placeholder's PEM inside a double-quoted YAML
+		// string, each line indented by two and ended by a \n escape, as Kubewarden's
+		// messages list a key (a literal block in serde_yaml's output).
+		kind, pemName, _ := strings.Cut(arg, ":")
+		pem, ok := pemOf(kind, pemName, env)
+		if !ok {
+			return "", fmt.Errorf("no such %s", strings.ToLower(kind))
+		}
+		var b strings.Builder
+		for _, l := range strings.Split(strings.TrimRight(pem, "\n"), "\n") {
+			b.WriteString("  " + l + `\n`)
+		}
+		return b.String(), nil
 	case "REGISTRY":
 		if arg != "" || env.Registry == "" {
 			return "", errors.New("no registry (or an unexpected argument)")
