@@ -42,6 +42,11 @@ func (v *countingVerifier) VerifyKubewardenKeys(context.Context, verify.Kubeward
 	return verify.KubewardenResult{}, errors.New("no Kubewarden policy here")
 }
 
+// VerifyKubewardenKeyless: no Kubewarden policy in these tests.
+func (v *countingVerifier) VerifyKubewardenKeyless(context.Context, verify.KubewardenKeylessCheck) (verify.KubewardenResult, error) {
+	return verify.KubewardenResult{}, errors.New("no Kubewarden policy here")
+}
+
 func (v *countingVerifier) VerifySignature(_ context.Context, c verify.SignatureCheck) (verify.SignatureResult, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()

@@ -40,21 +40,11 @@ func (v *Verifier) verifyKubewardenKeys(ctx context.Context, c KubewardenKeyChec
 	if len(c.PubKeys) == 0 {
 		return KubewardenResult{}, &FailedError{errors.New("Must provide at least one pub key")} //nolint:staticcheck // the host's text
 	}
-	whole, err := KubewardenReference(c.Image)
+	whole, dref, err := v.kubewardenDigest(ctx, c.Image, c.Auth)
 	if err != nil {
-		return KubewardenResult{}, &FailedError{err}
+		return KubewardenResult{}, err
 	}
-	ref, err := name.ParseReference(c.Image, v.reg.nameOptions(c.Image)...)
-	if err != nil {
-		return KubewardenResult{}, &FailedError{fmt.Errorf("Verification only works with OCI images: Not a valid oci image: %v", err)} //nolint:staticcheck // the host's text
-	}
-	digest := ""
-	if d, ok := ref.(name.Digest); ok {
-		digest = d.DigestStr()
-	} else if digest, err = v.resolve(ctx, ref, c.Auth); err != nil {
-		return KubewardenResult{}, trustedLayersError(classify(err))
-	}
-	dref := ref.Context().Digest(digest)
+	digest := dref.DigestStr()
 	var unsatisfied []KubewardenConstraint
 	for _, key := range c.PubKeys {
 		co, regOpts, unread, err := v.checkOpts(ctx, SignatureCheck{Image: dref.String(), PublicKey: key, Auth: c.Auth}, cosign.SimpleClaimVerifier)
@@ -85,6 +75,93 @@ func (v *Verifier) verifyKubewardenKeys(ctx context.Context, c KubewardenKeyChec
 		return KubewardenResult{}, &FailedError{errors.New(KubewardenMissingSignatures(unsatisfied))}
 	}
 	return KubewardenResult{Digest: digest}, nil
+}
+
+// kubewardenDigest is the host's triangulation: the image's reference as policy-fetcher
+// writes it, and the digest it resolves to.
+func (v *Verifier) kubewardenDigest(ctx context.Context, image string, a Auth) (string, name.Digest, error) {
+	whole, err := KubewardenReference(image)
+	if err != nil {
+		return "", name.Digest{}, &FailedError{err}
+	}
+	ref, err := name.ParseReference(image, v.reg.nameOptions(image)...)
+	if err != nil {
+		return "", name.Digest{}, &FailedError{fmt.Errorf("Verification only works with OCI images: Not a valid oci image: %v", err)} //nolint:staticcheck // the host's text
+	}
+	if d, ok := ref.(name.Digest); ok {
+		return whole, d, nil
+	}
+	digest, err := v.resolve(ctx, ref, a)
+	if err != nil {
+		return "", name.Digest{}, trustedLayersError(classify(err))
+	}
+	return whole, ref.Context().Digest(digest), nil
+}
+
+// KubewardenKeylessCheck is a keyless, keylessPrefix or githubActions entry as Kubewarden's
+// host runs it: every constraint must be satisfied by some signature whose certificate chains
+// to the Fulcio roots and whose Rekor bundle verifies (sigstore-rs drops a certificate-bearing
+// signature otherwise), each carrying every annotation.
+type KubewardenKeylessCheck struct {
+	Image       string
+	Constraints []KubewardenConstraint
+	Annotations map[string]string
+	Auth        Auth
+}
+
+// VerifyKubewardenKeyless runs a keyless check, once per run for the same question; the
+// Fulcio roots and Rekor keys are the run's trust root (--trusted-root), which stands in for
+// the Sigstore TUF data Kubewarden's host reads. Errors read as VerifyKubewardenKeys's.
+func (v *Verifier) VerifyKubewardenKeyless(ctx context.Context, c KubewardenKeylessCheck) (KubewardenResult, error) {
+	return v.kubewarden.Do(ctx, fmt.Sprintf("%#v", c), func() (KubewardenResult, error) { return v.verifyKubewardenKeyless(ctx, c) })
+}
+
+func (v *Verifier) verifyKubewardenKeyless(ctx context.Context, c KubewardenKeylessCheck) (KubewardenResult, error) {
+	whole, dref, err := v.kubewardenDigest(ctx, c.Image, c.Auth)
+	if err != nil {
+		return KubewardenResult{}, err
+	}
+	co, regOpts, unread, err := v.checkOpts(ctx, SignatureCheck{Image: dref.String(), Keyless: true, Tlog: true, Auth: c.Auth}, cosign.SimpleClaimVerifier)
+	if err != nil {
+		return KubewardenResult{}, err
+	}
+	for k, val := range c.Annotations {
+		co.Annotations[k] = val
+	}
+	// sigstore-rs checks a signature's Rekor bundle offline and never searches the log: a
+	// signature without a bundle does not count.
+	co.RekorClient = nil
+	co.RegistryClientOpts = regOpts
+	sigs, _, err := cosign.VerifyImageSignatures(ctx, dref, co)
+	var none *cosign.ErrNoSignaturesFound
+	switch {
+	case errors.As(err, &none):
+		return KubewardenResult{}, &FailedError{fmt.Errorf("no signatures found for image: %s ", whole)}
+	case err != nil:
+		var u *UnavailableError
+		if classified := classify(refusedWithout(err, unread)); errors.As(classified, &u) {
+			return KubewardenResult{}, trustedLayersError(classified)
+		}
+		// No signature verified: nothing satisfies any constraint.
+		sigs = nil
+	}
+	var unsatisfied []KubewardenConstraint
+	for _, want := range c.Constraints {
+		satisfied := false
+		for _, sig := range sigs {
+			if cert, err := sig.Cert(); err == nil && cert != nil && want.Match(cert) == nil {
+				satisfied = true
+				break
+			}
+		}
+		if !satisfied {
+			unsatisfied = append(unsatisfied, want)
+		}
+	}
+	if len(unsatisfied) > 0 {
+		return KubewardenResult{}, &FailedError{errors.New(KubewardenMissingSignatures(unsatisfied))}
+	}
+	return KubewardenResult{Digest: dref.DigestStr()}, nil
 }
 
 // trustedLayersError is the host's wording of a registry failure, keeping err's kind.

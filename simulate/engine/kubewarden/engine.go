@@ -30,6 +30,7 @@ const hostError = "error invoking host capability oci.verify: Host error: Callba
 // Verifier is what the engine needs from the verify package.
 type Verifier interface {
 	VerifyKubewardenKeys(ctx context.Context, c verify.KubewardenKeyCheck) (verify.KubewardenResult, error)
+	VerifyKubewardenKeyless(ctx context.Context, c verify.KubewardenKeylessCheck) (verify.KubewardenResult, error)
 }
 
 // Engine replays a set of Kubewarden policies.
@@ -234,20 +235,49 @@ func (e *Engine) verify(ctx context.Context, sig kpol.Signature, image string, o
 	case kpol.KindPubKeys:
 		res, err := e.Verifier.VerifyKubewardenKeys(ctx, verify.KubewardenKeyCheck{Image: image, PubKeys: sig.PubKeys, Annotations: sig.Annotations, Auth: auth(obj)})
 		return res.Digest, err
+	case kpol.KindKeyless, kpol.KindKeylessPrefix, kpol.KindGitHubActions:
+		constraints, err := keylessConstraints(sig)
+		if err != nil {
+			return "", err
+		}
+		res, err := e.Verifier.VerifyKubewardenKeyless(ctx, verify.KubewardenKeylessCheck{Image: image, Constraints: constraints, Annotations: sig.Annotations, Auth: auth(obj)})
+		return res.Digest, err
+	}
+	return "", &verify.ToolError{Err: fmt.Errorf("verify-image-signatures %s signatures are not replayed yet", sig.Kind)}
+}
+
+// keylessConstraints are the host's constraints for a keyless-like entry, or the host's
+// refusal of the entry.
+func keylessConstraints(sig kpol.Signature) ([]verify.KubewardenConstraint, error) {
+	var out []verify.KubewardenConstraint
+	switch sig.Kind {
 	case kpol.KindKeyless:
-		if len(sig.Keyless) == 0 {
-			return "", errors.New("Must provide keyless info") //nolint:staticcheck // the host's text
+		for _, k := range sig.Keyless {
+			out = append(out, verify.KeylessExact{Issuer: k.Issuer, Subject: k.Subject, Annotations: sig.Annotations})
 		}
 	case kpol.KindKeylessPrefix:
-		if len(sig.KeylessPrefix) == 0 {
-			return "", errors.New("Must provide keyless info") //nolint:staticcheck // the host's text
+		for _, k := range sig.KeylessPrefix {
+			c := verify.KeylessPrefix{Issuer: k.Issuer, URLPrefix: k.URLPrefix, Annotations: sig.Annotations}
+			if _, err := c.Prefix(); err != nil {
+				// The host panics here (url::Url::parse(...).expect); the request fails.
+				return nil, errors.New("Cannot build url prefix") //nolint:staticcheck // the host's text
+			}
+			out = append(out, c)
 		}
 	case kpol.KindGitHubActions:
 		if sig.GitHubActions.Owner == "" {
-			return "", errors.New("Must provide owner info") //nolint:staticcheck // the host's text
+			return nil, errors.New("Must provide owner info") //nolint:staticcheck // the host's text
 		}
+		repo := ""
+		if sig.GitHubActions.Repo != nil {
+			repo = *sig.GitHubActions.Repo
+		}
+		return []verify.KubewardenConstraint{verify.GitHubActions{Owner: sig.GitHubActions.Owner, Repo: repo, Annotations: sig.Annotations}}, nil
 	}
-	return "", &verify.ToolError{Err: fmt.Errorf("verify-image-signatures %s signatures are not replayed yet", sig.Kind)}
+	if len(out) == 0 {
+		return nil, errors.New("Must provide keyless info") //nolint:staticcheck // the host's text
+	}
+	return out, nil
 }
 
 // auth is the workload's imagePullSecrets; Kubewarden's host uses its own registry

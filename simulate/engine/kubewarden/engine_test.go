@@ -26,6 +26,10 @@ func (f *fakeVerifier) VerifyKubewardenKeys(_ context.Context, c verify.Kubeward
 	return verify.KubewardenResult{Digest: d}, nil
 }
 
+func (f *fakeVerifier) VerifyKubewardenKeyless(_ context.Context, c verify.KubewardenKeylessCheck) (verify.KubewardenResult, error) {
+	return f.VerifyKubewardenKeys(context.Background(), verify.KubewardenKeyCheck{Image: c.Image})
+}
+
 const d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 
 var podRules = []kpol.Rule{{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}, Operations: []string{"CREATE", "UPDATE"}}}
@@ -116,12 +120,12 @@ func TestAdmission(t *testing.T) {
 		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)},
 			message: "Resource web is not accepted: verification of image reg/a:v1 failed: " + host + "Must provide keyless info"},
 		{name: "a shape not replayed fails closed", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
-			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindKeyless, Keyless: []kpol.KeylessInfo{{Issuer: "i", Subject: "s"}}}}
+			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindCertificate, Certificates: []string{"pem"}}}
 		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)},
-			message: "kubectl-verify: verify-image-signatures keyless signatures are not replayed yet"},
+			message: "kubectl-verify: verify-image-signatures certificates signatures are not replayed yet"},
 		{name: "failurePolicy Ignore lets what the tool cannot replay through", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
 			p.FailurePolicy = "Ignore"
-			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindKeyless, Keyless: []kpol.KeylessInfo{{Issuer: "i", Subject: "s"}}}}
+			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindCertificate, Certificates: []string{"pem"}}}
 		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)}, allowed: true},
 		{name: "namespace labels unknown, a selector on them: fail closed", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
 			p.NamespaceSelector = &kpol.LabelSelector{MatchExpressions: []kpol.LabelRequirement{{Key: "env", Operator: "Exists"}}}
@@ -130,6 +134,17 @@ func TestAdmission(t *testing.T) {
 		{name: "namespace labels unknown, the name is enough", policies: []*kpol.Policy{policy("p")},
 			req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil), NamespaceUnknown: "forbidden"}, allowed: true,
 			patch: map[string]string{"/spec/containers/0/image": "reg/a:v1@" + d1}, wantCalls: 1},
+		{name: "keyless entries go to the host as constraints", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
+			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindKeyless, Keyless: []kpol.KeylessInfo{{Issuer: "i", Subject: "s"}}}}
+		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)}, allowed: true, patch: map[string]string{"/spec/containers/0/image": "reg/a:v1@" + d1}, wantCalls: 1},
+		{name: "githubActions without an owner (the host refuses)", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
+			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindGitHubActions, GitHubActions: &kpol.GitHubActions{}}}
+		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)},
+			message: "Resource web is not accepted: verification of image reg/a:v1 failed: " + host + "Must provide owner info"},
+		{name: "a keylessPrefix that is not a URL", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
+			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindKeylessPrefix, KeylessPrefix: []kpol.KeylessPrefixInfo{{Issuer: "i", URLPrefix: "not a url"}}}}
+		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)},
+			message: "Resource web is not accepted: verification of image reg/a:v1 failed: " + host + "Cannot build url prefix"},
 		{name: "custom message", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) { p.Message = "sign your images" })},
 			req: Request{Object: pod("default", nil, []string{"reg/x:1"}, nil)}, message: "sign your images"},
 		{name: "settings invalid: every request rejected", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
