@@ -47,6 +47,11 @@ func (v *countingVerifier) VerifyKubewardenKeyless(context.Context, verify.Kubew
 	return verify.KubewardenResult{}, errors.New("no Kubewarden policy here")
 }
 
+// VerifyKubewardenCertificate: no Kubewarden policy in these tests.
+func (v *countingVerifier) VerifyKubewardenCertificate(context.Context, verify.KubewardenCertificateCheck) (verify.KubewardenResult, error) {
+	return verify.KubewardenResult{}, errors.New("no Kubewarden policy here")
+}
+
 func (v *countingVerifier) VerifySignature(_ context.Context, c verify.SignatureCheck) (verify.SignatureResult, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()

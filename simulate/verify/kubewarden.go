@@ -3,9 +3,11 @@ package verify
 import (
 	"context"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
@@ -248,4 +250,110 @@ func yamlBlock(s string) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// KubewardenCertificateCheck is one certificate of a certificates entry as Kubewarden's host
+// checks it (verify_certificate over sigstore-rs' CertificateVerifier): the certificate must
+// be valid now and, with a chain, trusted by it; some signature must verify with its key and
+// carry every annotation; with RequireRekorBundle that signature needs a Rekor bundle, checked
+// offline, logged while the certificate was valid.
+type KubewardenCertificateCheck struct {
+	Image              string
+	Certificate        string
+	Chain              []string
+	RequireRekorBundle bool
+	Annotations        map[string]string
+	Auth               Auth
+}
+
+// kwConstraintsFailed is sigstore-rs' SigstoreVerifyConstraintsError as the host wraps it.
+const kwConstraintsFailed = "verification failed: Several Signature Layers failed verification"
+
+// VerifyKubewardenCertificate runs one certificate check, once per run for the same question.
+func (v *Verifier) VerifyKubewardenCertificate(ctx context.Context, c KubewardenCertificateCheck) (KubewardenResult, error) {
+	return v.kubewarden.Do(ctx, fmt.Sprintf("%#v", c), func() (KubewardenResult, error) { return v.verifyKubewardenCertificate(ctx, c) })
+}
+
+func (v *Verifier) verifyKubewardenCertificate(ctx context.Context, c KubewardenCertificateCheck) (KubewardenResult, error) {
+	whole, dref, err := v.kubewardenDigest(ctx, c.Image, c.Auth)
+	if err != nil {
+		return KubewardenResult{}, err
+	}
+	cert, err := KubewardenTrustedCertificate(c.Certificate, c.Chain, time.Now())
+	if err != nil {
+		return KubewardenResult{}, &FailedError{err}
+	}
+	co, regOpts, unread, err := v.checkOpts(ctx, SignatureCheck{Image: dref.String(), Certificate: c.Certificate, Tlog: c.RequireRekorBundle, Auth: c.Auth}, cosign.SimpleClaimVerifier)
+	if err != nil {
+		return KubewardenResult{}, err
+	}
+	for k, val := range c.Annotations {
+		co.Annotations[k] = val
+	}
+	co.RekorClient = nil
+	co.RegistryClientOpts = regOpts
+	sigs, _, err := cosign.VerifyImageSignatures(ctx, dref, co)
+	var none *cosign.ErrNoSignaturesFound
+	switch {
+	case errors.As(err, &none):
+		return KubewardenResult{}, &FailedError{fmt.Errorf("no signatures found for image: %s ", whole)}
+	case err != nil:
+		var u *UnavailableError
+		if classified := classify(refusedWithout(err, unread)); errors.As(classified, &u) {
+			return KubewardenResult{}, trustedLayersError(classified)
+		}
+		return KubewardenResult{}, &FailedError{errors.New(kwConstraintsFailed)}
+	}
+	if c.RequireRekorBundle {
+		inTime := false
+		for _, sig := range sigs {
+			b, err := sig.Bundle()
+			if err != nil || b == nil {
+				continue
+			}
+			at := time.Unix(b.Payload.IntegratedTime, 0)
+			if !at.Before(cert.NotBefore) && !at.After(cert.NotAfter) {
+				inTime = true
+				break
+			}
+		}
+		if !inTime {
+			return KubewardenResult{}, &FailedError{errors.New(kwConstraintsFailed)}
+		}
+	}
+	return KubewardenResult{Digest: dref.DigestStr()}, nil
+}
+
+// KubewardenTrustedCertificate is the certificate checks Kubewarden makes of a certificates
+// entry, at settings validation (the host's is_certificate_trusted) and again for each
+// request: it parses, is valid at now, and chains to the chain's certificates when a chain
+// is given. The errors are the host's reasons.
+func KubewardenTrustedCertificate(certPEM string, chain []string, now time.Time) (*x509.Certificate, error) {
+	block, _ := pem.Decode([]byte(certPEM))
+	if block == nil {
+		return nil, errors.New("Certificate PEM data is not valid: no PEM block found") //nolint:staticcheck // the host's text
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("Certificate PEM data is not valid: %v", err) //nolint:staticcheck // the host's text
+	}
+	switch {
+	case now.After(cert.NotAfter):
+		return nil, errors.New("Certificate is being used after its expiration date") //nolint:staticcheck // the host's text
+	case now.Before(cert.NotBefore):
+		return nil, errors.New("Certificate is being used before its validity date") //nolint:staticcheck // the host's text
+	}
+	if len(chain) == 0 {
+		return cert, nil
+	}
+	roots := x509.NewCertPool()
+	for _, p := range chain {
+		if !roots.AppendCertsFromPEM([]byte(p)) {
+			return nil, errors.New("Certificate not trusted: the certificate chain is not PEM") //nolint:staticcheck // the host's text
+		}
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return nil, errors.New("Certificate is not trusted by the provided cert chain") //nolint:staticcheck // the host's text
+	}
+	return cert, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
@@ -94,5 +95,62 @@ func TestKubewardenReference(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("KubewardenReference(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+// TestKubewardenCertificate: a certificates entry's certificate, as Kubewarden's host checks
+// each one: trusted by the chain, some signature verifying with its key, and with
+// requireRekorBundle a bundle logged while the certificate was valid.
+func TestKubewardenCertificate(t *testing.T) {
+	reg := verifytest.NewRegistry(false)
+	defer reg.Close()
+	ca, other := must(verifytest.NewCA()), must(verifytest.NewCA())
+	rekor := must(verifytest.NewRekor())
+	id := must(ca.Issue("https://github.com/acme/app/.github/workflows/release.yaml@refs/tags/v1", "https://token.actions.githubusercontent.com"))
+	stranger := must(ca.Issue("mailto:someone@example.com", "https://accounts.example.com"))
+	push := func(tag string) string {
+		ref := reg.Host + "/kwc/app:" + tag
+		must(verifytest.Push(ref))
+		return ref
+	}
+	signed, logged, late, unsigned := push("signed"), push("logged"), push("late"), push("unsigned")
+	if err := verifytest.SignWithCertificate(signed, id); err != nil {
+		t.Fatal(err)
+	}
+	for ref, at := range map[string]time.Time{logged: time.Now(), late: time.Now().Add(48 * time.Hour)} {
+		if err := verifytest.SignDetached(ref, verifytest.Detached{Key: id.Key, CertPEM: id.CertPEM, ChainPEM: id.ChainPEM, Log: rekor, LoggedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := verify.New(must(verify.NewRegistry("", nil, "test")))
+	v.Trust = must(verify.ParseTrustRoot(must(verifytest.TrustedRootJSON(ca, rekor))))
+	const failed = "verification failed: Several Signature Layers failed verification"
+	for _, tc := range []struct {
+		name  string
+		check verify.KubewardenCertificateCheck
+		want  string
+	}{
+		{name: "signed with the certificate's key, chain given", check: verify.KubewardenCertificateCheck{Image: signed, Certificate: id.CertPEM, Chain: []string{id.ChainPEM}}},
+		{name: "no chain", check: verify.KubewardenCertificateCheck{Image: signed, Certificate: id.CertPEM}},
+		{name: "another certificate", check: verify.KubewardenCertificateCheck{Image: signed, Certificate: stranger.CertPEM}, want: failed},
+		{name: "a chain that does not trust it", check: verify.KubewardenCertificateCheck{Image: signed, Certificate: id.CertPEM, Chain: []string{other.PEM}},
+			want: "Certificate is not trusted by the provided cert chain"},
+		{name: "bundle required, none", check: verify.KubewardenCertificateCheck{Image: signed, Certificate: id.CertPEM, RequireRekorBundle: true}, want: failed},
+		{name: "bundle required, logged in time", check: verify.KubewardenCertificateCheck{Image: logged, Certificate: id.CertPEM, RequireRekorBundle: true}},
+		{name: "bundle required, logged after the certificate expired", check: verify.KubewardenCertificateCheck{Image: late, Certificate: id.CertPEM, RequireRekorBundle: true}, want: failed},
+		{name: "unsigned", check: verify.KubewardenCertificateCheck{Image: unsigned, Certificate: id.CertPEM}, want: "no signatures found for image: " + unsigned + " "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := v.VerifyKubewardenCertificate(context.Background(), tc.check)
+			if tc.want == "" {
+				if err != nil || !strings.HasPrefix(res.Digest, "sha256:") {
+					t.Fatalf("%v, digest %q; want verified", err, res.Digest)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

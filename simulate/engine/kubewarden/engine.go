@@ -31,6 +31,7 @@ const hostError = "error invoking host capability oci.verify: Host error: Callba
 type Verifier interface {
 	VerifyKubewardenKeys(ctx context.Context, c verify.KubewardenKeyCheck) (verify.KubewardenResult, error)
 	VerifyKubewardenKeyless(ctx context.Context, c verify.KubewardenKeylessCheck) (verify.KubewardenResult, error)
+	VerifyKubewardenCertificate(ctx context.Context, c verify.KubewardenCertificateCheck) (verify.KubewardenResult, error)
 }
 
 // Engine replays a set of Kubewarden policies.
@@ -242,6 +243,18 @@ func (e *Engine) verify(ctx context.Context, sig kpol.Signature, image string, o
 		}
 		res, err := e.Verifier.VerifyKubewardenKeyless(ctx, verify.KubewardenKeylessCheck{Image: image, Constraints: constraints, Annotations: sig.Annotations, Auth: auth(obj)})
 		return res.Digest, err
+	case kpol.KindCertificate:
+		// One host call per certificate, in order; the first failure is the answer.
+		digest := ""
+		for _, cert := range sig.Certificates {
+			res, err := e.Verifier.VerifyKubewardenCertificate(ctx, verify.KubewardenCertificateCheck{Image: image, Certificate: cert,
+				Chain: sig.CertificateChain, RequireRekorBundle: sig.RequireRekorBundle, Annotations: sig.Annotations, Auth: auth(obj)})
+			if err != nil {
+				return "", err
+			}
+			digest = res.Digest
+		}
+		return digest, nil
 	}
 	return "", &verify.ToolError{Err: fmt.Errorf("verify-image-signatures %s signatures are not replayed yet", sig.Kind)}
 }

@@ -30,6 +30,14 @@ func (f *fakeVerifier) VerifyKubewardenKeyless(_ context.Context, c verify.Kubew
 	return f.VerifyKubewardenKeys(context.Background(), verify.KubewardenKeyCheck{Image: c.Image})
 }
 
+func (f *fakeVerifier) VerifyKubewardenCertificate(_ context.Context, c verify.KubewardenCertificateCheck) (verify.KubewardenResult, error) {
+	if c.Certificate == "bad" {
+		f.calls++
+		return verify.KubewardenResult{}, &verify.FailedError{Err: errors.New("verification failed: Several Signature Layers failed verification")}
+	}
+	return f.VerifyKubewardenKeys(context.Background(), verify.KubewardenKeyCheck{Image: c.Image})
+}
+
 const d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 
 var podRules = []kpol.Rule{{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}, Operations: []string{"CREATE", "UPDATE"}}}
@@ -120,12 +128,19 @@ func TestAdmission(t *testing.T) {
 		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)},
 			message: "Resource web is not accepted: verification of image reg/a:v1 failed: " + host + "Must provide keyless info"},
 		{name: "a shape not replayed fails closed", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
-			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindCertificate, Certificates: []string{"pem"}}}
+			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: "future-shape"}}
 		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)},
-			message: "kubectl-verify: verify-image-signatures certificates signatures are not replayed yet"},
+			message: "kubectl-verify: verify-image-signatures future-shape signatures are not replayed yet"},
+		{name: "certificates: every one must pass, in order (rows 7, 8)", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
+			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindCertificate, Certificates: []string{"good", "bad", "good2"}}}
+		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)}, wantCalls: 2,
+			message: "Resource web is not accepted: verification of image reg/a:v1 failed: " + host + "verification failed: Several Signature Layers failed verification"},
+		{name: "certificates, all good", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
+			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindCertificate, Certificates: []string{"good", "good2"}}}
+		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)}, wantCalls: 2, allowed: true, patch: map[string]string{"/spec/containers/0/image": "reg/a:v1@" + d1}},
 		{name: "failurePolicy Ignore lets what the tool cannot replay through", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
 			p.FailurePolicy = "Ignore"
-			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: kpol.KindCertificate, Certificates: []string{"pem"}}}
+			p.Settings.Signatures = []kpol.Signature{{Image: "reg/*", Kind: "future-shape"}}
 		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)}, allowed: true},
 		{name: "namespace labels unknown, a selector on them: fail closed", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
 			p.NamespaceSelector = &kpol.LabelSelector{MatchExpressions: []kpol.LabelRequirement{{Key: "env", Operator: "Exists"}}}
