@@ -199,4 +199,16 @@ func (s *Set) RequirePublicTrust(available bool) {
 				prefix, r.Name, strings.Join(r.PublicTrust, "; ")))
 		}
 	}
+	for _, p := range s.Kubewarden {
+		if p.Settings == nil {
+			continue
+		}
+		for i, sig := range p.Settings.Signatures {
+			keyless := sig.Kind == kubewarden.KindKeyless || sig.Kind == kubewarden.KindKeylessPrefix || sig.Kind == kubewarden.KindGitHubActions
+			if keyless || (sig.Kind == kubewarden.KindCertificate && sig.RequireRekorBundle) {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("%s %s: signatures[%d] (%s) needs the Fulcio roots and Rekor keys Kubewarden's host reads from the Sigstore TUF repository: give --trusted-root to replay it; images it selects get an error check",
+					p.Kind, p.Key(), i, sig.Kind))
+			}
+		}
+	}
 }
