@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-verify/kubectl-verify/policyload"
+	kwpol "github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
@@ -50,9 +51,11 @@ type EngineStatus struct {
 	Found    bool     `json:"found"`
 	Kinds    []string `json:"kinds"`
 	Replayed bool     `json:"replayed"`
+	// Note says what of a found engine is replayed when that is not all of it.
+	Note string `json:"note,omitempty"`
 }
 
-// PolicyRow is one rule of one policy.
+// PolicyRow is one rule of one policy (one row per policy for Sigstore and Kubewarden).
 type PolicyRow struct {
 	Engine      string   `json:"engine"`
 	Kind        string   `json:"kind"`
@@ -65,6 +68,11 @@ type PolicyRow struct {
 	Authorities []string `json:"authorities"`
 	Unsupported []string `json:"unsupported"`
 	Source      string   `json:"source"`
+	// Module is a Kubewarden policy's module reference.
+	Module string `json:"module,omitempty"`
+	// Simulated is false for a policy that is listed only: a Kubewarden module other than
+	// verify-image-signatures.
+	Simulated bool `json:"simulated"`
 }
 
 // NewCmdPolicies is `kubectl verify policies`.
@@ -141,7 +149,7 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 		}
 	}
 	set.RequirePublicTrust(o.TrustedRoot != "")
-	list := describe(set, source)
+	list := describe(set, source, o.TrustedRoot != "")
 	switch o.Output {
 	case "json":
 		return report.PrintJSON(o.Out, list)
@@ -154,7 +162,8 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 	return printPolicies(o.Out, list)
 }
 
-func describe(set *policyload.Set, source string) PolicyList {
+// describe lists set; trusted says a trust root stands in for the public Sigstore material.
+func describe(set *policyload.Set, source string, trusted bool) PolicyList {
 	list := PolicyList{APIVersion: report.APIVersion, Kind: "PolicyList", Source: source, Policies: []PolicyRow{}, Warnings: set.Warnings}
 	if list.Warnings == nil {
 		list.Warnings = []string{}
@@ -162,7 +171,11 @@ func describe(set *policyload.Set, source string) PolicyList {
 	for _, e := range engineNames {
 		kinds := append([]string{}, set.Found[e]...)
 		sort.Strings(kinds)
-		list.Engines = append(list.Engines, EngineStatus{Name: e, Found: len(kinds) > 0, Kinds: kinds, Replayed: e == "kyverno" || e == "sigstore"})
+		status := EngineStatus{Name: e, Found: len(kinds) > 0, Kinds: kinds, Replayed: e == "kyverno" || e == "sigstore"}
+		if e == "kubewarden" {
+			status.Replayed, status.Note = kubewardenStatus(kinds, trusted)
+		}
+		list.Engines = append(list.Engines, status)
 	}
 	for _, p := range set.Kyverno {
 		for _, r := range p.Spec.Rules {
@@ -170,7 +183,7 @@ func describe(set *policyload.Set, source string) PolicyList {
 				continue
 			}
 			row := PolicyRow{Engine: "kyverno", Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Rule: r.Name, Mode: kyvernoMode(p, &r),
-				Unsupported: append([]string{}, r.Unsupported...), Source: p.Source, Authorities: []string{}}
+				Unsupported: append([]string{}, r.Unsupported...), Source: p.Source, Authorities: []string{}, Simulated: true}
 			for _, iv := range r.VerifyImages {
 				row.Images = append(row.Images, iv.ImageReferences...)
 				row.Skip = append(row.Skip, iv.SkipImageReferences...)
@@ -192,7 +205,7 @@ func describe(set *policyload.Set, source string) PolicyList {
 	}
 	for _, p := range set.Sigstore {
 		row := PolicyRow{Engine: "sigstore", Kind: "ClusterImagePolicy", Name: p.Name, Mode: p.Spec.Mode,
-			Unsupported: append([]string{}, p.Unsupported...), Source: p.Source, Authorities: []string{}}
+			Unsupported: append([]string{}, p.Unsupported...), Source: p.Source, Authorities: []string{}, Simulated: true}
 		for _, g := range p.Spec.Images {
 			row.Images = append(row.Images, g.Glob)
 		}
@@ -201,7 +214,161 @@ func describe(set *policyload.Set, source string) PolicyList {
 		}
 		list.Policies = append(list.Policies, row)
 	}
+	for _, p := range set.Kubewarden {
+		list.Policies = append(list.Policies, describeKubewarden(p, trusted))
+	}
 	return list
+}
+
+// How simulate/engine/kubewarden replays a verify-image-signatures signature shape.
+const (
+	shapeNotReplayed = iota
+	shapeReplayed
+	// shapeNeedsTrustRoot: replayed against --trusted-root, which stands in for the Sigstore
+	// TUF data Kubewarden's host reads; without it, a kubectl-verify error check.
+	shapeNeedsTrustRoot
+	// shapeRekorNeedsTrustRoot: replayed; with requireRekorBundle, as shapeNeedsTrustRoot.
+	shapeRekorNeedsTrustRoot
+)
+
+// kubewardenShapes are the signature shapes in serde's order, with how each is replayed.
+// Keep it in step with that engine's verify (and policyload's RequirePublicTrust).
+var kubewardenShapes = []struct {
+	kind string
+	how  int
+}{
+	{kwpol.KindPubKeys, shapeReplayed},
+	{kwpol.KindKeyless, shapeNeedsTrustRoot},
+	{kwpol.KindGitHubActions, shapeNeedsTrustRoot},
+	{kwpol.KindKeylessPrefix, shapeNeedsTrustRoot},
+	{kwpol.KindCertificate, shapeRekorNeedsTrustRoot},
+}
+
+// kubewardenStatus: Kubewarden is replayed when (Cluster)AdmissionPolicies were found, as far
+// as the note says (policy groups alone are not replayed).
+func kubewardenStatus(kinds []string, trusted bool) (bool, string) {
+	found := false
+	for _, k := range kinds {
+		if strings.HasSuffix(k, " ClusterAdmissionPolicy") || strings.HasSuffix(k, " AdmissionPolicy") {
+			found = true
+		}
+	}
+	if !found {
+		if len(kinds) > 0 {
+			return false, "only policy groups, not replayed yet"
+		}
+		return false, ""
+	}
+	var replayed, needRoot, not []string
+	for _, s := range kubewardenShapes {
+		switch {
+		case s.how == shapeReplayed, s.how == shapeRekorNeedsTrustRoot, s.how == shapeNeedsTrustRoot && trusted:
+			replayed = append(replayed, s.kind)
+		case s.how == shapeNeedsTrustRoot:
+			needRoot = append(needRoot, s.kind)
+		default:
+			not = append(not, s.kind)
+		}
+		if s.how == shapeRekorNeedsTrustRoot && !trusted {
+			needRoot = append(needRoot, s.kind+" with requireRekorBundle")
+		}
+	}
+	note := "verify-image-signatures replayed, signatures " + strings.Join(replayed, ", ")
+	if len(needRoot) > 0 {
+		note += "; " + strings.Join(needRoot, ", ") + " need --trusted-root"
+	}
+	if len(not) > 0 {
+		note += "; " + strings.Join(not, ", ") + " not replayed yet"
+	}
+	if len(needRoot)+len(not) > 0 {
+		note += " (else a kubectl-verify error check)"
+	}
+	return true, note + "; other modules listed, not simulated; policy groups not replayed yet"
+}
+
+// describeKubewarden is one (Cluster)AdmissionPolicy: its signatures[] entries when it runs
+// verify-image-signatures, else the module, listed as not simulated.
+func describeKubewarden(p *kwpol.Policy, trusted bool) PolicyRow {
+	row := PolicyRow{Engine: "kubewarden", Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Mode: p.Mode, Module: p.Module,
+		Images: []string{}, Authorities: []string{}, Unsupported: []string{}, Source: p.Source, Simulated: p.VerifyImages}
+	if !p.VerifyImages {
+		row.Unsupported = append(row.Unsupported, "module "+p.Module+" is not verify-image-signatures: not simulated")
+		return row
+	}
+	row.Unsupported = append(row.Unsupported, p.Unsupported...)
+	if p.SettingsError != "" {
+		row.Authorities = append(row.Authorities, "invalid settings, so every request it sees is rejected: Policy settings are invalid: "+p.SettingsError)
+		return row
+	}
+	for i, sig := range p.Settings.Signatures {
+		row.Images = append(row.Images, sig.Image)
+		row.Authorities = append(row.Authorities, fmt.Sprintf("signatures[%d]: %s", i, describeSignature(sig)))
+		if why := kubewardenNotReplayed(sig, trusted); why != "" {
+			row.Unsupported = append(row.Unsupported, fmt.Sprintf("signatures[%d].%s (%s)", i, sig.Kind, why))
+		}
+	}
+	return row
+}
+
+// kubewardenNotReplayed says why the engine does not replay the entry's host call ("" when
+// it does). The host refuses some entries before any registry call (keyless info or a
+// GitHub owner missing): those are replayed whatever the shape.
+func kubewardenNotReplayed(sig kwpol.Signature, trusted bool) string {
+	switch {
+	case sig.Kind == kwpol.KindKeyless && len(sig.Keyless) == 0,
+		sig.Kind == kwpol.KindKeylessPrefix && len(sig.KeylessPrefix) == 0,
+		sig.Kind == kwpol.KindGitHubActions && sig.GitHubActions.Owner == "":
+		return ""
+	}
+	for _, s := range kubewardenShapes {
+		if s.kind != sig.Kind {
+			continue
+		}
+		if s.how == shapeNotReplayed {
+			break
+		}
+		if s.how == shapeReplayed || trusted || s.how == shapeRekorNeedsTrustRoot && !sig.RequireRekorBundle {
+			return ""
+		}
+		return "needs the Fulcio roots and Rekor keys Kubewarden reads over TUF: give --trusted-root to replay it"
+	}
+	return sig.Kind + " signatures are not replayed yet"
+}
+
+// describeSignature says what a signatures[] entry checks: every key, identity or
+// certificate of the entry must verify.
+func describeSignature(sig kwpol.Signature) string {
+	var what string
+	switch sig.Kind {
+	case kwpol.KindPubKeys:
+		what = fmt.Sprintf("%d public key(s) (all must verify)", len(sig.PubKeys))
+	case kwpol.KindKeyless:
+		what = fmt.Sprintf("keyless, %d issuer/subject pair(s) (all must verify)", len(sig.Keyless))
+	case kwpol.KindKeylessPrefix:
+		what = fmt.Sprintf("keyless prefix, %d issuer/URL prefix pair(s) (all must verify)", len(sig.KeylessPrefix))
+	case kwpol.KindGitHubActions:
+		what = "GitHub Actions owner " + sig.GitHubActions.Owner
+		if sig.GitHubActions.Repo != nil {
+			what += ", repo " + *sig.GitHubActions.Repo
+		}
+	case kwpol.KindCertificate:
+		what = fmt.Sprintf("%d certificate(s) (all must verify)", len(sig.Certificates))
+		if len(sig.CertificateChain) > 0 {
+			what += fmt.Sprintf(", chain of %d", len(sig.CertificateChain))
+		}
+		if sig.RequireRekorBundle {
+			what += ", Rekor bundle required"
+		}
+	}
+	if len(sig.Annotations) > 0 {
+		keys := make([]string, 0, len(sig.Annotations))
+		for k := range sig.Annotations {
+			keys = append(keys, k+"="+sig.Annotations[k])
+		}
+		sort.Strings(keys)
+		what += ", annotations " + strings.Join(keys, ",")
+	}
+	return what
 }
 
 // describeAuthority says what a ClusterImagePolicy authority checks (one passing authority
@@ -292,7 +459,10 @@ func printPolicies(w io.Writer, list PolicyList) error {
 		state := "not found"
 		if e.Found {
 			state = "found: " + strings.Join(e.Kinds, ", ")
-			if !e.Replayed {
+			switch {
+			case e.Note != "":
+				state += " (" + e.Note + ")"
+			case !e.Replayed:
 				state += " (not replayed yet)"
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -121,10 +122,13 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 	return p, nil
 }
 
-// IsVerifyImageSignatures recognises the module by its repository's last path segment, from
-// any registry or mirror, by tag or digest: registry://ghcr.io/kubewarden/policies/
-// verify-image-signatures:v1.0.11, a reference without scheme, or an http(s)/file URL of the
-// module.
+// IsVerifyImageSignatures recognizes the module by reference: a repository named
+// verify-image-signatures in any registry or mirror, by tag or digest
+// (registry://ghcr.io/kubewarden/policies/verify-image-signatures:v1.0.11, or the same without
+// scheme), or an http(s)/file URL of its wasm file: verify-image-signatures.wasm, optionally
+// with a version (verify-image-signatures-v1.0.11.wasm), or a policy.wasm under a
+// verify-image-signatures path segment, as GitHub releases publish it. A module whose name only
+// starts with the string (verify-image-signatures-fork) is another policy.
 func IsVerifyImageSignatures(module string) bool {
 	ref := module
 	if scheme, rest, ok := strings.Cut(module, "://"); ok {
@@ -136,9 +140,12 @@ func IsVerifyImageSignatures(module string) bool {
 			if err != nil {
 				return false
 			}
-			base := u.Path[strings.LastIndex(u.Path, "/")+1:]
-			base = strings.TrimSuffix(base, ".wasm")
-			return base == "verify-image-signatures" || strings.HasPrefix(base, "verify-image-signatures-") || strings.HasPrefix(base, "verify-image-signatures_")
+			segments := strings.Split(u.Path, "/")
+			base := segments[len(segments)-1]
+			if base == "policy.wasm" {
+				return slices.Contains(segments[:len(segments)-1], "verify-image-signatures")
+			}
+			return isVersionedName(strings.TrimSuffix(base, ".wasm"))
 		default:
 			return false
 		}
@@ -153,7 +160,24 @@ func IsVerifyImageSignatures(module string) bool {
 	return last == "verify-image-signatures"
 }
 
-// decodeStrict is json.Unmarshal that also says whether the value was null.
+// isVersionedName reports whether a file name (without .wasm) is verify-image-signatures,
+// alone or followed by -, _ or @ and a version (v1.0.11, 1.0.11).
+func isVersionedName(base string) bool {
+	rest, ok := strings.CutPrefix(base, "verify-image-signatures")
+	if !ok {
+		return false
+	}
+	if rest == "" {
+		return true
+	}
+	if !strings.ContainsRune("-_@", rune(rest[0])) {
+		return false
+	}
+	version := strings.TrimPrefix(rest[1:], "v")
+	return version != "" && version[0] >= '0' && version[0] <= '9'
+}
+
+// isNull reports whether a raw value is absent or JSON null.
 func isNull(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw)
 	return len(t) == 0 || bytes.Equal(t, []byte("null"))

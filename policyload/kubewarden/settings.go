@@ -73,25 +73,32 @@ func parseSignature(raw json.RawMessage) (Signature, bool) {
 		return Signature{}, false
 	}
 	sig.Annotations = ann
-	try := func(kind string, f func() bool) bool {
-		if f() {
-			sig.Kind = kind
+	// Each variant decodes into its own copy, so that what a variant that did not fit read
+	// (a keyless list without subjects before a githubActions fit) is not kept.
+	base := sig
+	try := func(kind string, f func(s *Signature) bool) bool {
+		s := base
+		if f(&s) {
+			s.Kind = kind
+			sig = s
 			return true
 		}
 		return false
 	}
 	switch {
-	case try(KindPubKeys, func() bool { return field(fields, "pubKeys", true, &sig.PubKeys) }):
-	case try(KindKeyless, func() bool { return field(fields, "keyless", true, &sig.Keyless) && keylessComplete(fields["keyless"]) }):
-	case try(KindGitHubActions, func() bool {
-		return field(fields, "githubActions", true, &sig.GitHubActions) && sig.GitHubActions != nil && hasKeys(fields["githubActions"], "owner")
+	case try(KindPubKeys, func(s *Signature) bool { return field(fields, "pubKeys", true, &s.PubKeys) }):
+	case try(KindKeyless, func(s *Signature) bool {
+		return field(fields, "keyless", true, &s.Keyless) && keylessComplete(fields["keyless"])
 	}):
-	case try(KindKeylessPrefix, func() bool {
-		return field(fields, "keylessPrefix", true, &sig.KeylessPrefix) && everyHasKeys(fields["keylessPrefix"], "issuer", "url_prefix")
+	case try(KindGitHubActions, func(s *Signature) bool {
+		return field(fields, "githubActions", true, &s.GitHubActions) && s.GitHubActions != nil && hasKeys(fields["githubActions"], "owner")
 	}):
-	case try(KindCertificate, func() bool {
-		return field(fields, "certificates", true, &sig.Certificates) && field(fields, "certificateChain", false, &sig.CertificateChain) &&
-			field(fields, "requireRekorBundle", true, &sig.RequireRekorBundle)
+	case try(KindKeylessPrefix, func(s *Signature) bool {
+		return field(fields, "keylessPrefix", true, &s.KeylessPrefix) && everyHasKeys(fields["keylessPrefix"], "issuer", "url_prefix")
+	}):
+	case try(KindCertificate, func(s *Signature) bool {
+		return field(fields, "certificates", true, &s.Certificates) && field(fields, "certificateChain", false, &s.CertificateChain) &&
+			field(fields, "requireRekorBundle", true, &s.RequireRekorBundle)
 	}):
 	default:
 		return Signature{}, false

@@ -1,5 +1,5 @@
 // Package kubewarden reads Kubewarden ClusterAdmissionPolicy and AdmissionPolicy objects
-// (policies.kubewarden.io v1 and v1alpha2) with the controller's defaults, recognises the
+// (policies.kubewarden.io v1 and v1alpha2) with the controller's defaults, recognizes the
 // verify-image-signatures module and parses its settings as the policy's serde types do
 // (spec/kubewarden-and-peers.md §A1-A2). Parse only: evaluation is simulate/engine/kubewarden's.
 package kubewarden
