@@ -227,7 +227,7 @@ func TestPoliciesCommand(t *testing.T) {
 	wantEngines := []plugin.EngineStatus{
 		{Name: "kyverno", Found: true, Kinds: []string{"kyverno.io ClusterPolicy"}, Replayed: true},
 		{Name: "sigstore", Kinds: []string{}, Replayed: true},
-		{Name: "kubewarden", Kinds: []string{}},
+		{Name: "kubewarden", Kinds: []string{}, Replayed: true},
 	}
 	if d := cmp.Diff(wantEngines, list.Engines); d != "" {
 		t.Errorf("engines (-want +got):\n%s", d)

@@ -244,20 +244,10 @@ var kubewardenShapes = []struct {
 	{kwpol.KindCertificate, shapeRekorNeedsTrustRoot},
 }
 
-// kubewardenStatus: Kubewarden is replayed when (Cluster)AdmissionPolicies were found, as far
-// as the note says (policy groups alone are not replayed).
+// kubewardenStatus: Kubewarden is replayed, as far as the note says when its kinds were found.
 func kubewardenStatus(kinds []string, trusted bool) (bool, string) {
-	found := false
-	for _, k := range kinds {
-		if strings.HasSuffix(k, " ClusterAdmissionPolicy") || strings.HasSuffix(k, " AdmissionPolicy") {
-			found = true
-		}
-	}
-	if !found {
-		if len(kinds) > 0 {
-			return false, "only policy groups, not replayed yet"
-		}
-		return false, ""
+	if len(kinds) == 0 {
+		return true, ""
 	}
 	var replayed, needRoot, not []string
 	for _, s := range kubewardenShapes {
@@ -283,11 +273,12 @@ func kubewardenStatus(kinds []string, trusted bool) (bool, string) {
 	if len(needRoot)+len(not) > 0 {
 		note += " (else a kubectl-verify error check)"
 	}
-	return true, note + "; other modules listed, not simulated; policy groups not replayed yet"
+	return true, note + "; other modules listed, not simulated; policy groups replayed over their verify-image-signatures members (expressions of calls, !, && and ||)"
 }
 
 // describeKubewarden is one (Cluster)AdmissionPolicy: its signatures[] entries when it runs
-// verify-image-signatures, else the module, listed as not simulated.
+// verify-image-signatures, else the module, listed as not simulated; for a policy group, its
+// expression and each member's entries.
 func describeKubewarden(p *kwpol.Policy, trusted bool) PolicyRow {
 	row := PolicyRow{Engine: "kubewarden", Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Mode: p.Mode, Module: p.Module,
 		Images: []string{}, Authorities: []string{}, Unsupported: []string{}, Source: p.Source, Simulated: p.VerifyImages}
@@ -296,6 +287,27 @@ func describeKubewarden(p *kwpol.Policy, trusted bool) PolicyRow {
 		return row
 	}
 	row.Unsupported = append(row.Unsupported, p.Unsupported...)
+	if p.Group {
+		row.Authorities = append(row.Authorities, "expression: "+p.Expression)
+		for _, m := range p.Members {
+			if !m.VerifyImages {
+				row.Unsupported = append(row.Unsupported, "policies."+m.Name+" (module "+m.Module+" is not verify-image-signatures: not simulated)")
+				continue
+			}
+			if m.SettingsError != "" {
+				row.Authorities = append(row.Authorities, "policies."+m.Name+": invalid settings, so it rejects every request: Policy settings are invalid: "+m.SettingsError)
+				continue
+			}
+			for i, sig := range m.Settings.Signatures {
+				row.Images = append(row.Images, sig.Image)
+				row.Authorities = append(row.Authorities, fmt.Sprintf("policies.%s.signatures[%d]: %s", m.Name, i, describeSignature(sig)))
+				if why := kubewardenNotReplayed(sig, trusted); why != "" {
+					row.Unsupported = append(row.Unsupported, fmt.Sprintf("policies.%s.signatures[%d].%s (%s)", m.Name, i, sig.Kind, why))
+				}
+			}
+		}
+		return row
+	}
 	if p.SettingsError != "" {
 		row.Authorities = append(row.Authorities, "invalid settings, so every request it sees is rejected: Policy settings are invalid: "+p.SettingsError)
 		return row

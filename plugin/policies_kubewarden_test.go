@@ -270,12 +270,13 @@ func TestPoliciesKubewardenEngineStatus(t *testing.T) {
 kind: ClusterAdmissionPolicyGroup
 metadata: {name: g}
 spec:
-  expression: "a()"
-  message: no
+  expression: "a() || b()"
+  message: "no"
   rules:
   - {apiGroups: [""], apiVersions: [v1], resources: [pods], operations: [CREATE]}
   policies:
     a: {module: "registry://ghcr.io/kubewarden/policies/verify-image-signatures:v1.0.11", settings: {signatures: []}}
+    b: {module: "registry://ghcr.io/kubewarden/policies/allowed-image-repositories:v1"}
 `
 	tests := []struct {
 		name         string
@@ -285,8 +286,8 @@ spec:
 		wantTable    string
 		wantRows     int
 	}{
-		{"only a policy group", group, false, "only policy groups", "(only policy groups, not replayed yet)", 0},
-		{"a policy and a group", kubewardenPolicies(t) + "---\n" + group, true, "policy groups not replayed yet", "verify-image-signatures replayed, signatures pubKeys, certificates;", 6},
+		{"only a policy group", group, true, "policy groups replayed over their verify-image-signatures members", "policy groups replayed", 1},
+		{"a policy and a group", kubewardenPolicies(t) + "---\n" + group, true, "policy groups replayed", "verify-image-signatures replayed, signatures pubKeys, certificates;", 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -307,8 +308,16 @@ spec:
 			if len(list.Policies) != tt.wantRows {
 				t.Errorf("%d rows, want %d", len(list.Policies), tt.wantRows)
 			}
-			if !strings.Contains(strings.Join(list.Warnings, "\n"), "Kubewarden policy groups are not replayed yet") {
-				t.Errorf("warnings = %q, want the group named", list.Warnings)
+			var group *plugin.PolicyRow
+			for i := range list.Policies {
+				if list.Policies[i].Kind == "ClusterAdmissionPolicyGroup" {
+					group = &list.Policies[i]
+				}
+			}
+			if group == nil || !group.Simulated || group.Authorities[0] != "expression: a() || b()" ||
+				!strings.Contains(strings.Join(group.Authorities, "\n"), "policies.a: invalid settings") ||
+				!strings.Contains(strings.Join(group.Unsupported, "\n"), "policies.b (module registry://ghcr.io/kubewarden/policies/allowed-image-repositories:v1 is not verify-image-signatures: not simulated)") {
+				t.Errorf("group row = %+v, want its expression, the invalid member and the member not simulated", group)
 			}
 			table, _, _ := run(t, "", "policies", "--policy", p)
 			if !strings.Contains(table, tt.wantTable) {

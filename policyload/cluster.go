@@ -67,23 +67,6 @@ func (c Cluster) Load(ctx context.Context) (*Set, error) {
 	if err := c.loadKubewarden(ctx, set); err != nil {
 		return nil, err
 	}
-	// Engines replayed in later versions: their policies are found and counted, and their
-	// presence marks every result incomplete rather than silently ignored.
-	for _, other := range laterEngines {
-		n, found, err := c.count(ctx, other.gk, set)
-		if err != nil {
-			return nil, err
-		}
-		if found == "" {
-			continue
-		}
-		set.Found[other.engine] = append(set.Found[other.engine], found)
-		if n > 0 {
-			msg := fmt.Sprintf("%d %s object(s) found: %s policies are not replayed yet, so admission may differ", n, found, other.name)
-			set.Warnings = append(set.Warnings, msg)
-			set.Gaps = append(set.Gaps, Gap{Engine: other.engine, Message: msg})
-		}
-	}
 	for _, o := range objs {
 		raw, err := json.Marshal(o.Obj)
 		if err != nil {
@@ -129,18 +112,11 @@ func (c Cluster) Load(ctx context.Context) (*Set, error) {
 	return set, nil
 }
 
-var laterEngines = []struct {
-	engine, name string
-	gk           schema.GroupKind
-}{
-	{"kubewarden", "Kubewarden policy group", schema.GroupKind{Group: kubewarden.Group, Kind: "ClusterAdmissionPolicyGroup"}},
-	{"kubewarden", "Kubewarden policy group", schema.GroupKind{Group: kubewarden.Group, Kind: "AdmissionPolicyGroup"}},
-}
-
-// loadKubewarden lists Kubewarden's ClusterAdmissionPolicies and AdmissionPolicies. One the
+// loadKubewarden lists Kubewarden's ClusterAdmissionPolicies and AdmissionPolicies, and the
+// policy groups. One the
 // parser refuses (the API server admitted it) is a gap, not a failure of the run.
 func (c Cluster) loadKubewarden(ctx context.Context, set *Set) error {
-	for _, kind := range []string{"ClusterAdmissionPolicy", "AdmissionPolicy"} {
+	for _, kind := range []string{"ClusterAdmissionPolicy", "AdmissionPolicy", "ClusterAdmissionPolicyGroup", "AdmissionPolicyGroup"} {
 		items, found, err := c.list(ctx, "kubewarden", schema.GroupKind{Group: kubewarden.Group, Kind: kind}, set)
 		if err != nil {
 			return err
@@ -165,28 +141,6 @@ func (c Cluster) loadKubewarden(ctx context.Context, set *Set) error {
 		}
 	}
 	return nil
-}
-
-// count lists up to one page of gk to learn whether any exist (n is a lower bound beyond a page).
-func (c Cluster) count(ctx context.Context, gk schema.GroupKind, set *Set) (int, string, error) {
-	mapping, err := c.Mapper.RESTMapping(gk)
-	if meta.IsNoMatchError(err) {
-		return 0, "", nil
-	}
-	if err != nil {
-		return 0, "", err
-	}
-	found := mapping.GroupVersionKind.GroupVersion().String() + " " + gk.Kind
-	list, err := c.Dynamic.Resource(mapping.Resource).List(ctx, metav1.ListOptions{Limit: 100})
-	if apierrors.IsForbidden(err) {
-		msg := fmt.Sprintf("cannot list %s: %s", found, statusText(err))
-		set.Warnings = append(set.Warnings, msg)
-		return 0, found, nil
-	}
-	if err != nil {
-		return 0, "", err
-	}
-	return len(list.Items), found, nil
 }
 
 // list pages through every object of gk; found names the served version listed.

@@ -4,6 +4,7 @@ package policyload
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -107,7 +108,7 @@ func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sig
 				set.Warnings = append(set.Warnings, fmt.Sprintf("%s: ClusterImagePolicy %s: %s", o.Source, p.Name, w))
 			}
 			set.Sigstore = append(set.Sigstore, p)
-		case kubewarden.IsPolicy(o.APIVersion(), o.Kind()):
+		case kubewarden.IsPolicy(o.APIVersion(), o.Kind()), kubewarden.IsGroup(o.APIVersion(), o.Kind()):
 			raw, err := jsonOf(o)
 			if err != nil {
 				return nil, &Error{o.Source, id, err}
@@ -117,11 +118,6 @@ func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sig
 				return nil, &Error{o.Source, "", err}
 			}
 			set.addKubewarden(p)
-			found("kubewarden", o.APIVersion()+" "+o.Kind())
-		case kubewarden.IsGroup(o.APIVersion(), o.Kind()):
-			msg := fmt.Sprintf("%s: %s: Kubewarden policy groups are not replayed yet, so admission may differ", o.Source, id)
-			set.Warnings = append(set.Warnings, msg)
-			set.Gaps = append(set.Gaps, Gap{Engine: "kubewarden", Message: msg})
 			found("kubewarden", o.APIVersion()+" "+o.Kind())
 		case sigstore.IsTrustRoot(o.APIVersion(), o.Kind()):
 			raw, err := jsonOf(o)
@@ -200,14 +196,20 @@ func (s *Set) RequirePublicTrust(available bool) {
 		}
 	}
 	for _, p := range s.Kubewarden {
-		if p.Settings == nil {
-			continue
+		settings := map[string]*kubewarden.Settings{"": p.Settings}
+		for _, m := range p.Members {
+			settings["policies."+m.Name+"."] = m.Settings
 		}
-		for i, sig := range p.Settings.Signatures {
-			keyless := sig.Kind == kubewarden.KindKeyless || sig.Kind == kubewarden.KindKeylessPrefix || sig.Kind == kubewarden.KindGitHubActions
-			if keyless || (sig.Kind == kubewarden.KindCertificate && sig.RequireRekorBundle) {
-				s.Warnings = append(s.Warnings, fmt.Sprintf("%s %s: signatures[%d] (%s) needs the Fulcio roots and Rekor keys Kubewarden's host reads from the Sigstore TUF repository: give --trusted-root to replay it; images it selects get an error check",
-					p.Kind, p.Key(), i, sig.Kind))
+		for _, where := range slices.Sorted(maps.Keys(settings)) {
+			if settings[where] == nil {
+				continue
+			}
+			for i, sig := range settings[where].Signatures {
+				keyless := sig.Kind == kubewarden.KindKeyless || sig.Kind == kubewarden.KindKeylessPrefix || sig.Kind == kubewarden.KindGitHubActions
+				if keyless || (sig.Kind == kubewarden.KindCertificate && sig.RequireRekorBundle) {
+					s.Warnings = append(s.Warnings, fmt.Sprintf("%s %s: %ssignatures[%d] (%s) needs the Fulcio roots and Rekor keys Kubewarden's host reads from the Sigstore TUF repository: give --trusted-root to replay it; images it selects get an error check",
+						p.Kind, p.Key(), where, i, sig.Kind))
+				}
 			}
 		}
 	}

@@ -7,8 +7,8 @@ import (
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
 )
 
-// TestFromObjectsKubewarden: Kubewarden policies are loaded (groups are a gap, not an error),
-// and keyless entries without --trusted-root are announced.
+// TestFromObjectsKubewarden: Kubewarden policies and groups are loaded, and keyless entries
+// without --trusted-root are announced.
 func TestFromObjectsKubewarden(t *testing.T) {
 	const doc = `apiVersion: policies.kubewarden.io/v1
 kind: ClusterAdmissionPolicy
@@ -27,7 +27,12 @@ spec:
 apiVersion: policies.kubewarden.io/v1
 kind: ClusterAdmissionPolicyGroup
 metadata: {name: group}
-spec: {}
+spec:
+  rules: [{apiGroups: [""], apiVersions: [v1], resources: [pods], operations: [CREATE]}]
+  expression: "a()"
+  message: refused
+  policies:
+    a: {module: "registry://ghcr.io/kubewarden/policies/verify-image-signatures:v1", settings: {signatures: [{image: "*", pubKeys: []}]}}
 `
 	objs, err := manifest.Parse([]byte(doc), "policies.yaml")
 	if err != nil {
@@ -38,8 +43,8 @@ spec: {}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(set.Kubewarden) != 1 || set.Kubewarden[0].Settings == nil || len(set.Gaps) != 1 || set.Gaps[0].Engine != "kubewarden" {
-			t.Fatalf("loaded %+v, gaps %+v: want the policy and a gap for the group", set.Kubewarden, set.Gaps)
+		if len(set.Kubewarden) != 2 || set.Kubewarden[0].Settings == nil || !set.Kubewarden[1].Group || len(set.Gaps) != 0 {
+			t.Fatalf("loaded %+v, gaps %+v: want the policy and the group", set.Kubewarden, set.Gaps)
 		}
 		set.RequirePublicTrust(trusted)
 		warned := strings.Contains(strings.Join(set.Warnings, "\n"), "ClusterAdmissionPolicy keyless: signatures[0] (keyless) needs the Fulcio roots")

@@ -31,6 +31,14 @@ type spec struct {
 	Message                                 string           `json:"message"`
 	AllowInsideAdmissionControllerNamespace bool             `json:"allowInsideAdmissionControllerNamespace"`
 	Settings                                json.RawMessage  `json:"settings"`
+	// A policy group's.
+	Expression string                 `json:"expression"`
+	Policies   map[string]groupMember `json:"policies"`
+}
+
+type groupMember struct {
+	Module   string          `json:"module"`
+	Settings json.RawMessage `json:"settings"`
 }
 
 // Parse reads one ClusterAdmissionPolicy or AdmissionPolicy. An AdmissionPolicy without a
@@ -42,11 +50,12 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return nil, fmt.Errorf("decoding Kubewarden policy: %w", err)
 	}
-	if !IsPolicy(obj.APIVersion, obj.Kind) {
+	group := IsGroup(obj.APIVersion, obj.Kind)
+	if !IsPolicy(obj.APIVersion, obj.Kind) && !group {
 		return nil, fmt.Errorf("not a Kubewarden policy: %s %s", obj.APIVersion, obj.Kind)
 	}
-	p := &Policy{Kind: obj.Kind, APIVersion: obj.APIVersion, Name: obj.Metadata.Name, Source: source, Mode: "protect", FailurePolicy: "Fail"}
-	if obj.Kind == "AdmissionPolicy" {
+	p := &Policy{Kind: obj.Kind, APIVersion: obj.APIVersion, Name: obj.Metadata.Name, Source: source, Mode: "protect", FailurePolicy: "Fail", Group: group}
+	if obj.Kind == "AdmissionPolicy" || obj.Kind == "AdmissionPolicyGroup" {
 		p.Namespace = obj.Metadata.Namespace
 		if p.Namespace == "" {
 			p.Namespace = defaultNamespace
@@ -62,9 +71,15 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 		return nil, invalid("spec", "Required value")
 	}
 	switch {
-	case s.Module == "":
+	case group && s.Expression == "":
+		return nil, invalid("spec.expression", "Required value")
+	case group && s.Message == "":
+		return nil, invalid("spec.message", "Required value")
+	case group && len(s.Policies) == 0:
+		return nil, invalid("spec.policies", "Required value: a policy group needs policies")
+	case !group && s.Module == "":
 		return nil, invalid("spec.module", "Required value")
-	case s.Mutating == nil:
+	case !group && s.Mutating == nil:
 		return nil, invalid("spec.mutating", "Required value")
 	case len(s.Rules) == 0:
 		return nil, invalid("spec.rules", "Required value: a value must be specified")
@@ -99,15 +114,44 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 	default:
 		return nil, invalid("spec.failurePolicy", fmt.Sprintf("Unsupported value: %q: supported values: \"Fail\", \"Ignore\"", s.FailurePolicy))
 	}
-	p.Module, p.Mutating, p.Rules = s.Module, *s.Mutating, s.Rules
+	p.Rules = s.Rules
 	p.ObjectSelector, p.MatchConditions, p.Message = s.ObjectSelector, s.MatchConditions, s.Message
-	if obj.Kind == "ClusterAdmissionPolicy" {
+	if obj.Kind == "ClusterAdmissionPolicy" || obj.Kind == "ClusterAdmissionPolicyGroup" {
 		p.NamespaceSelector = s.NamespaceSelector
 		p.AllowInsideAdmissionControllerNamespace = s.AllowInsideAdmissionControllerNamespace
 	}
 	if len(p.MatchConditions) > 0 {
 		p.Unsupported = append(p.Unsupported, "spec.matchConditions (CEL match conditions are not replayed yet)")
 	}
+	if group {
+		// Groups never mutate ("by design"): a member's patch makes that member reject.
+		p.Expression = s.Expression
+		names := make([]string, 0, len(s.Policies))
+		for name := range s.Policies {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			m := Member{Name: name, Module: s.Policies[name].Module, VerifyImages: IsVerifyImageSignatures(s.Policies[name].Module)}
+			if m.VerifyImages {
+				settings, err := ParseSettings(s.Policies[name].Settings)
+				if err != nil {
+					m.SettingsError = err.Error()
+					p.Warnings = append(p.Warnings, fmt.Sprintf("member %s: settings are invalid, so it rejects every request: %s", name, m.SettingsError))
+				}
+				m.Settings = settings
+				p.VerifyImages = true
+			} else {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("member %s: module %s is not verify-image-signatures: not simulated (the expression is decided without it where it can be)", name, m.Module))
+			}
+			p.Members = append(p.Members, m)
+		}
+		if !p.VerifyImages {
+			p.Warnings = append(p.Warnings, "no member runs verify-image-signatures: not simulated")
+		}
+		return p, nil
+	}
+	p.Module, p.Mutating = s.Module, *s.Mutating
 	p.VerifyImages = IsVerifyImageSignatures(p.Module)
 	if !p.VerifyImages {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("module %s is not verify-image-signatures: not simulated", p.Module))

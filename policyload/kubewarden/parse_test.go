@@ -288,9 +288,9 @@ func TestParseErrors(t *testing.T) {
 		{"no name",
 			policyDoc("policies.kubewarden.io/v1", "ClusterAdmissionPolicy", "{}", visSpec("")),
 			"ClusterAdmissionPolicy: metadata.name: Required value"},
-		{"a policy group is not a policy",
+		{"a policy group without an expression",
 			policyDoc("policies.kubewarden.io/v1", "ClusterAdmissionPolicyGroup", "{name: g}", visSpec("")),
-			"not a Kubewarden policy: policies.kubewarden.io/v1 ClusterAdmissionPolicyGroup"},
+			"ClusterAdmissionPolicyGroup/g is invalid: spec.expression: Required value"},
 		{"another group's kind",
 			policyDoc("example.com/v1", "ClusterAdmissionPolicy", "{name: p}", visSpec("")),
 			"not a Kubewarden policy"},
@@ -349,5 +349,53 @@ func TestIsVerifyImageSignatures(t *testing.T) {
 				t.Errorf("IsVerifyImageSignatures(%q) = %v, want %v", tt.module, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseGroup: a policy group's members by name, each recognised and its settings parsed;
+// groups never mutate.
+func TestParseGroup(t *testing.T) {
+	const doc = `apiVersion: policies.kubewarden.io/v1
+kind: AdmissionPolicyGroup
+metadata: {name: g}
+spec:
+  rules:
+  - {apiGroups: [""], apiVersions: [v1], resources: [pods], operations: [CREATE]}
+  expression: "signed() || (allowed_repos() && !bad())"
+  message: images must be signed
+  policies:
+    signed:
+      module: registry://ghcr.io/kubewarden/policies/verify-image-signatures:v1.0.11
+      settings:
+        modifyImagesWithDigest: false
+        signatures: [{image: "*", keyless: [{issuer: i, subject: s}]}]
+    bad:
+      module: registry://ghcr.io/kubewarden/policies/verify-image-signatures:v1.0.11
+      settings: {signatures: []}
+    allowed_repos:
+      module: registry://ghcr.io/kubewarden/policies/allowed-image-repositories:v1
+`
+	p, err := Parse(fromYAML(t, doc), "g.yaml:1", "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Group || p.Mutating || p.Namespace != "team" || p.UniqueName() != "namespaced-team-g" || p.Message != "images must be signed" || !p.VerifyImages {
+		t.Fatalf("group = %+v", p)
+	}
+	var names []string
+	for _, m := range p.Members {
+		names = append(names, m.Name)
+	}
+	if strings.Join(names, ",") != "allowed_repos,bad,signed" {
+		t.Errorf("members %v, want them by name", names)
+	}
+	if m := p.Members[0]; m.VerifyImages || m.Settings != nil {
+		t.Errorf("allowed_repos = %+v, want not simulated", m)
+	}
+	if m := p.Members[1]; m.SettingsError != "Signatures must not be empty" {
+		t.Errorf("bad = %+v, want its settings refused", m)
+	}
+	if m := p.Members[2]; m.Settings == nil || m.Settings.ModifyImagesWithDigest || m.Settings.Signatures[0].Kind != KindKeyless {
+		t.Errorf("signed = %+v", m)
 	}
 }

@@ -41,6 +41,14 @@ type Policy struct {
 	Settings      *Settings
 	SettingsError string
 
+	// Group says the object is a policy group (ClusterAdmissionPolicyGroup,
+	// AdmissionPolicyGroup): its Members are evaluated, Expression combines their verdicts
+	// (each member a zero-argument function), and Message is the rejection. VerifyImages is
+	// then whether some member runs verify-image-signatures.
+	Group      bool
+	Expression string
+	Members    []Member
+
 	// Warnings are load warnings; Unsupported fields not replayed, which give the images the
 	// policy would see an error check.
 	Warnings    []string
@@ -69,6 +77,15 @@ func (p *Policy) WebhookName() string { return p.UniqueName() + ".kubewarden.adm
 
 // Monitor reports whether the policy only logs (its answers never reach the API server).
 func (p *Policy) Monitor() bool { return p.Mode == "monitor" }
+
+// Member is one policy of a group, by name.
+type Member struct {
+	Name, Module string
+	// VerifyImages, Settings and SettingsError as for a Policy.
+	VerifyImages  bool
+	Settings      *Settings
+	SettingsError string
+}
 
 // Rule is admissionregistration/v1 RuleWithOperations.
 type Rule struct {

@@ -87,7 +87,7 @@ func (e *Engine) Checks(ctx context.Context, req Request) Outcome {
 		if !reached {
 			continue
 		}
-		d := e.decide(ctx, p, req.Object)
+		d := e.evaluate(ctx, p, req.Object)
 		out.Checks = append(out.Checks, d.checks...)
 		out.NotChecked = append(out.NotChecked, d.notChecked...)
 	}
@@ -126,7 +126,7 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 					}
 					return admission.Response{Message: report.ToolErrorPrefix + why}
 				}
-				return respond(p, e.decide(ctx, p, obj), enforce)
+				return respond(p, e.evaluate(ctx, p, obj), enforce)
 			}})
 	}
 	return hooks
@@ -137,18 +137,20 @@ func respond(p *kpol.Policy, d decision, enforce bool) admission.Response {
 	if p.Monitor() && !enforce {
 		return admission.Response{Allowed: true}
 	}
-	msg := d.rejected
 	if d.toolError != "" {
+		// Not the engine's answer: fail as the webhook's failurePolicy says, saying why.
 		if p.FailurePolicy == "Ignore" {
 			return admission.Response{Allowed: true}
 		}
-		msg = report.ToolErrorPrefix + d.toolError
+		return admission.Response{Message: report.ToolErrorPrefix + d.toolError}
 	}
+	msg := d.rejected
 	if msg == "" && len(d.patch) > 0 && !p.Mutating {
 		msg = fmt.Sprintf("Request rejected by policy %s. The policy attempted to mutate the request, but it is currently configured to not allow mutations.", p.UniqueName())
 	}
 	if msg != "" {
-		if p.Message != "" {
+		// A group's message is its rejection already (the group evaluator writes it).
+		if p.Message != "" && !p.Group {
 			msg = p.Message
 		}
 		return admission.Response{Message: msg}
@@ -313,11 +315,11 @@ func containers(obj map[string]any) []extract.Container {
 	return out
 }
 
-// accepted are the kinds the policy reads a pod spec from; any other kind is accepted.
-var accepted = map[string]bool{"Pod": true, "Deployment": true, "StatefulSet": true, "DaemonSet": true, "Job": true,
+// acceptedKinds are the kinds the policy reads a pod spec from; any other kind is accepted.
+var acceptedKinds = map[string]bool{"Pod": true, "Deployment": true, "StatefulSet": true, "DaemonSet": true, "Job": true,
 	"ReplicaSet": true, "ReplicationController": true, "CronJob": true}
 
 func accepts(obj map[string]any) bool {
 	kind, _ := obj["kind"].(string)
-	return accepted[kind]
+	return acceptedKinds[kind]
 }
