@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/kwcert"
 )
 
 // ParseSettings reads verify-image-signatures' settings as its serde types do: unknown keys
@@ -183,7 +186,23 @@ func (s Signature) validate() error {
 		if err := allPEM(s.Certificates); err != nil {
 			return err
 		}
-		return allPEM(s.CertificateChain)
+		if err := allPEM(s.CertificateChain); err != nil {
+			return err
+		}
+		// The host's is_certificate_trusted, for each certificate, now.
+		var reasons []string
+		for _, c := range s.Certificates {
+			if _, err := kwcert.Trusted(c, s.CertificateChain, time.Now()); err != nil {
+				reason := err.Error()
+				if !strings.HasPrefix(reason, "Certificate PEM data is not valid") {
+					reason = "Certificate not trusted: " + reason
+				}
+				reasons = append(reasons, reason)
+			}
+		}
+		if len(reasons) > 0 {
+			return errors.New(strings.Join(reasons, "; "))
+		}
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ func indented(text string, n int) string {
 func TestParseSettings(t *testing.T) {
 	key := indented(testKey, 8)
 	repo := "app"
+	c := testCerts()
 	tests := []struct {
 		name string
 		yaml string
@@ -109,9 +110,19 @@ func TestParseSettings(t *testing.T) {
 		},
 		{
 			name: "certificates with chain and requireRekorBundle",
-			yaml: "signatures:\n- image: \"ghcr.io/acme/*\"\n  certificates: [" + jsonString(testKey) + "]\n  certificateChain: [" + jsonString(testKey) + "]\n  requireRekorBundle: true\n",
+			yaml: "signatures:\n- image: \"ghcr.io/acme/*\"\n  certificates: [" + jsonString(c.leaf) + "]\n  certificateChain: [" + jsonString(c.ca) + "]\n  requireRekorBundle: true\n",
 			want: &Settings{ModifyImagesWithDigest: true, Signatures: []Signature{{Image: "ghcr.io/acme/*", Kind: KindCertificate,
-				Certificates: []string{testKey}, CertificateChain: []string{testKey}, RequireRekorBundle: true}}},
+				Certificates: []string{c.leaf}, CertificateChain: []string{c.ca}, RequireRekorBundle: true}}},
+		},
+		{
+			name:    "a chain that does not trust the certificate (row 38)",
+			yaml:    "signatures:\n- image: myimage\n  certificates: [" + jsonString(c.leaf) + "]\n  certificateChain: [" + jsonString(c.otherCA) + "]\n  requireRekorBundle: false\n",
+			wantErr: `Certificate signature for image myimage: "Certificate not trusted: Certificate is not trusted by the provided cert chain"`,
+		},
+		{
+			name: "each certificate's reason, joined by '; '",
+			yaml: "signatures:\n- image: myimage\n  certificates: [" + jsonString(c.expired) + ", " + jsonString(c.leaf) + ", " + jsonString(testKey) + "]\n  requireRekorBundle: false\n",
+			wantErrPrefix: `Certificate signature for image myimage: "Certificate not trusted: Certificate is being used after its expiration date; Certificate PEM data is not valid: `,
 		},
 		{
 			name:    "certificates without requireRekorBundle fit no variant",

@@ -3,7 +3,6 @@ package verify
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/kwcert"
 )
 
 // KubewardenKeyCheck is verify-image-signatures' pubKeys entry as Kubewarden's host runs it
@@ -279,7 +280,7 @@ func (v *Verifier) verifyKubewardenCertificate(ctx context.Context, c Kubewarden
 	if err != nil {
 		return KubewardenResult{}, err
 	}
-	cert, err := KubewardenTrustedCertificate(c.Certificate, c.Chain, time.Now())
+	cert, err := kwcert.Trusted(c.Certificate, c.Chain, time.Now())
 	if err != nil {
 		return KubewardenResult{}, &FailedError{err}
 	}
@@ -322,38 +323,4 @@ func (v *Verifier) verifyKubewardenCertificate(ctx context.Context, c Kubewarden
 		}
 	}
 	return KubewardenResult{Digest: dref.DigestStr()}, nil
-}
-
-// KubewardenTrustedCertificate is the certificate checks Kubewarden makes of a certificates
-// entry, at settings validation (the host's is_certificate_trusted) and again for each
-// request: it parses, is valid at now, and chains to the chain's certificates when a chain
-// is given. The errors are the host's reasons.
-func KubewardenTrustedCertificate(certPEM string, chain []string, now time.Time) (*x509.Certificate, error) {
-	block, _ := pem.Decode([]byte(certPEM))
-	if block == nil {
-		return nil, errors.New("Certificate PEM data is not valid: no PEM block found") //nolint:staticcheck // the host's text
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("Certificate PEM data is not valid: %v", err) //nolint:staticcheck // the host's text
-	}
-	switch {
-	case now.After(cert.NotAfter):
-		return nil, errors.New("Certificate is being used after its expiration date") //nolint:staticcheck // the host's text
-	case now.Before(cert.NotBefore):
-		return nil, errors.New("Certificate is being used before its validity date") //nolint:staticcheck // the host's text
-	}
-	if len(chain) == 0 {
-		return cert, nil
-	}
-	roots := x509.NewCertPool()
-	for _, p := range chain {
-		if !roots.AppendCertsFromPEM([]byte(p)) {
-			return nil, errors.New("Certificate not trusted: the certificate chain is not PEM") //nolint:staticcheck // the host's text
-		}
-	}
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-		return nil, errors.New("Certificate is not trusted by the provided cert chain") //nolint:staticcheck // the host's text
-	}
-	return cert, nil
 }
