@@ -151,8 +151,24 @@ func (c *testCluster) create(t testing.TB, obj map[string]any) {
 		}
 		client = ri.Namespace(ns)
 	}
-	if _, err := client.Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+	// A Pod's ephemeral containers cannot be set on create: they are added afterwards through
+	// the ephemeralcontainers subresource, as `kubectl debug` adds them.
+	ephemeral, _, _ := unstructured.NestedSlice(obj, "spec", "ephemeralContainers")
+	if gvk.Kind == "Pod" && len(ephemeral) > 0 {
+		u = u.DeepCopy()
+		unstructured.RemoveNestedField(u.Object, "spec", "ephemeralContainers")
+	}
+	created, err := client.Create(context.Background(), u, metav1.CreateOptions{})
+	if err != nil {
 		t.Fatalf("creating %s %s/%s: %v", gvk.Kind, u.GetNamespace(), u.GetName(), err)
+	}
+	if len(ephemeral) > 0 {
+		if err := unstructured.SetNestedSlice(created.Object, ephemeral, "spec", "ephemeralContainers"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.Update(context.Background(), created, metav1.UpdateOptions{}, "ephemeralcontainers"); err != nil {
+			t.Fatalf("adding ephemeral containers to Pod %s/%s: %v", u.GetNamespace(), u.GetName(), err)
+		}
 	}
 }
 
