@@ -19,6 +19,15 @@ func kubewardenPolicies(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ca, err := verifytest.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A certificates entry is checked at settings validation: it must be a real certificate.
+	leaf, err := ca.Issue("https://github.com/acme/app/.github/workflows/release.yaml@refs/tags/v1", "https://token.actions.githubusercontent.com")
+	if err != nil {
+		t.Fatal(err)
+	}
 	pem := strings.ReplaceAll(strings.TrimSpace(key.PublicPEM), "\n", "\n        ")
 	rules := `  rules:
   - {apiGroups: [""], apiVersions: [v1], resources: [pods], operations: [CREATE, UPDATE]}
@@ -49,9 +58,9 @@ spec:
     - {image: "registry.example/kl*", keyless: [{issuer: "https://accounts.google.com", subject: "dev@example.com"}]}
     - {image: "registry.example/gh*", githubActions: {owner: acme, repo: app}}
     - {image: "registry.example/kp*", keylessPrefix: [{issuer: "https://token.actions.githubusercontent.com", url_prefix: "https://github.com/acme"}]}
-    - {image: "registry.example/ce*", certificates: ["` + strings.ReplaceAll(strings.TrimSpace(key.PublicPEM), "\n", `\n`) + `"], requireRekorBundle: true}
+    - {image: "registry.example/ce*", certificates: ["` + strings.ReplaceAll(strings.TrimSpace(leaf.CertPEM), "\n", `\n`) + `"], requireRekorBundle: true}
     - {image: "registry.example/empty*", keyless: []}
-    - {image: "registry.example/cn*", certificates: ["` + strings.ReplaceAll(strings.TrimSpace(key.PublicPEM), "\n", `\n`) + `"], requireRekorBundle: false}
+    - {image: "registry.example/cn*", certificates: ["` + strings.ReplaceAll(strings.TrimSpace(leaf.CertPEM), "\n", `\n`) + `"], requireRekorBundle: false}
 ---
 apiVersion: policies.kubewarden.io/v1
 kind: ClusterAdmissionPolicy
@@ -86,7 +95,7 @@ spec:
   module: ghcr.io/kubewarden/policies/verify-image-signatures:v1.0.11
   mutating: true
   matchConditions:
-  - {name: not-system, expression: "request.namespace != 'kube-system'"}
+  - {name: admins, expression: "authorizer.group('').resource('pods').check('create').allowed()"}
 ` + rules + `  settings:
     signatures:
     - {image: "*", githubActions: {owner: acme}}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/admissioncel"
 )
 
 type object struct {
@@ -120,8 +122,8 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 		p.NamespaceSelector = s.NamespaceSelector
 		p.AllowInsideAdmissionControllerNamespace = s.AllowInsideAdmissionControllerNamespace
 	}
-	if len(p.MatchConditions) > 0 {
-		p.Unsupported = append(p.Unsupported, "spec.matchConditions (CEL match conditions are not replayed yet)")
+	if err := p.compileConditions(invalid); err != nil {
+		return nil, err
 	}
 	if group {
 		// Groups never mutate ("by design"): a member's patch makes that member reject.
@@ -164,6 +166,42 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 	}
 	p.Settings = settings
 	return p, nil
+}
+
+// compileConditions checks matchConditions as the controller's webhook does (at most 64,
+// names unique, CEL that compiles) and compiles them. A condition using the authorizer is not
+// replayed (the tool does not ask the API server's authorizer).
+func (p *Policy) compileConditions(invalid func(path, msg string) error) error {
+	if len(p.MatchConditions) > 64 {
+		return invalid("spec.matchConditions", fmt.Sprintf("Too many: %d: must have at most 64 items", len(p.MatchConditions)))
+	}
+	seen := map[string]bool{}
+	var programs []*admissioncel.Program
+	for i, c := range p.MatchConditions {
+		path := fmt.Sprintf("spec.matchConditions[%d]", i)
+		switch {
+		case c.Name == "":
+			return invalid(path+".name", "Required value")
+		case seen[c.Name]:
+			return invalid(path+".name", fmt.Sprintf("Duplicate value: %q", c.Name))
+		case c.Expression == "":
+			return invalid(path+".expression", "Required value")
+		}
+		seen[c.Name] = true
+		if strings.Contains(c.Expression, "authorizer") {
+			p.Unsupported = append(p.Unsupported, path+" (conditions on the authorizer are not replayed)")
+			continue
+		}
+		prg, err := admissioncel.Compile(c.Expression)
+		if err != nil {
+			return invalid(path+".expression", fmt.Sprintf("Invalid value: %q: %v", c.Expression, err))
+		}
+		programs = append(programs, prg)
+	}
+	if len(p.Unsupported) == 0 {
+		p.Conditions = programs
+	}
+	return nil
 }
 
 // IsVerifyImageSignatures recognizes the module by reference: a repository named

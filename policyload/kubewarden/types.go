@@ -4,7 +4,11 @@
 // (spec/kubewarden-and-peers.md §A1-A2). Parse only: evaluation is simulate/engine/kubewarden's.
 package kubewarden
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/kubectl-verify/kubectl-verify/internal/admissioncel"
+)
 
 // Group is the API group of Kubewarden's policy kinds.
 const Group = "policies.kubewarden.io"
@@ -27,8 +31,10 @@ type Policy struct {
 	FailurePolicy     string
 	NamespaceSelector *LabelSelector
 	ObjectSelector    *LabelSelector
-	// MatchConditions are CEL expressions (not replayed: Unsupported).
+	// MatchConditions are CEL expressions the request must meet for the webhook to be called;
+	// Conditions are them compiled (nil when one is not replayed: Unsupported says why).
 	MatchConditions []MatchCondition
+	Conditions      []*admissioncel.Program
 	// Message replaces the rejection message when set.
 	Message string
 	// AllowInsideAdmissionControllerNamespace lets a cluster policy see the Kubewarden

@@ -16,8 +16,11 @@ import (
 
 // Response is one webhook's answer.
 type Response struct {
-	Allowed  bool
-	Message  string // the engine's text, without the API server's prefix
+	Allowed bool
+	Message string // the engine's text, without the API server's prefix
+	// Status, when set, is the API server's whole message: it refused the request itself
+	// before calling the webhook (a matchCondition that fails to evaluate).
+	Status   string
 	Warnings []string
 	Patch    []report.PatchOp
 }
@@ -94,6 +97,9 @@ func deny(o Outcome, h Webhook, r Response) Outcome {
 	o.Warnings = apiServerWarnings(o.Warnings)
 	o.Allowed = false
 	o.Message = fmt.Sprintf("admission webhook %q denied the request: %s", h.Name, r.Message)
+	if r.Status != "" {
+		o.Message = r.Status
+	}
 	o.Patch = []report.PatchOp{}
 	return o
 }

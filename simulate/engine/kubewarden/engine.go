@@ -87,6 +87,21 @@ func (e *Engine) Checks(ctx context.Context, req Request) Outcome {
 		if !reached {
 			continue
 		}
+		called, forbidden := conditions(p, req.Object, req)
+		if forbidden != "" {
+			// The API server refuses the request itself: the webhook is never called.
+			for _, c := range containers(req.Object) {
+				out.Checks = append(out.Checks, report.Check{Engine: EngineName, Policy: p.Key(), Image: c.Image, Path: c.Pointer,
+					Result: report.ResultError, Mode: p.Mode, Message: forbidden})
+			}
+			continue
+		}
+		if !called {
+			for _, c := range containers(req.Object) {
+				out.NotChecked = append(out.NotChecked, report.NotChecked{Engine: EngineName, Policy: p.Key(), Image: c.Image, Path: c.Pointer, Reason: "excluded"})
+			}
+			continue
+		}
 		d := e.evaluate(ctx, p, req.Object)
 		out.Checks = append(out.Checks, d.checks...)
 		out.NotChecked = append(out.NotChecked, d.notChecked...)
@@ -125,6 +140,14 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 						return admission.Response{Allowed: true}
 					}
 					return admission.Response{Message: report.ToolErrorPrefix + why}
+				}
+				// Conditions are evaluated on the object as it reaches this webhook.
+				called, forbidden := conditions(p, obj, req)
+				switch {
+				case forbidden != "":
+					return admission.Response{Status: forbidden}
+				case !called:
+					return admission.Response{Allowed: true}
 				}
 				return respond(p, e.evaluate(ctx, p, obj), enforce)
 			}})

@@ -1,6 +1,7 @@
 package kubewarden
 
 import (
+	"fmt"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,6 +44,82 @@ func (e *Engine) reaches(p *kpol.Policy, req Request) (bool, string) {
 		labels = copyWith(labels, nameLabel, ns)
 	}
 	return selects(sel, labels), ""
+}
+
+// conditions is the API server's matchConditions check (matchconditions.Matcher): the
+// webhook is called when none is false; when none is false but some fail to evaluate,
+// failurePolicy Fail refuses the request (forbidden is the API server's whole message) and
+// Ignore skips the webhook.
+func conditions(p *kpol.Policy, obj map[string]any, req Request) (called bool, forbidden string) {
+	if len(p.Conditions) == 0 {
+		return true, ""
+	}
+	request := admissionRequest(obj, req)
+	var errs []string
+	for _, c := range p.Conditions {
+		ok, err := c.Eval(obj, nil, request)
+		switch {
+		case err != nil:
+			errs = append(errs, err.Error())
+		case !ok:
+			return false, ""
+		}
+	}
+	if len(errs) == 0 {
+		return true, ""
+	}
+	if p.FailurePolicy == "Ignore" {
+		return false, ""
+	}
+	msg := errs[0]
+	if len(errs) > 1 {
+		msg = "[" + strings.Join(errs, ", ") + "]"
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	kind, _ := obj["kind"].(string)
+	resource := resourceOf(kind)
+	if group := groupOf(obj); group != "" {
+		resource += "." + group
+	}
+	if name == "" {
+		return false, fmt.Sprintf("%s is forbidden: %s", resource, msg)
+	}
+	return false, fmt.Sprintf("%s %q is forbidden: %s", resource, name, msg)
+}
+
+// admissionRequest is the request variable of a condition: the AdmissionRequest's fields.
+func admissionRequest(obj map[string]any, req Request) map[string]any {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	group, version, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		group, version = "", apiVersion
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	ns, _ := meta["namespace"].(string)
+	op := req.Operation
+	if op == "" {
+		op = "CREATE"
+	}
+	return map[string]any{
+		"kind":        map[string]any{"group": group, "version": version, "kind": kind},
+		"resource":    map[string]any{"group": group, "version": version, "resource": resourceOf(kind)},
+		"requestKind": map[string]any{"group": group, "version": version, "kind": kind},
+		"name":        name, "namespace": ns, "operation": op,
+		"userInfo": map[string]any{"username": ""},
+		"dryRun":   true,
+	}
+}
+
+func groupOf(obj map[string]any) string {
+	apiVersion, _ := obj["apiVersion"].(string)
+	group, _, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		return ""
+	}
+	return group
 }
 
 // namespaceSelector is the selector the controller writes into the policy's webhook
