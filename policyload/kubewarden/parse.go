@@ -193,7 +193,13 @@ func (p *Policy) compileConditions(invalid func(path, msg string) error) error {
 			continue
 		}
 		prg, err := admissioncel.Compile(c.Expression)
-		if err != nil {
+		switch {
+		case err != nil && strings.Contains(err.Error(), "undeclared reference"):
+			// Kubernetes' own CEL libraries are not declared here: the API server may well
+			// accept the condition.
+			p.Unsupported = append(p.Unsupported, fmt.Sprintf("%s (%v: a function of Kubernetes' CEL libraries not replayed)", path, err))
+			continue
+		case err != nil:
 			return invalid(path+".expression", fmt.Sprintf("Invalid value: %q: %v", c.Expression, err))
 		}
 		programs = append(programs, prg)

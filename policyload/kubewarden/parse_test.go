@@ -144,6 +144,15 @@ func TestParse(t *testing.T) {
 			unsupported: []string{"spec.matchConditions[0]"},
 		},
 		{
+			name: "a condition using Kubernetes' CEL libraries is not replayed",
+			doc: policyDoc("policies.kubewarden.io/v1", "ClusterAdmissionPolicy", "{name: cel}",
+				visSpec("  matchConditions:\n  - {name: q, expression: \"quantity('1Gi').isGreaterThan(quantity('1Mi'))\"}\n")),
+			want: parsed{kind: "ClusterAdmissionPolicy", apiVersion: "policies.kubewarden.io/v1",
+				key: "cel", uniqueName: "clusterwide-cel", webhookName: "clusterwide-cel.kubewarden.admission",
+				mode: "protect", failurePolicy: "Fail", mutating: true, verifyImages: true, haveSettings: true},
+			unsupported: []string{"spec.matchConditions[0]"},
+		},
+		{
 			name: "another module is kept, not simulated, with a warning",
 			doc: policyDoc("policies.kubewarden.io/v1", "ClusterAdmissionPolicy", "{name: repos}",
 				"  module: registry://ghcr.io/kubewarden/policies/allowed-image-repositories:v1.0.0\n  mutating: false\n"+podRules+
