@@ -375,7 +375,7 @@ func TestIsVerifyImageSignatures(t *testing.T) {
 	}
 }
 
-// TestParseGroup: a policy group's members by name, each recognised and its settings parsed;
+// TestParseGroup: a policy group's members by name, each recognized and its settings parsed;
 // groups never mutate.
 func TestParseGroup(t *testing.T) {
 	const doc = `apiVersion: policies.kubewarden.io/v1

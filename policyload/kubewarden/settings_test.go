@@ -120,8 +120,8 @@ func TestParseSettings(t *testing.T) {
 			wantErr: `Certificate signature for image myimage: "Certificate not trusted: Certificate is not trusted by the provided cert chain"`,
 		},
 		{
-			name: "each certificate's reason, joined by '; '",
-			yaml: "signatures:\n- image: myimage\n  certificates: [" + jsonString(c.expired) + ", " + jsonString(c.leaf) + ", " + jsonString(testKey) + "]\n  requireRekorBundle: false\n",
+			name:          "each certificate's reason, joined by '; '",
+			yaml:          "signatures:\n- image: myimage\n  certificates: [" + jsonString(c.expired) + ", " + jsonString(c.leaf) + ", " + jsonString(testKey) + "]\n  requireRekorBundle: false\n",
 			wantErrPrefix: `Certificate signature for image myimage: "Certificate not trusted: Certificate is being used after its expiration date; Certificate PEM data is not valid: `,
 		},
 		{

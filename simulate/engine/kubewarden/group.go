@@ -163,7 +163,7 @@ func (p *exprParser) next() {
 	case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 		for p.pos < len(p.src) {
 			c := p.src[p.pos]
-			if c != '_' && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') {
+			if !identRune(c) {
 				break
 			}
 			p.pos++
@@ -174,6 +174,10 @@ func (p *exprParser) next() {
 		return
 	}
 	p.tok = p.src[start:p.pos]
+}
+
+func identRune(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 func (p *exprParser) or() (tri, error) {
