@@ -83,7 +83,7 @@ func TestInputsAndExitCodes(t *testing.T) {
 		{name: "table", args: []string{"simulate", "--policy", p, "-f", f}, wantCode: 0, wantOut: "NAMESPACE   RESOURCE   DECISION   IF-ENFORCED   REASON"},
 		{name: "images json", args: []string{"images", "--policy", p, "-f", f, "-o", "json"}, wantCode: 0, wantOut: `"kind": "ImageReport"`},
 		{name: "images table", args: []string{"images", "--policy", p, "-f", f}, wantCode: 0, wantOut: "CONTAINER"},
-		{name: "version", args: []string{"version"}, wantCode: 0, wantOut: "Kyverno 1.19"},
+		{name: "version", args: []string{"version"}, wantCode: 0, wantOut: "Kyverno 1.19, policy-controller 0.15, verify-image-signatures 1.0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,7 +21,8 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "kubectl verify",
 		Short: "Replay image-signature admission policies before they are enforced",
 		Long: `kubectl verify replays the image-verification admission policies of Kyverno
-(verifyImages rules) against your manifests or cluster, verifying signatures against the
+(verifyImages rules), Sigstore policy-controller (ClusterImagePolicy) and Kubewarden
+(verify-image-signatures) against your manifests or cluster, verifying signatures against the
 real registries, and reports what admission would allow, deny, warn and patch; and what
 would be denied if every policy were enforced.`,
 		SilenceUsage:  true,
@@ -45,7 +46,7 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Print the version and the engine versions whose semantics are replayed",
 		Args:  cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(streams.Out, "kubectl-verify %s (commit %s)\nreplays: Kyverno 1.19\n", Version, Commit)
+			_, err := fmt.Fprintf(streams.Out, "kubectl-verify %s (commit %s)\nreplays: Kyverno 1.19, policy-controller 0.15, verify-image-signatures 1.0\n", Version, Commit)
 			return err
 		},
 	}
