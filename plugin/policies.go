@@ -295,7 +295,7 @@ func describeKubewarden(p *kwpol.Policy, trusted bool) PolicyRow {
 				continue
 			}
 			if m.SettingsError != "" {
-				row.Authorities = append(row.Authorities, "policies."+m.Name+": invalid settings, so it rejects every request: Policy settings are invalid: "+m.SettingsError)
+				row.Authorities = append(row.Authorities, "policies."+m.Name+": invalid settings, so policy-server does not start with the group and it is never active: Policy settings are invalid: "+m.SettingsError)
 				continue
 			}
 			for i, sig := range m.Settings.Signatures {
@@ -309,7 +309,7 @@ func describeKubewarden(p *kwpol.Policy, trusted bool) PolicyRow {
 		return row
 	}
 	if p.SettingsError != "" {
-		row.Authorities = append(row.Authorities, "invalid settings, so every request it sees is rejected: Policy settings are invalid: "+p.SettingsError)
+		row.Authorities = append(row.Authorities, "invalid settings, so policy-server does not start with it and it is never active: Policy settings are invalid: "+p.SettingsError)
 		return row
 	}
 	for i, sig := range p.Settings.Signatures {

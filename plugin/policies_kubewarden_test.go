@@ -162,7 +162,7 @@ func TestPoliciesKubewarden(t *testing.T) {
 			unsupported: []string{"is not verify-image-signatures: not simulated"}}},
 		{"broken", row{kind: "ClusterAdmissionPolicy", mode: "protect", simulated: true,
 			module: "ghcr.io/kubewarden/policies/verify-image-signatures:v1.0.11", images: []string{},
-			authorities: []string{"every request it sees is rejected: Policy settings are invalid: data did not match any variant of untagged enum Signature"},
+			authorities: []string{"never active: Policy settings are invalid: data did not match any variant of untagged enum Signature"},
 			unsupported: []string{}}},
 		{"cel", row{kind: "ClusterAdmissionPolicy", mode: "protect", simulated: true,
 			module: "ghcr.io/kubewarden/policies/verify-image-signatures:v1.0.11", images: []string{"*"},

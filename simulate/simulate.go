@@ -232,7 +232,7 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 	out.Checks = append(out.Checks, sout.Checks...)
 	out.CheckPaths = append(out.CheckPaths, make([][]string, len(sout.Checks))...)
 	out.NotChecked = append(coveredElsewhere(out.NotChecked, sout.Checks), sout.NotChecked...)
-	kreq := kubewarden.Request{Object: obj, Operation: cfg.Operation, NamespaceLabels: labels, NamespaceUnknown: req.NamespaceUnknown}
+	kreq := kubewarden.Request{Object: obj, Operation: cfg.Operation, OldObject: old, NamespaceLabels: labels, NamespaceUnknown: req.NamespaceUnknown}
 	kout := engs.kubewarden.Checks(ctx, kreq)
 	out.Checks = append(out.Checks, kout.Checks...)
 	out.CheckPaths = append(out.CheckPaths, make([][]string, len(kout.Checks))...)

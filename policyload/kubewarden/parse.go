@@ -139,7 +139,7 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 				settings, err := ParseSettings(s.Policies[name].Settings)
 				if err != nil {
 					m.SettingsError = err.Error()
-					p.Warnings = append(p.Warnings, fmt.Sprintf("member %s: settings are invalid, so it rejects every request: %s", name, m.SettingsError))
+					p.Warnings = append(p.Warnings, fmt.Sprintf("member %s: settings are invalid, so policy-server does not start with the group and its webhook is never registered (it stays pending): %s/%s: Policy settings are invalid: %s", name, p.Name, name, m.SettingsError))
 				}
 				m.Settings = settings
 				p.VerifyImages = true
@@ -162,7 +162,7 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 	settings, err := ParseSettings(s.Settings)
 	if err != nil {
 		p.SettingsError = err.Error()
-		p.Warnings = append(p.Warnings, "settings are invalid, so policy-server rejects every request it sees: "+p.SettingsError)
+		p.Warnings = append(p.Warnings, "settings are invalid, so policy-server does not start with it and its webhook is never registered (it stays pending): Policy settings are invalid: "+p.SettingsError)
 	}
 	p.Settings = settings
 	return p, nil

@@ -81,6 +81,21 @@ func (p *Policy) UniqueName() string {
 // WebhookName is the name the API server quotes in a denial.
 func (p *Policy) WebhookName() string { return p.UniqueName() + ".kubewarden.admission" }
 
+// Active reports whether policy-server serves the policy at all: it validates every policy's
+// settings (a group's members' too) at start-up and does not start with invalid ones, so
+// the controller never registers the policy's webhook (the policy stays pending).
+func (p *Policy) Active() bool {
+	if p.SettingsError != "" {
+		return false
+	}
+	for _, m := range p.Members {
+		if m.SettingsError != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // Monitor reports whether the policy only logs (its answers never reach the API server).
 func (p *Policy) Monitor() bool { return p.Mode == "monitor" }
 

@@ -46,6 +46,8 @@ type Engine struct {
 type Request struct {
 	Object    map[string]any
 	Operation string
+	// OldObject is the object before an UPDATE (nil on CREATE).
+	OldObject map[string]any
 	// NamespaceLabels are the labels of the object's namespace.
 	NamespaceLabels map[string]string
 	// NamespaceUnknown, when set, says why those labels could not be read.
@@ -73,7 +75,7 @@ type decision struct {
 func (e *Engine) Checks(ctx context.Context, req Request) Outcome {
 	var out Outcome
 	for _, p := range e.Policies {
-		if !p.VerifyImages {
+		if !p.VerifyImages || !p.Active() {
 			continue
 		}
 		reached, why := e.reaches(p, req)
@@ -126,7 +128,7 @@ func (e *Engine) Checks(ctx context.Context, req Request) Outcome {
 func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 	var hooks []admission.Webhook
 	for _, p := range e.Policies {
-		if !p.VerifyImages {
+		if !p.VerifyImages || !p.Active() {
 			continue
 		}
 		reached, why := e.reaches(p, req)
@@ -136,7 +138,7 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 		hooks = append(hooks, admission.Webhook{Name: p.WebhookName(), Configuration: p.UniqueName(), Mutating: p.Mutating,
 			Call: func(ctx context.Context, obj map[string]any) admission.Response {
 				if why != "" {
-					if p.FailurePolicy == "Ignore" {
+					if p.FailurePolicy == "Ignore" || p.Monitor() && !enforce {
 						return admission.Response{Allowed: true}
 					}
 					return admission.Response{Message: report.ToolErrorPrefix + why}
@@ -160,8 +162,9 @@ func respond(p *kpol.Policy, d decision, enforce bool) admission.Response {
 	if p.Monitor() && !enforce {
 		return admission.Response{Allowed: true}
 	}
-	if d.toolError != "" {
-		// Not the engine's answer: fail as the webhook's failurePolicy says, saying why.
+	if d.toolError != "" && d.rejected == "" {
+		// Not the engine's answer: fail as the webhook's failurePolicy says, saying why. (A
+		// rejection the engine certainly makes stands whatever the rest would have said.)
 		if p.FailurePolicy == "Ignore" {
 			return admission.Response{Allowed: true}
 		}
@@ -187,13 +190,6 @@ func respond(p *kpol.Policy, d decision, enforce bool) admission.Response {
 func (e *Engine) decide(ctx context.Context, p *kpol.Policy, obj map[string]any) decision {
 	var d decision
 	cs := containers(obj)
-	if p.SettingsError != "" {
-		d.rejected = "Policy settings are invalid: " + p.SettingsError
-		for _, c := range cs {
-			d.checks = append(d.checks, report.Check{Engine: EngineName, Policy: p.Key(), Image: c.Image, Path: c.Pointer, Result: report.ResultFail, Mode: p.Mode, Message: d.rejected})
-		}
-		return d
-	}
 	if len(p.Unsupported) > 0 {
 		d.toolError = "policy " + p.Key() + ": " + strings.Join(p.Unsupported, "; ")
 		for _, c := range cs {

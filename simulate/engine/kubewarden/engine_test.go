@@ -43,7 +43,7 @@ const d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111
 var podRules = []kpol.Rule{{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}, Operations: []string{"CREATE", "UPDATE"}}}
 
 func policy(name string, mod ...func(*kpol.Policy)) *kpol.Policy {
-	p := &kpol.Policy{Kind: "ClusterAdmissionPolicy", Name: name, Mode: "protect", Mutating: true, FailurePolicy: "Fail", Rules: podRules, VerifyImages: true,
+	p := &kpol.Policy{Kind: "ClusterAdmissionPolicy", Name: name, Mode: "protect", Mutating: true, FailurePolicy: "Fail", Rules: append([]kpol.Rule(nil), podRules...), VerifyImages: true,
 		Settings: &kpol.Settings{ModifyImagesWithDigest: true, Signatures: []kpol.Signature{{Image: "reg/*", Kind: kpol.KindPubKeys, PubKeys: []string{"k"}}}}}
 	for _, m := range mod {
 		m(p)
@@ -162,9 +162,20 @@ func TestAdmission(t *testing.T) {
 			message: "Resource web is not accepted: verification of image reg/a:v1 failed: " + host + "Cannot build url prefix"},
 		{name: "custom message", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) { p.Message = "sign your images" })},
 			req: Request{Object: pod("default", nil, []string{"reg/x:1"}, nil)}, message: "sign your images"},
-		{name: "settings invalid: every request rejected", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
+		{name: "settings invalid: policy-server never serves it", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
 			p.Settings, p.SettingsError = nil, "Signatures must not be empty"
-		})}, req: Request{Object: pod("default", nil, []string{"other/x:1"}, nil)}, message: "Policy settings are invalid: Signatures must not be empty"},
+		})}, req: Request{Object: pod("default", nil, []string{"reg/x:1"}, nil)}, allowed: true},
+		{name: "a certain rejection stands beside an entry not replayed", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
+			p.FailurePolicy = "Ignore"
+			p.Settings.Signatures = append(p.Settings.Signatures, kpol.Signature{Image: "reg/*", Kind: "future-shape"})
+		})}, req: Request{Object: pod("default", nil, []string{"reg/x:1"}, nil)},
+			message: "Resource web is not accepted: verification of image reg/x:1 failed: " + host + "no signatures found for image: reg/x:1 "},
+		{name: "monitor with the namespace unknown: admitted", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) {
+			p.Mode = "monitor"
+			p.NamespaceSelector = &kpol.LabelSelector{MatchExpressions: []kpol.LabelRequirement{{Key: "env", Operator: "Exists"}}}
+		})}, req: Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil), NamespaceUnknown: "forbidden"}, allowed: true},
+		{name: "rule scope Cluster does not match a Pod", policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) { p.Rules[0].Scope = "Cluster" })},
+			req: Request{Object: pod("default", nil, []string{"reg/x:1"}, nil)}, allowed: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -86,6 +86,23 @@ func (e *Engine) decideGroup(ctx context.Context, p *kpol.Policy, obj map[string
 	case v == rejected:
 		d.rejected = p.Message
 	}
+	// The group's own verdict, per image, where it says something the members' checks do not
+	// (they may all pass and the group still reject: `!a()`).
+	if d.toolError == "" && d.rejected == "" && len(d.checks) == 0 {
+		return d
+	}
+	for _, c := range cs {
+		check := report.Check{Engine: EngineName, Policy: p.Key(), Rule: "expression", Image: c.Image, Path: c.Pointer, Mode: p.Mode}
+		switch {
+		case d.toolError != "":
+			check.Result, check.Message = report.ResultError, report.ToolErrorPrefix+d.toolError
+		case d.rejected != "":
+			check.Result, check.Message = report.ResultFail, d.rejected
+		default:
+			check.Result = report.ResultPass
+		}
+		d.checks = append(d.checks, check)
+	}
 	return d
 }
 

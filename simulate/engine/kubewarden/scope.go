@@ -22,7 +22,9 @@ func (e *Engine) reaches(p *kpol.Policy, req Request) (bool, string) {
 	}
 	meta, _ := req.Object["metadata"].(map[string]any)
 	ns, _ := meta["namespace"].(string)
-	if !selects(p.ObjectSelector, stringMap(meta["labels"])) {
+	// On UPDATE the API server calls the webhook when the old or the new object is selected.
+	oldMeta, _ := req.OldObject["metadata"].(map[string]any)
+	if !selects(p.ObjectSelector, stringMap(meta["labels"])) && (req.OldObject == nil || !selects(p.ObjectSelector, stringMap(oldMeta["labels"]))) {
 		return false, ""
 	}
 	sel := e.namespaceSelector(p)
@@ -57,7 +59,7 @@ func conditions(p *kpol.Policy, obj map[string]any, req Request) (called bool, f
 	request := admissionRequest(obj, req)
 	var errs []string
 	for _, c := range p.Conditions {
-		ok, err := c.Eval(obj, nil, request)
+		ok, err := c.Eval(obj, req.OldObject, request)
 		switch {
 		case err != nil:
 			errs = append(errs, err.Error())
@@ -191,6 +193,10 @@ func rulesMatch(rules []kpol.Rule, req Request) bool {
 		op = "CREATE"
 	}
 	for _, r := range rules {
+		// Workloads are namespaced: a Cluster-scoped rule never matches them.
+		if r.Scope == "Cluster" {
+			continue
+		}
 		if has(r.Operations, op) && has(r.APIGroups, group) && has(r.APIVersions, version) &&
 			(has(r.Resources, resource) || contains(r.Resources, "*/*")) {
 			return true
