@@ -58,9 +58,9 @@ spec:
     - {image: "registry.example/kl*", keyless: [{issuer: "https://accounts.google.com", subject: "dev@example.com"}]}
     - {image: "registry.example/gh*", githubActions: {owner: acme, repo: app}}
     - {image: "registry.example/kp*", keylessPrefix: [{issuer: "https://token.actions.githubusercontent.com", url_prefix: "https://github.com/acme"}]}
-    - {image: "registry.example/ce*", certificates: ["` + strings.ReplaceAll(strings.TrimSpace(leaf.CertPEM), "\n", `\n`) + `"], requireRekorBundle: true}
+    - {image: "registry.example/ce*", certificates: ["` + strings.ReplaceAll(strings.TrimSpace(leaf.CertPEM), "\n", `\n`) + `"], certificateChain: ["` + strings.ReplaceAll(strings.TrimSpace(ca.PEM), "\n", `\n`) + `"], requireRekorBundle: true}
     - {image: "registry.example/empty*", keyless: []}
-    - {image: "registry.example/cn*", certificates: ["` + strings.ReplaceAll(strings.TrimSpace(leaf.CertPEM), "\n", `\n`) + `"], requireRekorBundle: false}
+    - {image: "registry.example/cn*", certificates: ["` + strings.ReplaceAll(strings.TrimSpace(leaf.CertPEM), "\n", `\n`) + `"], certificateChain: ["` + strings.ReplaceAll(strings.TrimSpace(ca.PEM), "\n", `\n`) + `"], requireRekorBundle: false}
 ---
 apiVersion: policies.kubewarden.io/v1
 kind: ClusterAdmissionPolicy
@@ -149,8 +149,8 @@ func TestPoliciesKubewarden(t *testing.T) {
 			module: "mirror.example.com/kubewarden/verify-image-signatures@sha256:1111111111111111111111111111111111111111111111111111111111111111",
 			images: []string{"registry.example/kl*", "registry.example/gh*", "registry.example/kp*", "registry.example/ce*", "registry.example/empty*", "registry.example/cn*"},
 			authorities: []string{"signatures[0]: keyless, 1 issuer/subject pair(s) (all must verify)", "signatures[1]: GitHub Actions owner acme, repo app",
-				"signatures[2]: keyless prefix, 1 issuer/URL prefix pair(s) (all must verify)", "signatures[3]: 1 certificate(s) (all must verify), Rekor bundle required",
-				"signatures[4]: keyless, 0 issuer/subject pair(s)", "signatures[5]: 1 certificate(s) (all must verify)"},
+				"signatures[2]: keyless prefix, 1 issuer/URL prefix pair(s) (all must verify)", "signatures[3]: 1 certificate(s) (all must verify), chain of 1, Rekor bundle required",
+				"signatures[4]: keyless, 0 issuer/subject pair(s)", "signatures[5]: 1 certificate(s) (all must verify), chain of 1"},
 			unsupported: []string{"signatures[0].keyless (needs the Fulcio roots and Rekor keys Kubewarden reads over TUF: give --trusted-root",
 				"signatures[1].githubActions (needs the Fulcio roots", "signatures[2].keylessPrefix (needs the Fulcio roots",
 				"signatures[3].certificates (needs the Fulcio roots"}}},

@@ -170,7 +170,7 @@ func TestParse(t *testing.T) {
 				key: "empty", uniqueName: "clusterwide-empty", webhookName: "clusterwide-empty.kubewarden.admission",
 				mode: "protect", failurePolicy: "Fail", mutating: true, verifyImages: true,
 				settingsError: "Signatures must not be empty"},
-			warnings: []string{"policy-server rejects every request it sees: Signatures must not be empty"},
+			warnings: []string{"its webhook is never registered (it stays pending): Policy settings are invalid: Signatures must not be empty"},
 		},
 		{
 			name: "no settings at all is a SettingsError",

@@ -192,9 +192,9 @@ func (s Signature) validate() error {
 		// The host's is_certificate_trusted, for each certificate, now.
 		var reasons []string
 		for _, c := range s.Certificates {
-			if _, err := kwcert.Trusted(c, s.CertificateChain, time.Now()); err != nil {
+			if err := kwcert.SettingsTrusted(c, s.CertificateChain, time.Now()); err != nil {
 				reason := err.Error()
-				if !strings.HasPrefix(reason, "Certificate PEM data is not valid") {
+				if !strings.HasPrefix(reason, "Certificate PEM data is not valid") && !strings.HasPrefix(reason, "Certificate not trusted: ") {
 					reason = "Certificate not trusted: " + reason
 				}
 				reasons = append(reasons, reason)

@@ -120,9 +120,10 @@ func TestParseSettings(t *testing.T) {
 			wantErr: `Certificate signature for image myimage: "Certificate not trusted: Certificate is not trusted by the provided cert chain"`,
 		},
 		{
-			name:          "each certificate's reason, joined by '; '",
-			yaml:          "signatures:\n- image: myimage\n  certificates: [" + jsonString(c.expired) + ", " + jsonString(c.leaf) + ", " + jsonString(testKey) + "]\n  requireRekorBundle: false\n",
-			wantErrPrefix: `Certificate signature for image myimage: "Certificate not trusted: Certificate is being used after its expiration date; Certificate PEM data is not valid: `,
+			name: "each certificate's reason, joined by '; '; without a chain, the system's roots",
+			yaml: "signatures:\n- image: myimage\n  certificates: [" + jsonString(c.expired) + ", " + jsonString(c.leaf) + ", " + jsonString(testKey) + "]\n  requireRekorBundle: false\n",
+			wantErrPrefix: `Certificate signature for image myimage: "Certificate not trusted: Certificate is being used after its expiration date; ` +
+				`Certificate not trusted: Certificate is not trusted by the provided cert chain; Certificate PEM data is not valid: `,
 		},
 		{
 			name:    "certificates without requireRekorBundle fit no variant",

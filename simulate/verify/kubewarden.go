@@ -280,7 +280,7 @@ func (v *Verifier) verifyKubewardenCertificate(ctx context.Context, c Kubewarden
 	if err != nil {
 		return KubewardenResult{}, err
 	}
-	cert, err := kwcert.Trusted(c.Certificate, c.Chain, time.Now())
+	cert, err := kwcert.RequestTrusted(c.Certificate, c.Chain, time.Now())
 	if err != nil {
 		return KubewardenResult{}, &FailedError{err}
 	}
@@ -305,22 +305,26 @@ func (v *Verifier) verifyKubewardenCertificate(ctx context.Context, c Kubewarden
 		}
 		return KubewardenResult{}, &FailedError{errors.New(kwConstraintsFailed)}
 	}
-	if c.RequireRekorBundle {
-		inTime := false
-		for _, sig := range sigs {
-			b, err := sig.Bundle()
-			if err != nil || b == nil {
-				continue
-			}
-			at := time.Unix(b.Payload.IntegratedTime, 0)
-			if !at.Before(cert.NotBefore) && !at.After(cert.NotAfter) {
-				inTime = true
+	// A signature counts when its bundle, if it has one, was logged while the certificate was
+	// valid; with requireRekorBundle it must have one.
+	satisfied := false
+	for _, sig := range sigs {
+		b, err := sig.Bundle()
+		if err != nil || b == nil {
+			if !c.RequireRekorBundle {
+				satisfied = true
 				break
 			}
+			continue
 		}
-		if !inTime {
-			return KubewardenResult{}, &FailedError{errors.New(kwConstraintsFailed)}
+		at := time.Unix(b.Payload.IntegratedTime, 0)
+		if !at.Before(cert.NotBefore) && !at.After(cert.NotAfter) {
+			satisfied = true
+			break
 		}
+	}
+	if !satisfied {
+		return KubewardenResult{}, &FailedError{errors.New(kwConstraintsFailed)}
 	}
 	return KubewardenResult{Digest: dref.DigestStr()}, nil
 }
