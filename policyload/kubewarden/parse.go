@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/admissioncel"
+	"github.com/kubectl-verify/kubectl-verify/internal/groupexpr"
 )
 
 type object struct {
@@ -128,6 +129,9 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 	if group {
 		// Groups never mutate ("by design"): a member's patch makes that member reject.
 		p.Expression = s.Expression
+		if err := p.checkExpression(s, invalid); err != nil {
+			return nil, err
+		}
 		names := make([]string, 0, len(s.Policies))
 		for name := range s.Policies {
 			names = append(names, name)
@@ -166,6 +170,44 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 	}
 	p.Settings = settings
 	return p, nil
+}
+
+// rhaiKeywords are names a member may not take: the expression calls members as Rhai
+// functions.
+var rhaiKeywords = map[string]bool{"true": true, "false": true, "let": true, "const": true, "if": true, "else": true, "switch": true,
+	"do": true, "while": true, "until": true, "loop": true, "for": true, "in": true, "continue": true, "break": true, "return": true,
+	"throw": true, "try": true, "catch": true, "fn": true, "private": true, "import": true, "export": true, "as": true, "global": true,
+	"Fn": true, "call": true, "curry": true, "this": true, "type_of": true, "print": true, "debug": true, "eval": true, "is_def_fn": true, "is_def_var": true}
+
+// checkExpression is the controller's validation of a group: members named as Rhai functions
+// can be, and an expression that calls only members. An expression this tool does not parse
+// is not refused (Rhai may accept it): it is not replayed.
+func (p *Policy) checkExpression(s *spec, invalid func(path, msg string) error) error {
+	for name := range s.Policies {
+		if !isIdent(name) || rhaiKeywords[name] {
+			return invalid("spec.policies."+name, "Invalid value: a member's name must be a valid function name in the expression")
+		}
+	}
+	calls, err := groupexpr.Calls(s.Expression)
+	if err != nil {
+		p.Unsupported = append(p.Unsupported, fmt.Sprintf("spec.expression (%v: only member calls, true, false, !, &&, ||, ==, != and parentheses are replayed)", err))
+		return nil
+	}
+	for _, c := range calls {
+		if _, ok := s.Policies[c]; !ok {
+			return invalid("spec.expression", fmt.Sprintf("Invalid value: %q: %s() is not a policy of the group", s.Expression, c))
+		}
+	}
+	return nil
+}
+
+func isIdent(s string) bool {
+	for i, c := range s {
+		if c != '_' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // compileConditions checks matchConditions as the controller's webhook does (at most 64,

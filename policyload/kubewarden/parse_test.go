@@ -422,3 +422,44 @@ spec:
 		t.Errorf("signed = %+v", m)
 	}
 }
+
+// TestParseGroupExpression: the controller refuses a group whose expression calls what is no
+// member, or whose member cannot be called; what this tool does not parse is not replayed.
+func TestParseGroupExpression(t *testing.T) {
+	doc := func(expr, member string) string {
+		return `apiVersion: policies.kubewarden.io/v1
+kind: ClusterAdmissionPolicyGroup
+metadata: {name: g}
+spec:
+  rules:
+  - {apiGroups: [""], apiVersions: [v1], resources: [pods], operations: [CREATE]}
+  expression: "` + expr + `"
+  message: refused
+  policies:
+    ` + member + `: {module: "registry://ghcr.io/kubewarden/policies/verify-image-signatures:v1", settings: {signatures: [{image: "*", keyless: [{issuer: i, subject: s}]}]}}
+`
+	}
+	for _, tc := range []struct {
+		name, expr, member, wantErr, unsupported string
+	}{
+		{name: "a call of a member", expr: "signed() == true", member: "signed"},
+		{name: "a call of no member", expr: "signed() || other()", member: "signed", wantErr: `spec.expression: Invalid value: "signed() || other()": other() is not a policy of the group`},
+		{name: "a member that cannot be called", expr: "true", member: "in", wantErr: "spec.policies.in: Invalid value"},
+		{name: "a member name that is no identifier", expr: "true", member: "sig-ned", wantErr: "spec.policies.sig-ned: Invalid value"},
+		{name: "Rhai beyond the common form", expr: "signed() && 1 < 2", member: "signed", unsupported: "spec.expression ("},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse(fromYAML(t, doc(tc.expr, tc.member)), "g.yaml:1", "default")
+			switch {
+			case tc.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case tc.unsupported == "" && len(p.Unsupported) > 0, tc.unsupported != "" && (len(p.Unsupported) != 1 || !strings.HasPrefix(p.Unsupported[0], tc.unsupported)):
+				t.Errorf("Unsupported = %q, want %q", p.Unsupported, tc.unsupported)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kubectl-verify/kubectl-verify/internal/groupexpr"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 )
@@ -36,11 +37,11 @@ func (e *Engine) decideGroup(ctx context.Context, p *kpol.Policy, obj map[string
 		}
 		return d
 	}
-	verdicts := map[string]tri{}
+	verdicts := map[string]groupexpr.Tri{}
 	unknownWhy := map[string]string{}
 	for _, m := range p.Members {
 		if !m.VerifyImages {
-			verdicts[m.Name], unknownWhy[m.Name] = unknown, "member "+m.Name+" runs "+m.Module+", which is not simulated"
+			verdicts[m.Name], unknownWhy[m.Name] = groupexpr.Unknown, "member "+m.Name+" runs "+m.Module+", which is not simulated"
 			continue
 		}
 		mp := &kpol.Policy{Kind: p.Kind, Name: p.Name, Namespace: p.Namespace, Mode: p.Mode, VerifyImages: true, Settings: m.Settings, SettingsError: m.SettingsError}
@@ -55,35 +56,35 @@ func (e *Engine) decideGroup(ctx context.Context, p *kpol.Policy, obj map[string
 		}
 		switch {
 		case md.toolError != "":
-			verdicts[m.Name], unknownWhy[m.Name] = unknown, "member "+m.Name+": "+md.toolError
+			verdicts[m.Name], unknownWhy[m.Name] = groupexpr.Unknown, "member "+m.Name+": "+md.toolError
 		case md.rejected != "":
-			verdicts[m.Name] = rejected
+			verdicts[m.Name] = groupexpr.Rejected
 		case len(md.patch) > 0:
 			// Its checks passed, but a member may not mutate: it rejects.
-			verdicts[m.Name] = rejected
+			verdicts[m.Name] = groupexpr.Rejected
 			for _, c := range cs {
 				d.checks = append(d.checks, report.Check{Engine: EngineName, Policy: p.Key(), Rule: memberRule(m.Name, ""), Image: c.Image, Path: c.Pointer, Result: report.ResultFail, Mode: p.Mode, Message: groupMutation})
 			}
 		default:
-			verdicts[m.Name] = accepted
+			verdicts[m.Name] = groupexpr.Accepted
 		}
 	}
-	v, err := evalExpression(p.Expression, verdicts)
-	var syntax *syntaxError
+	v, err := groupexpr.Eval(p.Expression, verdicts)
+	var syntax *groupexpr.SyntaxError
 	switch {
 	case errors.As(err, &syntax):
 		d.toolError = fmt.Sprintf("policy group %s: expression %q is not replayed: %v", p.Key(), p.Expression, err)
 	case err != nil:
 		d.rejected = "error evaluating policy group expression: " + err.Error()
-	case v == unknown:
+	case v == groupexpr.Unknown:
 		var why []string
 		for _, m := range p.Members {
-			if verdicts[m.Name] == unknown {
+			if verdicts[m.Name] == groupexpr.Unknown {
 				why = append(why, unknownWhy[m.Name])
 			}
 		}
 		d.toolError = fmt.Sprintf("policy group %s: the expression depends on members not replayed: %s", p.Key(), strings.Join(why, "; "))
-	case v == rejected:
+	case v == groupexpr.Rejected:
 		d.rejected = p.Message
 	}
 	// The group's own verdict, per image, where it says something the members' checks do not
@@ -111,175 +112,4 @@ func memberRule(member, rule string) string {
 		return "policies." + member
 	}
 	return "policies." + member + "." + rule
-}
-
-// tri is a member's verdict: accepted, rejected, or not known to this tool.
-type tri int
-
-const (
-	unknown tri = iota
-	accepted
-	rejected
-)
-
-func (t tri) not() tri {
-	switch t {
-	case accepted:
-		return rejected
-	case rejected:
-		return accepted
-	}
-	return unknown
-}
-
-// syntaxError is an expression this tool does not parse: the engine (Rhai) may well accept
-// it, so its value is not known here.
-type syntaxError struct{ msg string }
-
-func (e *syntaxError) Error() string { return e.msg }
-
-// evalExpression evaluates the part of Rhai group expressions use: member calls `name()`,
-// `true`, `false`, `!`, `&&`, `||` and parentheses, in Kleene's three-valued logic, so that a
-// member whose verdict is unknown matters only when the value depends on it. A call of a name
-// that is no member is Rhai's "Function not found" error.
-func evalExpression(expr string, verdicts map[string]tri) (tri, error) {
-	p := &exprParser{src: expr, verdicts: verdicts}
-	p.next()
-	v, err := p.or()
-	if err != nil {
-		return unknown, err
-	}
-	if p.tok != "" {
-		return unknown, &syntaxError{fmt.Sprintf("unexpected %q", p.tok)}
-	}
-	return v, nil
-}
-
-type exprParser struct {
-	src      string
-	pos      int
-	tok      string
-	verdicts map[string]tri
-}
-
-// next reads the next token: an identifier, ( ) ! && ||, or "" at the end.
-func (p *exprParser) next() {
-	for p.pos < len(p.src) && strings.ContainsRune(" \t\r\n", rune(p.src[p.pos])) {
-		p.pos++
-	}
-	if p.pos >= len(p.src) {
-		p.tok = ""
-		return
-	}
-	start := p.pos
-	switch c := p.src[p.pos]; {
-	case c == '(' || c == ')' || c == '!':
-		p.pos++
-	case (c == '&' || c == '|') && p.pos+1 < len(p.src) && p.src[p.pos+1] == c:
-		p.pos += 2
-	case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-		for p.pos < len(p.src) {
-			c := p.src[p.pos]
-			if !identRune(c) {
-				break
-			}
-			p.pos++
-		}
-	default:
-		p.pos = len(p.src)
-		p.tok = p.src[start:]
-		return
-	}
-	p.tok = p.src[start:p.pos]
-}
-
-func identRune(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-func (p *exprParser) or() (tri, error) {
-	v, err := p.and()
-	for err == nil && p.tok == "||" {
-		p.next()
-		var w tri
-		if w, err = p.and(); err == nil {
-			switch {
-			case v == accepted || w == accepted:
-				v = accepted
-			case v == unknown || w == unknown:
-				v = unknown
-			default:
-				v = rejected
-			}
-		}
-	}
-	return v, err
-}
-
-func (p *exprParser) and() (tri, error) {
-	v, err := p.unary()
-	for err == nil && p.tok == "&&" {
-		p.next()
-		var w tri
-		if w, err = p.unary(); err == nil {
-			switch {
-			case v == rejected || w == rejected:
-				v = rejected
-			case v == unknown || w == unknown:
-				v = unknown
-			default:
-				v = accepted
-			}
-		}
-	}
-	return v, err
-}
-
-func (p *exprParser) unary() (tri, error) {
-	if p.tok == "!" {
-		p.next()
-		v, err := p.unary()
-		return v.not(), err
-	}
-	return p.primary()
-}
-
-func (p *exprParser) primary() (tri, error) {
-	switch tok := p.tok; {
-	case tok == "(":
-		p.next()
-		v, err := p.or()
-		if err != nil {
-			return unknown, err
-		}
-		if p.tok != ")" {
-			return unknown, &syntaxError{"missing )"}
-		}
-		p.next()
-		return v, nil
-	case tok == "true" || tok == "false":
-		p.next()
-		if tok == "true" {
-			return accepted, nil
-		}
-		return rejected, nil
-	case tok != "" && (tok[0] == '_' || tok[0] >= 'a' && tok[0] <= 'z' || tok[0] >= 'A' && tok[0] <= 'Z'):
-		p.next()
-		if p.tok != "(" {
-			return unknown, &syntaxError{fmt.Sprintf("%s is not a call", tok)}
-		}
-		p.next()
-		if p.tok != ")" {
-			return unknown, &syntaxError{fmt.Sprintf("%s( takes no arguments here", tok)}
-		}
-		p.next()
-		v, ok := p.verdicts[tok]
-		if !ok {
-			return unknown, fmt.Errorf("Function not found: %s ()", tok) //nolint:staticcheck // Rhai's text
-		}
-		return v, nil
-	case tok == "":
-		return unknown, &syntaxError{"unexpected end of expression"}
-	}
-	return unknown, &syntaxError{fmt.Sprintf("unexpected %q", p.tok)}
 }
