@@ -51,7 +51,6 @@ func TestEvalExpression(t *testing.T) {
 	}
 }
 
-
 func TestCalls(t *testing.T) {
 	got, err := Calls("a() || (b() && !c()) == true")
 	if err != nil || strings.Join(got, ",") != "a,b,c" {
