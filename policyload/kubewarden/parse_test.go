@@ -179,8 +179,8 @@ func TestParse(t *testing.T) {
 			want: parsed{kind: "AdmissionPolicy", apiVersion: "policies.kubewarden.io/v1", namespace: "ns",
 				key: "ns/bare", uniqueName: "namespaced-ns-bare", webhookName: "namespaced-ns-bare.kubewarden.admission",
 				mode: "protect", failurePolicy: "Fail", mutating: true, verifyImages: true,
-				settingsError: "missing field `signatures`"},
-			warnings: []string{"missing field `signatures`"},
+				settingsError: "Signatures must not be empty"},
+			warnings: []string{"Signatures must not be empty"},
 		},
 	}
 	for _, tt := range tests {

@@ -18,25 +18,25 @@ import (
 // validation. The error is the reason policy-server gives after "Policy settings are invalid: ".
 func ParseSettings(raw json.RawMessage) (*Settings, error) {
 	if isNull(raw) {
-		return nil, errors.New("missing field `signatures`")
+		// The settings struct defaults every field: no settings are empty signatures.
+		return nil, errors.New("Signatures must not be empty") //nolint:staticcheck // the policy's text
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
 		return nil, errors.New("invalid type: expected struct Settings")
 	}
 	s := &Settings{ModifyImagesWithDigest: true}
-	if m, ok := top["modifyImagesWithDigest"]; ok && !isNull(m) {
-		if err := json.Unmarshal(m, &s.ModifyImagesWithDigest); err != nil {
-			return nil, fmt.Errorf("modifyImagesWithDigest: invalid type: %s, expected a boolean", strings.TrimSpace(string(m)))
+	if m, ok := top["modifyImagesWithDigest"]; ok {
+		if isNull(m) || json.Unmarshal(m, &s.ModifyImagesWithDigest) != nil {
+			return nil, fmt.Errorf("invalid type: %s, expected a boolean", strings.TrimSpace(string(m)))
 		}
 	}
-	sigs, ok := top["signatures"]
-	if !ok || isNull(sigs) {
-		return nil, errors.New("missing field `signatures`")
-	}
+	// signatures defaults to empty (the struct's serde default), which validation refuses.
 	var entries []json.RawMessage
-	if err := json.Unmarshal(sigs, &entries); err != nil {
-		return nil, errors.New("signatures: invalid type: expected a sequence")
+	if sigs, ok := top["signatures"]; ok {
+		if isNull(sigs) || json.Unmarshal(sigs, &entries) != nil {
+			return nil, fmt.Errorf("invalid type: %s, expected a sequence", strings.TrimSpace(string(sigs)))
+		}
 	}
 	for _, e := range entries {
 		sig, ok := parseSignature(e)
@@ -172,8 +172,15 @@ func (s Signature) validate() error {
 			return errors.New("no public key provided")
 		}
 		return allPEM(s.PubKeys)
+	case KindKeyless, KindGitHubActions:
+		if s.Image == "" {
+			return errors.New("no image provided")
+		}
 	case KindKeylessPrefix:
-		if len(s.KeylessPrefix) == 0 {
+		switch {
+		case s.Image == "":
+			return errors.New("no image provided")
+		case len(s.KeylessPrefix) == 0:
 			return errors.New("no keyless prefix provided")
 		}
 	case KindCertificate:

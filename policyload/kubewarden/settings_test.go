@@ -161,12 +161,12 @@ func TestParseSettings(t *testing.T) {
 		{
 			name:    "missing signatures",
 			yaml:    "modifyImagesWithDigest: true\n",
-			wantErr: "missing field `signatures`",
+			wantErr: "Signatures must not be empty",
 		},
 		{
 			name:    "no settings",
 			yaml:    "null\n",
-			wantErr: "missing field `signatures`",
+			wantErr: "Signatures must not be empty",
 		},
 		{
 			name:    "an entry without image fits no variant",
@@ -187,6 +187,16 @@ func TestParseSettings(t *testing.T) {
 			name:          "pubKeys: [] is refused",
 			yaml:          "signatures:\n- {image: \"ghcr.io/acme/*\", pubKeys: []}\n",
 			wantErrPrefix: `Pub key signature for image ghcr.io/acme/*: "`,
+		},
+		{
+			name:    "modifyImagesWithDigest: null is refused",
+			yaml:    "modifyImagesWithDigest: null\nsignatures:\n- {image: \"*\", keyless: [{issuer: i, subject: s}]}\n",
+			wantErr: "invalid type: null, expected a boolean",
+		},
+		{
+			name:    "an empty image is refused for a keyless entry too",
+			yaml:    "signatures:\n- {image: \"\", keyless: [{issuer: i, subject: s}]}\n",
+			wantErr: `Keyless signature for image : "no image provided"`,
 		},
 		{
 			name:          "an empty image is refused",
