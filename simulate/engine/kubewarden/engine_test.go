@@ -3,6 +3,7 @@ package kubewarden
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 type fakeVerifier struct {
 	digests map[string]string
 	calls   int
+	keyless []verify.KubewardenKeylessCheck
 }
 
 func (f *fakeVerifier) VerifyKubewardenKeys(_ context.Context, c verify.KubewardenKeyCheck) (verify.KubewardenResult, error) {
@@ -27,6 +29,7 @@ func (f *fakeVerifier) VerifyKubewardenKeys(_ context.Context, c verify.Kubeward
 }
 
 func (f *fakeVerifier) VerifyKubewardenKeyless(_ context.Context, c verify.KubewardenKeylessCheck) (verify.KubewardenResult, error) {
+	f.keyless = append(f.keyless, c)
 	return f.VerifyKubewardenKeys(context.Background(), verify.KubewardenKeyCheck{Image: c.Image})
 }
 
@@ -251,5 +254,36 @@ func TestChecks(t *testing.T) {
 	}
 	if out.Checks[0].Digest != d1 || out.Checks[0].Path != "/spec/containers/0/image" {
 		t.Errorf("check %+v: want the digest and the image's path", out.Checks[0])
+	}
+}
+
+// TestKeylessConstraints: each keyless-like entry reaches the host as its constraints, with
+// the entry's annotations.
+func TestKeylessConstraints(t *testing.T) {
+	repo := "app"
+	ann := map[string]string{"env": "prod"}
+	for _, tc := range []struct {
+		name string
+		sig  kpol.Signature
+		want []verify.KubewardenConstraint
+	}{
+		{"keyless", kpol.Signature{Kind: kpol.KindKeyless, Keyless: []kpol.KeylessInfo{{Issuer: "i1", Subject: "s1"}, {Issuer: "i2", Subject: "s2"}}},
+			[]verify.KubewardenConstraint{verify.KeylessExact{Issuer: "i1", Subject: "s1", Annotations: ann}, verify.KeylessExact{Issuer: "i2", Subject: "s2", Annotations: ann}}},
+		{"keylessPrefix", kpol.Signature{Kind: kpol.KindKeylessPrefix, KeylessPrefix: []kpol.KeylessPrefixInfo{{Issuer: "i", URLPrefix: "https://github.com/acme"}}},
+			[]verify.KubewardenConstraint{verify.KeylessPrefix{Issuer: "i", URLPrefix: "https://github.com/acme", Annotations: ann}}},
+		{"githubActions with repo", kpol.Signature{Kind: kpol.KindGitHubActions, GitHubActions: &kpol.GitHubActions{Owner: "acme", Repo: &repo}},
+			[]verify.KubewardenConstraint{verify.GitHubActions{Owner: "acme", Repo: "app", Annotations: ann}}},
+		{"githubActions without repo", kpol.Signature{Kind: kpol.KindGitHubActions, GitHubActions: &kpol.GitHubActions{Owner: "acme"}},
+			[]verify.KubewardenConstraint{verify.GitHubActions{Owner: "acme", Annotations: ann}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.sig.Image, tc.sig.Annotations = "reg/*", ann
+			v := &fakeVerifier{digests: map[string]string{"reg/a:v1": d1}}
+			e := &Engine{Namespace: "kubewarden", Verifier: v, Policies: []*kpol.Policy{policy("p", func(p *kpol.Policy) { p.Settings.Signatures = []kpol.Signature{tc.sig} })}}
+			e.Checks(context.Background(), Request{Object: pod("default", nil, []string{"reg/a:v1"}, nil)})
+			if len(v.keyless) != 1 || !reflect.DeepEqual(v.keyless[0].Constraints, tc.want) || !reflect.DeepEqual(v.keyless[0].Annotations, ann) {
+				t.Fatalf("host calls %+v, want constraints %+v", v.keyless, tc.want)
+			}
+		})
 	}
 }
