@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
+	"github.com/sigstore/cosign/v3/pkg/oci"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/kwcert"
 )
@@ -124,29 +125,10 @@ func (v *Verifier) verifyKubewardenKeyless(ctx context.Context, c KubewardenKeyl
 	if err != nil {
 		return KubewardenResult{}, err
 	}
-	co, regOpts, unread, err := v.checkOpts(ctx, SignatureCheck{Image: dref.String(), Keyless: true, Tlog: true, Auth: c.Auth}, cosign.SimpleClaimVerifier)
+	// No signature verified (sigs nil): nothing satisfies any constraint.
+	sigs, err := v.kubewardenLayers(ctx, SignatureCheck{Image: dref.String(), Keyless: true, Tlog: true, Auth: c.Auth}, c.Annotations, dref, whole)
 	if err != nil {
 		return KubewardenResult{}, err
-	}
-	for k, val := range c.Annotations {
-		co.Annotations[k] = val
-	}
-	// sigstore-rs checks a signature's Rekor bundle offline and never searches the log: a
-	// signature without a bundle does not count.
-	co.RekorClient = nil
-	co.RegistryClientOpts = regOpts
-	sigs, _, err := cosign.VerifyImageSignatures(ctx, dref, co)
-	var none *cosign.ErrNoSignaturesFound
-	switch {
-	case errors.As(err, &none):
-		return KubewardenResult{}, &FailedError{fmt.Errorf("no signatures found for image: %s ", whole)}
-	case err != nil:
-		var u *UnavailableError
-		if classified := classify(refusedWithout(err, unread)); errors.As(classified, &u) {
-			return KubewardenResult{}, trustedLayersError(classified)
-		}
-		// No signature verified: nothing satisfies any constraint.
-		sigs = nil
 	}
 	var unsatisfied []KubewardenConstraint
 	for _, want := range c.Constraints {
@@ -165,6 +147,35 @@ func (v *Verifier) verifyKubewardenKeyless(ctx context.Context, c KubewardenKeyl
 		return KubewardenResult{}, &FailedError{errors.New(KubewardenMissingSignatures(unsatisfied))}
 	}
 	return KubewardenResult{Digest: dref.DigestStr()}, nil
+}
+
+// kubewardenLayers are the image's signatures that verify against sc (with every annotation),
+// as sigstore-rs' trusted layers are then matched against constraints: nil when none
+// verifies. The host's errors: no signature manifest at all, or a registry failure. Bundles
+// are checked offline; the log is never searched.
+func (v *Verifier) kubewardenLayers(ctx context.Context, sc SignatureCheck, annotations map[string]string, dref name.Digest, whole string) ([]oci.Signature, error) {
+	co, regOpts, unread, err := v.checkOpts(ctx, sc, cosign.SimpleClaimVerifier)
+	if err != nil {
+		return nil, err
+	}
+	for k, val := range annotations {
+		co.Annotations[k] = val
+	}
+	co.RekorClient = nil
+	co.RegistryClientOpts = regOpts
+	sigs, _, err := cosign.VerifyImageSignatures(ctx, dref, co)
+	var none *cosign.ErrNoSignaturesFound
+	switch {
+	case errors.As(err, &none):
+		return nil, &FailedError{fmt.Errorf("no signatures found for image: %s ", whole)}
+	case err != nil:
+		var u *UnavailableError
+		if classified := classify(refusedWithout(err, unread)); errors.As(classified, &u) {
+			return nil, trustedLayersError(classified)
+		}
+		return nil, nil
+	}
+	return sigs, nil
 }
 
 // trustedLayersError is the host's wording of a registry failure, keeping err's kind.
@@ -284,26 +295,9 @@ func (v *Verifier) verifyKubewardenCertificate(ctx context.Context, c Kubewarden
 	if err != nil {
 		return KubewardenResult{}, &FailedError{err}
 	}
-	co, regOpts, unread, err := v.checkOpts(ctx, SignatureCheck{Image: dref.String(), Certificate: c.Certificate, Tlog: c.RequireRekorBundle, Auth: c.Auth}, cosign.SimpleClaimVerifier)
+	sigs, err := v.kubewardenLayers(ctx, SignatureCheck{Image: dref.String(), Certificate: c.Certificate, Tlog: c.RequireRekorBundle, Auth: c.Auth}, c.Annotations, dref, whole)
 	if err != nil {
 		return KubewardenResult{}, err
-	}
-	for k, val := range c.Annotations {
-		co.Annotations[k] = val
-	}
-	co.RekorClient = nil
-	co.RegistryClientOpts = regOpts
-	sigs, _, err := cosign.VerifyImageSignatures(ctx, dref, co)
-	var none *cosign.ErrNoSignaturesFound
-	switch {
-	case errors.As(err, &none):
-		return KubewardenResult{}, &FailedError{fmt.Errorf("no signatures found for image: %s ", whole)}
-	case err != nil:
-		var u *UnavailableError
-		if classified := classify(refusedWithout(err, unread)); errors.As(classified, &u) {
-			return KubewardenResult{}, trustedLayersError(classified)
-		}
-		return KubewardenResult{}, &FailedError{errors.New(kwConstraintsFailed)}
 	}
 	// A signature counts when its bundle, if it has one, was logged while the certificate was
 	// valid; with requireRekorBundle it must have one.

@@ -191,11 +191,7 @@ func (e *Engine) decide(ctx context.Context, p *kpol.Policy, obj map[string]any)
 	var d decision
 	cs := containers(obj)
 	if len(p.Unsupported) > 0 {
-		d.toolError = "policy " + p.Key() + ": " + strings.Join(p.Unsupported, "; ")
-		for _, c := range cs {
-			d.checks = append(d.checks, report.Check{Engine: EngineName, Policy: p.Key(), Image: c.Image, Path: c.Pointer, Result: report.ResultError, Mode: p.Mode, Message: report.ToolErrorPrefix + d.toolError})
-		}
-		return d
+		return notReplayed(p, cs, "policy")
 	}
 	if !accepts(obj) {
 		for _, c := range cs {
@@ -247,6 +243,16 @@ func (e *Engine) decide(ctx context.Context, p *kpol.Policy, obj map[string]any)
 	}
 	if len(failures) > 0 || d.toolError != "" || !p.Settings.ModifyImagesWithDigest {
 		d.patch = nil
+	}
+	return d
+}
+
+// notReplayed is the answer for a policy with fields not replayed: a tool-caused error check
+// on every image.
+func notReplayed(p *kpol.Policy, cs []extract.Container, what string) decision {
+	d := decision{toolError: what + " " + p.Key() + ": " + strings.Join(p.Unsupported, "; ")}
+	for _, c := range cs {
+		d.checks = append(d.checks, report.Check{Engine: EngineName, Policy: p.Key(), Image: c.Image, Path: c.Pointer, Result: report.ResultError, Mode: p.Mode, Message: report.ToolErrorPrefix + d.toolError})
 	}
 	return d
 }

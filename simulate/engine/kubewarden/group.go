@@ -31,11 +31,7 @@ func (e *Engine) decideGroup(ctx context.Context, p *kpol.Policy, obj map[string
 	var d decision
 	cs := containers(obj)
 	if len(p.Unsupported) > 0 {
-		d.toolError = "policy group " + p.Key() + ": " + strings.Join(p.Unsupported, "; ")
-		for _, c := range cs {
-			d.checks = append(d.checks, report.Check{Engine: EngineName, Policy: p.Key(), Image: c.Image, Path: c.Pointer, Result: report.ResultError, Mode: p.Mode, Message: report.ToolErrorPrefix + d.toolError})
-		}
-		return d
+		return notReplayed(p, cs, "policy group")
 	}
 	verdicts := map[string]groupexpr.Tri{}
 	unknownWhy := map[string]string{}
