@@ -172,7 +172,7 @@ spec:
 		t.Errorf("summary = %+v, want 2 resources, 1 top-level workload (the ReplicaSet is the Deployment's)", s)
 	}
 	_, tableErr, _ := run(t, "", "simulate", "--policy", p, "-f", res)
-	if want := "1 workload(s) in 2 resource(s): 0 denied now, 0 denied if every policy were enforced"; !strings.Contains(tableErr, want) {
+	if want := "0 of 1 workloads would be denied if enforced (0 now)"; !strings.Contains(tableErr, want) {
 		t.Errorf("table stderr = %q, want the impact line %q", tableErr, want)
 	}
 	want := `/spec/template/spec/containers/0/image: container "app" has an empty image`

@@ -332,7 +332,8 @@ func (o *SimulateOptions) print(rep *report.SimulationReport, rows []report.Imag
 		return err
 	}
 	// The impact goes to stderr so that stdout stays one table.
-	_, err := fmt.Fprintln(o.ErrOut, report.ImpactLine(rep.Summary))
+	lines := append([]string{report.ImpactLine(rep.Summary)}, report.ImpactBreakdown(rep.Results)...)
+	_, err := fmt.Fprintln(o.ErrOut, strings.Join(lines, "\n"))
 	return err
 }
 

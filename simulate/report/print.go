@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -43,13 +45,15 @@ func oneLine(s string, width int) string {
 	return s
 }
 
+// notPassing is a check that can deny: it failed, errored or warned.
+func notPassing(c Check) bool {
+	return c.Result == ResultFail || c.Result == ResultError || c.Result == ResultWarn
+}
+
 // explaining is the check that explains a result: for a denied one, the first non-passing
 // check of an enforcing mode (an Audit or warn failure denies nothing), else the first
 // non-passing check.
 func explaining(r Result) (Check, bool) {
-	notPassing := func(c Check) bool {
-		return c.Result == ResultFail || c.Result == ResultError || c.Result == ResultWarn
-	}
 	if r.Decision == Deny {
 		for _, c := range r.Checks {
 			if notPassing(c) && c.Mode != "audit" && c.Mode != "warn" && c.Mode != "monitor" {
@@ -74,11 +78,13 @@ func reason(r Result) string {
 }
 
 // PrintSimulationTable writes the simulate table. width is the terminal's (0 = not a
-// terminal): REASON, the last column, is cut so that each line fits it.
+// terminal): REASON, the last column, is cut so that each line fits it, except in the wide
+// table, which gives the full reason and says why images were not checked (NOT-CHECKED).
 func PrintSimulationTable(w io.Writer, rep *SimulationReport, wide bool, width int) error {
 	head := []string{"NAMESPACE", "RESOURCE", "DECISION", "IF-ENFORCED"}
 	if wide {
-		head = append(head, "POLICY", "RULE", "PATCHED")
+		head = append(head, "POLICY", "RULE", "PATCHED", "NOT-CHECKED")
+		width = 0
 	}
 	rows := [][]string{head}
 	reasons := []string{"REASON"}
@@ -98,7 +104,7 @@ func PrintSimulationTable(w io.Writer, rep *SimulationReport, wide bool, width i
 					break
 				}
 			}
-			row = append(row, pol, rule, patched)
+			row = append(row, pol, rule, patched, dash(uncovered(r)))
 		}
 		rows = append(rows, row)
 		reasons = append(reasons, dash(oneLine(reason(r), 0)))
@@ -138,20 +144,121 @@ func PrintColumns(w io.Writer, rows [][]string, last []string, width int) error 
 	return nil
 }
 
-// ImpactLine is the one-line summary printed after the table.
+// uncovered says, for each image of r no check covers, why: "<container path>: <reasons>",
+// the reasons of every engine that gave one, joined by ";".
+func uncovered(r Result) string {
+	covered := map[string]bool{}
+	for _, c := range r.Checks {
+		covered[c.Path] = true
+	}
+	var paths []string
+	reasons := map[string][]string{}
+	for _, n := range r.NotChecked {
+		if covered[n.Path] || slices.Contains(reasons[n.Path], n.Reason) {
+			continue
+		}
+		if reasons[n.Path] == nil {
+			paths = append(paths, n.Path)
+		}
+		reasons[n.Path] = append(reasons[n.Path], n.Reason)
+	}
+	var out []string
+	for _, p := range paths {
+		out = append(out, containerOf(p)+": "+strings.Join(reasons[p], ","))
+	}
+	return strings.Join(out, "; ")
+}
+
+// containerOf shortens an image's JSON pointer to the container list and index
+// (containers/0), which is how kubectl users find it.
+func containerOf(path string) string {
+	parts := strings.Split(strings.TrimSuffix(path, "/image"), "/")
+	if len(parts) >= 2 {
+		return parts[len(parts)-2] + "/" + parts[len(parts)-1]
+	}
+	return path
+}
+
+// ImpactLine is the one-line summary printed after the table: top-level workloads (not the
+// ReplicaSets and Pods they own) denied if every policy were enforced, and now.
 func ImpactLine(s Summary) string {
-	line := fmt.Sprintf("%d workload(s) in %d resource(s): %d denied now, %d denied if every policy were enforced",
-		s.Workloads, s.Resources, s.WorkloadsDenied, s.WorkloadsDeniedIfEnforced)
+	line := fmt.Sprintf("%d of %d workloads would be denied if enforced (%d now)",
+		s.WorkloadsDeniedIfEnforced, s.Workloads, s.WorkloadsDenied)
 	if s.Incomplete > 0 {
 		line += fmt.Sprintf("; %d resource(s) incomplete (kubectl-verify errors)", s.Incomplete)
 	}
 	return line
 }
 
+// ImpactBreakdown is what follows the impact line when some workload would be denied if
+// enforced: those workloads counted by the policies that fail them (engine/policy; a
+// workload counts under each) and by namespace, each with how many are denied now.
+func ImpactBreakdown(results []Result) []string {
+	type count struct{ enforced, now int }
+	byPolicy, byNamespace := map[string]*count{}, map[string]*count{}
+	add := func(m map[string]*count, key string, now bool) {
+		if m[key] == nil {
+			m[key] = &count{}
+		}
+		m[key].enforced++
+		if now {
+			m[key].now++
+		}
+	}
+	for _, r := range results {
+		if r.Resource.Owner != nil || r.DecisionIfEnforced != Deny {
+			continue
+		}
+		now := r.Decision == Deny
+		add(byNamespace, dash(r.Resource.Namespace), now)
+		seen := map[string]bool{}
+		for _, c := range r.Checks {
+			if !notPassing(c) {
+				continue
+			}
+			key := c.Engine + "/" + dash(c.Policy)
+			if c.Engine == "" {
+				key = "kyverno/" + dash(c.Policy)
+			}
+			if !seen[key] {
+				seen[key] = true
+				add(byPolicy, key, now)
+			}
+		}
+	}
+	if len(byNamespace) == 0 {
+		return nil
+	}
+	section := func(title string, m map[string]*count) []string {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		// Most denied first, then by name, so that the line to act on comes first.
+		sort.Slice(keys, func(i, j int) bool {
+			if m[keys[i]].enforced != m[keys[j]].enforced {
+				return m[keys[i]].enforced > m[keys[j]].enforced
+			}
+			return keys[i] < keys[j]
+		})
+		wid := 0
+		for _, k := range keys {
+			wid = max(wid, len(k))
+		}
+		out := []string{title}
+		for _, k := range keys {
+			out = append(out, fmt.Sprintf("  %-*s   %d (%d now)", wid, k, m[k].enforced, m[k].now))
+		}
+		return out
+	}
+	out := section("by policy:", byPolicy)
+	return append(out, section("by namespace:", byNamespace)...)
+}
+
 // PrintImageTable writes the images table.
 func PrintImageTable(w io.Writer, rows []ImageRow) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAMESPACE\tRESOURCE\tCONTAINER\tIMAGE\tDIGEST\tRESULT\tPOLICIES")
+	fmt.Fprintln(tw, "NAMESPACE\tRESOURCE\tCONTAINER\tIMAGE\tDIGEST\tRESULT\tPOLICIES\tWHY")
 	for _, r := range rows {
 		var pols []string
 		seen := map[string]bool{}
@@ -165,8 +272,17 @@ func PrintImageTable(w io.Writer, rows []ImageRow) error {
 		if len(digest) > 19 {
 			digest = digest[:19]
 		}
-		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Resource.Namespace), r.Resource.Kind, r.Resource.Name,
-			dash(r.Container), dash(r.Image), dash(digest), r.Result, dash(strings.Join(pols, ",")))
+		// WHY: for an image no check covers, the reasons each engine gives.
+		var why []string
+		if len(r.Checks) == 0 {
+			for _, n := range r.NotChecked {
+				if !slices.Contains(why, n.Reason) {
+					why = append(why, n.Reason)
+				}
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Resource.Namespace), r.Resource.Kind, r.Resource.Name,
+			dash(r.Container), dash(r.Image), dash(digest), r.Result, dash(strings.Join(pols, ",")), dash(strings.Join(why, ",")))
 	}
 	return tw.Flush()
 }
