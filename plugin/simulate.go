@@ -34,8 +34,9 @@ type SimulateOptions struct {
 	Timeout   time.Duration
 	Parallel  int
 
-	images bool
-	args   []string
+	images   bool
+	args     []string
+	progress progress
 	genericiooptions.IOStreams
 }
 
@@ -107,6 +108,7 @@ func NewSimulateOptions(streams genericiooptions.IOStreams) *SimulateOptions {
 		FailOn:      "deny",
 		Operation:   simulate.OperationCreate,
 		Parallel:    16,
+		progress:    defaultProgress(),
 	}
 }
 
@@ -268,7 +270,9 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		ver.Secrets = in.cluster.secrets()
 		configMaps, api = in.cluster.configMaps(), in.cluster.api()
 	}
-	rep, rows, err := simulate.Run(ctx, simulate.Config{KyvernoConfigMaps: configMaps, KyvernoAPI: api,
+	counts := &simulate.Progress{}
+	stop := o.progress.start(o.ErrOut, counts)
+	rep, rows, err := simulate.Run(ctx, simulate.Config{Progress: counts, KyvernoConfigMaps: configMaps, KyvernoAPI: api,
 		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
 		Operation: o.Operation, OldObjects: in.old, FromCluster: in.fromCluster, Parallel: o.Parallel, Verifier: ver,
 		NamespaceLabels: in.namespaceLabels, UnknownNamespaces: in.unknownNamespaces, Gaps: in.gaps,
@@ -276,6 +280,7 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		SigstoreActive: len(in.policies.Found["sigstore"]) > 0,
 		Kubewarden:     in.policies.Kubewarden, KubewardenNamespace: o.Engines.KubewardenNamespace,
 	})
+	stop()
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
 	kwpol "github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
@@ -37,8 +38,16 @@ type (
 	APIReader       = kyverno.APIReader
 )
 
+// Progress counts a run's work as it goes, for a progress line: resources collected, and
+// their images, verified so far and in all.
+type Progress struct {
+	Resources, ImagesTotal, ImagesDone atomic.Int64
+}
+
 // Config is one run.
 type Config struct {
+	// Progress, when set, is kept up to date while the run goes.
+	Progress      *Progress
 	Kyverno       []*kpol.Policy
 	KyvernoConfig kyverno.Config
 	// KyvernoConfigMaps reads the ConfigMaps Kyverno rule context entries name; nil when the
@@ -122,6 +131,12 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 		}
 	}
 	objs := Results(cfg.Resources)
+	if cfg.Progress != nil {
+		cfg.Progress.Resources.Store(int64(len(objs)))
+		for _, o := range objs {
+			cfg.Progress.ImagesTotal.Add(int64(len(extract.Images(o.Kind(), o.Obj))))
+		}
+	}
 	engs := engines{
 		kyverno: &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig, ConfigMaps: cfg.KyvernoConfigMaps, API: cfg.KyvernoAPI},
 		sigstore: &sigstore.Engine{Policies: cfg.Sigstore, Config: cfg.SigstoreConfig, TrustRoots: cfg.SigstoreTrustRoots, Verifier: cfg.Verifier,
@@ -137,6 +152,9 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 			r, ir, err := evaluate(gctx, engs, cfg, objs[i], objs, nsLabels)
 			if err != nil {
 				return fmt.Errorf("%s: %w", objs[i].Source, err)
+			}
+			if cfg.Progress != nil {
+				cfg.Progress.ImagesDone.Add(int64(len(extract.Images(objs[i].Kind(), objs[i].Obj))))
 			}
 			results[i], rows[i] = r, ir
 			return nil

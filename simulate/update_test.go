@@ -478,3 +478,19 @@ func TestUpdateNeedsOldObject(t *testing.T) {
 		})
 	}
 }
+
+// TestProgressCounts: the progress counters end with every resource collected and every
+// image verified.
+func TestProgressCounts(t *testing.T) {
+	counts := &simulate.Progress{}
+	_, _, err := simulate.Run(context.Background(), simulate.Config{
+		Kyverno: []*kpol.Policy{updatePolicy(t, "check-image", "", "")}, KyvernoConfig: kyverno.DefaultConfig(),
+		Resources: []manifest.Object{pod(t, pinned, nil)}, Verifier: &countingVerifier{signed: map[string]string{}}, Progress: counts,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Resources.Load() != 1 || counts.ImagesTotal.Load() != 1 || counts.ImagesDone.Load() != 1 {
+		t.Errorf("progress %d resources, %d/%d images; want 1, 1/1", counts.Resources.Load(), counts.ImagesDone.Load(), counts.ImagesTotal.Load())
+	}
+}
