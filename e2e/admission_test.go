@@ -322,13 +322,7 @@ func (k *kyvernoAdmission) installMissingKinds(t *testing.T, scenarios []*prepar
 // kyvernoCRDDirs are Kyverno's CRD folders in its module (the version hack/tools/kyverno pins).
 func kyvernoCRDDirs(t *testing.T) []string {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/kyverno/kyverno")
-	cmd.Dir = filepath.Join(s.root, "hack", "tools", "kyverno")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list -m github.com/kyverno/kyverno in hack/tools/kyverno: %v", err)
-	}
-	mod := strings.TrimSpace(string(out))
+	mod := moduleDir(t, "github.com/kyverno/kyverno")
 	var dirs []string
 	for _, d := range []string{"kyverno", "policies.kyverno.io", "reports", "policyreport"} {
 		dirs = append(dirs, filepath.Join(mod, "config", "crds", d))

@@ -118,7 +118,7 @@ func (o *SimulateOptions) addFlags(cmd *cobra.Command) {
 	o.Sources.AddFlags(fs)
 	o.Registry.AddFlags(fs)
 	o.Engines.AddFlags(fs)
-	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml")
+	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json, yaml, policyreport (wgpolicyk8s.io PolicyReports) or openreports (openreports.io Reports)")
 	fs.StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a result reaches this: deny, warn or never")
 	fs.BoolVar(&o.Enforce, "enforce", false, "Judge the exit code by the decision if every policy were enforced")
 	fs.StringVar(&o.Operation, "operation", o.Operation, "Admission operation to replay: CREATE or UPDATE (UPDATE needs each resource's old object)")
@@ -314,6 +314,12 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 }
 
 func (o *SimulateOptions) print(rep *report.SimulationReport, rows []report.ImageRow) error {
+	switch o.Output {
+	case "policyreport":
+		return report.PrintYAMLDocuments(o.Out, report.PolicyReports(rep, report.WGPolicyReport, time.Now()))
+	case "openreports":
+		return report.PrintYAMLDocuments(o.Out, report.PolicyReports(rep, report.OpenReport, time.Now()))
+	}
 	if o.images {
 		doc := report.ImageReport{APIVersion: report.APIVersion, Kind: "ImageReport", Images: rows}
 		if doc.Images == nil {

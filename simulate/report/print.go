@@ -13,13 +13,29 @@ import (
 )
 
 // Formats every command accepts today.
-var Formats = []string{"table", "wide", "json", "yaml"}
+var Formats = []string{"table", "wide", "json", "yaml", "policyreport", "openreports"}
 
 // PrintJSON writes v as indented JSON.
 func PrintJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// PrintYAMLDocuments writes docs as one YAML stream, `---` between documents (what kubectl
+// apply -f takes).
+func PrintYAMLDocuments(w io.Writer, docs []map[string]any) error {
+	for i, d := range docs {
+		if i > 0 {
+			if _, err := fmt.Fprintln(w, "---"); err != nil {
+				return err
+			}
+		}
+		if err := PrintYAML(w, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PrintYAML writes v as YAML (the same document as JSON).
