@@ -4,9 +4,7 @@ package e2e
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -89,11 +87,5 @@ func TestReportFormatsAgainstCRDs(t *testing.T) {
 // moduleDir is where a module hack/tools/kyverno depends on lies in the module cache.
 func moduleDir(t *testing.T, module string) string {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
-	cmd.Dir = filepath.Join(s.root, "hack", "tools", "kyverno")
-	out, err := cmd.Output()
-	if err != nil || strings.TrimSpace(string(out)) == "" {
-		t.Fatalf("go list -m %s in hack/tools/kyverno: %v", module, err)
-	}
-	return strings.TrimSpace(string(out))
+	return moduleDirIn(t, "kyverno", module)
 }

@@ -118,7 +118,7 @@ func (o *SimulateOptions) addFlags(cmd *cobra.Command) {
 	o.Sources.AddFlags(fs)
 	o.Registry.AddFlags(fs)
 	o.Engines.AddFlags(fs)
-	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json, yaml, policyreport (wgpolicyk8s.io PolicyReports) or openreports (openreports.io Reports)")
+	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json, yaml, policyreport (wgpolicyk8s.io PolicyReports), openreports (openreports.io Reports), sarif (SARIF 2.1.0) or junit")
 	fs.StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a result reaches this: deny, warn or never")
 	fs.BoolVar(&o.Enforce, "enforce", false, "Judge the exit code by the decision if every policy were enforced")
 	fs.StringVar(&o.Operation, "operation", o.Operation, "Admission operation to replay: CREATE or UPDATE (UPDATE needs each resource's old object)")
@@ -319,6 +319,11 @@ func (o *SimulateOptions) print(rep *report.SimulationReport, rows []report.Imag
 		return report.PrintYAMLDocuments(o.Out, report.PolicyReports(rep, report.WGPolicyReport, time.Now()))
 	case "openreports":
 		return report.PrintYAMLDocuments(o.Out, report.PolicyReports(rep, report.OpenReport, time.Now()))
+	case "junit":
+		return report.PrintJUnit(o.Out, rep)
+	case "sarif":
+		wd, _ := os.Getwd()
+		return report.PrintSARIF(o.Out, rep, Version, wd)
 	}
 	if o.images {
 		doc := report.ImageReport{APIVersion: report.APIVersion, Kind: "ImageReport", Images: rows}

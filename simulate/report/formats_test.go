@@ -1,0 +1,93 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"strings"
+	"testing"
+)
+
+func formatsSample() *SimulationReport {
+	return &SimulationReport{Results: []Result{
+		{Resource: Resource{Kind: "Pod", Namespace: "default", Name: "bad", Source: "/repo/deploy/pods.yaml:12"}, Decision: Deny, DecisionIfEnforced: Deny,
+			Checks: []Check{{Engine: "kyverno", Policy: "check-image", Rule: "check-image", Image: "reg/app:v1", Result: ResultFail, Mode: "enforce", Message: "no signatures found"}}},
+		{Resource: Resource{Kind: "Pod", Namespace: "team", Name: "audited", Source: "cluster/prod"}, Decision: Allow, DecisionIfEnforced: Deny,
+			Checks: []Check{{Engine: "kyverno", Policy: "audit", Rule: "audit", Image: "reg/app:v2", Result: ResultFail, Mode: "audit", Message: "no signatures found"},
+				{Engine: "sigstore", Policy: "keys", Rule: "authority-0", Image: "reg/app:v2", Result: ResultPass, Mode: "enforce"}}},
+		{Resource: Resource{Kind: "Pod", Namespace: "team", Name: "tool", Source: "/repo/deploy/pods.yaml:30"}, Decision: Deny, DecisionIfEnforced: Deny,
+			Checks: []Check{{Engine: "kubewarden", Policy: "team/images", Rule: "signatures[0]", Image: "reg/tool:v1", Result: ResultError, Mode: "protect", Message: "kubectl-verify: no trust root"}}},
+	}}
+}
+
+// TestPrintJUnit: a suite per namespace, a case per (resource, policy): failed, errored or
+// passed as its checks say.
+func TestPrintJUnit(t *testing.T) {
+	var b bytes.Buffer
+	if err := PrintJUnit(&b, formatsSample()); err != nil {
+		t.Fatal(err)
+	}
+	var doc junitSuites
+	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	if doc.Tests != 4 || doc.Failures != 2 || doc.Errors != 1 || len(doc.Suites) != 2 || doc.Suites[0].Name != "default" {
+		t.Fatalf("suites %+v", doc)
+	}
+	team := doc.Suites[1].Cases
+	if team[0].Classname != "kyverno/audit" || team[0].Failure == nil || team[0].Failure.Type != "denied-if-enforced" ||
+		team[1].Classname != "sigstore/keys" || team[1].Failure != nil || team[2].Error == nil || team[2].File != "/repo/deploy/pods.yaml" {
+		t.Errorf("team's cases %+v", team)
+	}
+}
+
+// TestPrintSARIF: a result per check that did not pass, error when it denies, warning when
+// only audited; a file's resources located relative to the base directory.
+func TestPrintSARIF(t *testing.T) {
+	var b bytes.Buffer
+	if err := PrintSARIF(&b, formatsSample(), "v1", "/repo"); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Version string
+		Runs    []struct {
+			Tool struct {
+				Driver struct{ Rules []struct{ ID string } }
+			}
+			Results []struct {
+				RuleID    string
+				Level     string
+				Locations []struct {
+					PhysicalLocation *struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	run := doc.Runs[0]
+	if doc.Version != "2.1.0" || len(run.Tool.Driver.Rules) != 3 || len(run.Results) != 3 {
+		t.Fatalf("document:\n%s", b.String())
+	}
+	got := []string{}
+	for _, r := range run.Results {
+		loc := "-"
+		if pl := r.Locations[0].PhysicalLocation; pl != nil {
+			loc = pl.ArtifactLocation.URI + ":" + itoa(pl.Region.StartLine)
+		}
+		got = append(got, r.RuleID+" "+r.Level+" "+loc)
+	}
+	want := []string{"kyverno/check-image/check-image error deploy/pods.yaml:12", "kyverno/audit/audit warning -", "kubewarden/team/images/signatures[0] error deploy/pods.yaml:30"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("results:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,87 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"path/filepath"
+)
+
+// SARIFSchema is the schema the SARIF document names.
+const SARIFSchema = "https://json.schemastore.org/sarif-2.1.0.json"
+
+// PrintSARIF writes the simulation as SARIF 2.1.0, as GitHub code scanning takes it: a rule
+// per (engine, policy, rule), a result per check that did not pass, at error level when it
+// denies (an enforcing mode), else warning; a resource read from a file is located at its
+// document's first line, the path relative to base when it lies below it (GitHub wants
+// repository paths).
+func PrintSARIF(w io.Writer, rep *SimulationReport, version, base string) error {
+	type rule struct {
+		ID               string         `json:"id"`
+		Name             string         `json:"name"`
+		ShortDescription map[string]any `json:"shortDescription"`
+	}
+	var rules []rule
+	index := map[string]int{}
+	var results []any
+	for _, r := range rep.Results {
+		for _, c := range r.Checks {
+			if !notPassing(c) {
+				continue
+			}
+			engine := c.Engine
+			if engine == "" {
+				engine = "kyverno"
+			}
+			id := engine + "/" + dash(c.Policy) + "/" + dash(c.Rule)
+			if _, ok := index[id]; !ok {
+				index[id] = len(rules)
+				rules = append(rules, rule{ID: id, Name: dash(c.Policy),
+					ShortDescription: map[string]any{"text": engine + " policy " + dash(c.Policy) + ", rule " + dash(c.Rule)}})
+			}
+			level := "error"
+			if c.Mode == "audit" || c.Mode == "warn" || c.Mode == "monitor" || c.Result == ResultWarn {
+				level = "warning"
+			}
+			res := map[string]any{
+				"ruleId": id, "ruleIndex": index[id], "level": level,
+				"message": map[string]any{"text": r.Resource.Kind + "/" + r.Resource.Name + ": " + c.Image + ": " + c.Message},
+				"properties": map[string]any{"namespace": r.Resource.Namespace, "decision": r.Decision, "decisionIfEnforced": r.DecisionIfEnforced,
+					"result": c.Result, "mode": c.Mode, "image": c.Image, "path": c.Path},
+			}
+			logical := []any{map[string]any{"fullyQualifiedName": r.Resource.Namespace + "/" + r.Resource.Kind + "/" + r.Resource.Name, "kind": "resource"}}
+			loc := map[string]any{"logicalLocations": logical}
+			if file, line, ok := cutLine(r.Resource.Source); ok {
+				uri := filepath.ToSlash(file)
+				if rel, err := filepath.Rel(base, file); err == nil && base != "" && !filepath.IsAbs(rel) && !hasDotDot(rel) {
+					uri = filepath.ToSlash(rel)
+				}
+				loc["physicalLocation"] = map[string]any{"artifactLocation": map[string]any{"uri": uri}, "region": map[string]any{"startLine": max(line, 1)}}
+			}
+			res["locations"] = []any{loc}
+			results = append(results, res)
+		}
+	}
+	if results == nil {
+		results = []any{}
+	}
+	if rules == nil {
+		rules = []rule{}
+	}
+	doc := map[string]any{
+		"$schema": SARIFSchema,
+		"version": "2.1.0",
+		"runs": []any{map[string]any{
+			"tool": map[string]any{"driver": map[string]any{
+				"name": "kubectl-verify", "version": version, "informationUri": "https://github.com/kubectl-verify/kubectl-verify", "rules": rules,
+			}},
+			"results": results,
+		}},
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func hasDotDot(rel string) bool {
+	return rel == ".." || len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator)
+}
