@@ -16,7 +16,8 @@ import (
 )
 
 // TestCIFormats: -o junit is read by a real consumer's parser (junitparser, Debian's
-// python3-junitparser, as CI systems read JUnit) and -o sarif is valid against the published
+// python3-junitparser, as CI systems read JUnit), -o markdown is rendered by GitHub's own
+// cmark-gfm with its table extension, and -o sarif is valid against the published
 // SARIF 2.1.0 schema (the OASIS schema gosec vendors in the module hack/tools/lint pins), with
 // file locations relative to the working directory as GitHub code scanning wants them.
 func TestCIFormats(t *testing.T) {
@@ -60,6 +61,25 @@ print("cases", cases, "failing", failures)
 			if !strings.Contains(string(out), want) {
 				t.Errorf("junitparser read:\n%s\nwant %q", out, want)
 			}
+		}
+	})
+	t.Run("markdown", func(t *testing.T) {
+		cmd := exec.Command("cmark-gfm", "--extension", "table")
+		cmd.Stdin = bytes.NewReader(output(t, "markdown"))
+		html, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("cmark-gfm (GitHub's Markdown parser; .ci/run installs it): %v", err)
+		}
+		// Two Pods are denied: two body rows, each cell where it belongs.
+		for _, want := range []string{"<h3>kubectl verify: 2 of 3 workloads would be denied if enforced (2 now)</h3>", "<th>Resource</th>",
+			"<td>Pod/no-kubewarden</td>\n<td>prod</td>\n<td>deny</td>\n<td>deny</td>\n<td>kubewarden/signed-by-kw</td>",
+			"<td>Pod/kubewarden-only</td>", "<p>1 of 3 resource(s) pass every policy, enforced or not.</p>"} {
+			if !strings.Contains(string(html), want) {
+				t.Errorf("rendered:\n%s\nwant %q", html, want)
+			}
+		}
+		if n := strings.Count(string(html), "<tr>"); n != 3 {
+			t.Errorf("%d table rows, want the header and two", n)
 		}
 	})
 	t.Run("sarif", func(t *testing.T) {

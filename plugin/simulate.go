@@ -118,7 +118,7 @@ func (o *SimulateOptions) addFlags(cmd *cobra.Command) {
 	o.Sources.AddFlags(fs)
 	o.Registry.AddFlags(fs)
 	o.Engines.AddFlags(fs)
-	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json, yaml, policyreport (wgpolicyk8s.io PolicyReports), openreports (openreports.io Reports), sarif (SARIF 2.1.0) or junit")
+	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json, yaml, policyreport (wgpolicyk8s.io PolicyReports), openreports (openreports.io Reports), sarif (SARIF 2.1.0), junit or markdown (a pull-request comment)")
 	fs.StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a result reaches this: deny, warn or never")
 	fs.BoolVar(&o.Enforce, "enforce", false, "Judge the exit code by the decision if every policy were enforced")
 	fs.StringVar(&o.Operation, "operation", o.Operation, "Admission operation to replay: CREATE or UPDATE (UPDATE needs each resource's old object)")
@@ -321,6 +321,8 @@ func (o *SimulateOptions) print(rep *report.SimulationReport, rows []report.Imag
 		return report.PrintYAMLDocuments(o.Out, report.PolicyReports(rep, report.OpenReport, time.Now()))
 	case "junit":
 		return report.PrintJUnit(o.Out, rep)
+	case "markdown":
+		return report.PrintMarkdown(o.Out, rep)
 	case "sarif":
 		wd, _ := os.Getwd()
 		return report.PrintSARIF(o.Out, rep, Version, wd)

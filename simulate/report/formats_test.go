@@ -91,3 +91,30 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// TestPrintMarkdown: the resources to act on in a table whose cells stay cells (pipes, line
+// breaks and HTML in messages escaped), and how many pass.
+func TestPrintMarkdown(t *testing.T) {
+	rep := formatsSample()
+	rep.Results[0].Checks[0].Message = "a | b\n<c> `d`"
+	rep.Summary = Summary{Workloads: 3, WorkloadsDenied: 2, WorkloadsDeniedIfEnforced: 3}
+	rep.Results = append(rep.Results, Result{Resource: Resource{Kind: "Pod", Namespace: "default", Name: "ok"}, Decision: Allow, DecisionIfEnforced: Allow})
+	var b bytes.Buffer
+	if err := PrintMarkdown(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"### kubectl verify: 3 of 3 workloads would be denied if enforced (2 now)",
+		"",
+		"| | Resource | Namespace | Decision | If enforced | Policy | Reason |",
+		"|---|---|---|---|---|---|---|",
+		"| :x: | Pod/bad | default | deny | deny | kyverno/check-image | a \\| b &lt;c&gt; \\`d\\` |",
+		"| :warning: | Pod/audited | team | allow | deny | kyverno/audit | no signatures found |",
+		"| :x: | Pod/tool | team | deny | deny | kubewarden/team/images | kubectl-verify: no trust root |",
+		"",
+		"1 of 4 resource(s) pass every policy, enforced or not.",
+	}
+	if got := strings.TrimRight(b.String(), "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("markdown:\n%s\nwant\n%s", got, strings.Join(want, "\n"))
+	}
+}

@@ -13,7 +13,7 @@ import (
 )
 
 // Formats every command accepts today.
-var Formats = []string{"table", "wide", "json", "yaml", "policyreport", "openreports", "sarif", "junit"}
+var Formats = []string{"table", "wide", "json", "yaml", "policyreport", "openreports", "sarif", "junit", "markdown"}
 
 // PrintJSON writes v as indented JSON.
 func PrintJSON(w io.Writer, v any) error {
