@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// PrintMarkdown writes the simulation as a pull-request comment (GitHub-flavoured Markdown):
+// PrintMarkdown writes the simulation as a pull-request comment (GitHub-flavored Markdown):
 // the impact as a heading, a table of the resources that are denied, would be denied if
 // enforced, or warned, with the deciding policy and the reason, and how many others pass.
 func PrintMarkdown(w io.Writer, rep *SimulationReport) error {
