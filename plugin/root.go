@@ -34,7 +34,7 @@ would be denied if every policy were enforced.`,
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
-	cmd.AddCommand(NewCmdSimulate(streams), NewCmdImages(streams), NewCmdPolicies(streams), NewCmdVersion(streams))
+	cmd.AddCommand(NewCmdSimulate(streams), NewCmdImages(streams), NewCmdPolicies(streams), NewCmdPin(streams), NewCmdVersion(streams))
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{err.Error()} })
 	return cmd
 }

@@ -35,6 +35,7 @@ type SimulateOptions struct {
 	Parallel  int
 
 	images   bool
+	pin      *pinFlags
 	args     []string
 	progress progress
 	genericiooptions.IOStreams
@@ -185,6 +186,11 @@ func (o *SimulateOptions) Complete(_ *cobra.Command, args []string) error {
 
 // Validate refuses what cannot work, naming what is not available yet.
 func (o *SimulateOptions) Validate() error {
+	if o.pin != nil {
+		if err := o.validatePin(); err != nil {
+			return err
+		}
+	}
 	if !slices.Contains(report.Formats, o.Output) {
 		return &UsageError{fmt.Sprintf("--output %q is not supported; use one of %s", o.Output, strings.Join(report.Formats, ", "))}
 	}
@@ -314,6 +320,9 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 }
 
 func (o *SimulateOptions) print(rep *report.SimulationReport, rows []report.ImageRow) error {
+	if o.pin != nil {
+		return o.pinImages(rows)
+	}
 	switch o.Output {
 	case "policyreport":
 		return report.PrintYAMLDocuments(o.Out, report.PolicyReports(rep, report.WGPolicyReport, time.Now()))

@@ -1,0 +1,58 @@
+package plugin_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPin: pin rewrites only the verified image's value in place (comments, layout and the
+// unverified image untouched, reported); --dry-run prints the diff and writes nothing; the
+// exit code is simulate's.
+func TestPin(t *testing.T) {
+	dir, _, pod := fixture(t)
+	image := pod[strings.Index(pod, "image: ")+len("image: ") : strings.LastIndex(pod, "}")]
+	missing := strings.Replace(image, ":v1", ":missing", 1)
+	manifests := "# two pods\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web   # the app\nspec:\n  containers:\n  - name: app\n    image: " + image + "\n" +
+		"---\napiVersion: v1\nkind: Pod\nmetadata: {name: other}\nspec:\n  containers:\n  - {name: app, image: \"" + missing + "\"}\n"
+	file := filepath.Join(dir, "pods.yaml")
+	write(t, file, manifests)
+	policy := filepath.Join(dir, "policy.yaml")
+
+	out, stderr, code := run(t, "", "pin", "--policy", policy, "-f", file, "--dry-run")
+	if code != 1 {
+		t.Fatalf("dry run: exit %d, want 1 (Pod other is denied): %s", code, stderr)
+	}
+	if got, _ := os.ReadFile(file); string(got) != manifests {
+		t.Fatalf("--dry-run wrote the file:\n%s", got)
+	}
+	if !strings.Contains(out, "--- "+file+"\n+++ "+file+"\n@@ -9 +9 @@\n-    image: "+image+"\n+    image: "+image+"@sha256:") {
+		t.Errorf("dry run printed:\n%s", out)
+	}
+	if !strings.Contains(stderr, "left alone: "+file+":") || !strings.Contains(stderr, "Pod/other "+missing+": verification error") {
+		t.Errorf("stderr does not report the unverified image:\n%s", stderr)
+	}
+
+	out, stderr, code = run(t, "", "pin", "--policy", policy, "-f", file)
+	if code != 1 || !strings.Contains(out, file+": 1 image(s) pinned") {
+		t.Fatalf("pin: exit %d\n%s\n%s", code, out, stderr)
+	}
+	got, _ := os.ReadFile(file)
+	digestAt := strings.Index(string(got), image+"@sha256:")
+	if digestAt < 0 {
+		t.Fatalf("not pinned:\n%s", got)
+	}
+	pinned := string(got)[digestAt : digestAt+len(image)+len("@sha256:")+64]
+	if want := strings.Replace(manifests, "image: "+image+"\n", "image: "+pinned+"\n", 1); string(got) != want {
+		t.Errorf("the file changed beyond the image:\n%s\nwant\n%s", got, want)
+	}
+
+	// Pinned already: nothing more to do.
+	if out, _, _ = run(t, "", "pin", "--policy", policy, "-f", file); strings.Contains(out, "pinned") {
+		t.Errorf("a second pin rewrote again:\n%s", out)
+	}
+	if code, msg := errorOf(t, "", "pin", "--policy", policy, "-f", "-"); code != 2 || !strings.Contains(msg, "not a local file") {
+		t.Errorf("pin -f - = exit %d %q, want 2", code, msg)
+	}
+}
