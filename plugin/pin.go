@@ -3,6 +3,7 @@ package plugin
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,11 +51,8 @@ prints the diff instead of writing.`,
 
 // validatePin refuses what pin cannot rewrite: it needs files.
 func (o *SimulateOptions) validatePin() error {
-	if len(o.Sources.Filenames) == 0 {
-		return &UsageError{"pin rewrites manifest files: give them with -f"}
-	}
-	if o.Sources.Kustomize != "" {
-		return &UsageError{"pin -k is not supported yet: give the kustomization's resource files with -f"}
+	if len(o.Sources.Filenames) == 0 && o.Sources.Kustomize == "" {
+		return &UsageError{"pin rewrites manifest files: give them with -f, or a kustomization with -k"}
 	}
 	for _, f := range o.Sources.Filenames {
 		if f == "-" || strings.Contains(f, "://") {
@@ -67,10 +65,12 @@ func (o *SimulateOptions) validatePin() error {
 // pinImages rewrites the files rows come from.
 func (o *SimulateOptions) pinImages(rows []report.ImageRow) error {
 	edits := map[string][]pin.Edit{}
+	kustomized := map[string]map[string]string{} // kustomization dir -> image name -> digest
 	var left []string
 	for _, r := range rows {
+		dir, isKustomize := strings.CutPrefix(r.Resource.Source, "kustomize:")
 		file, ok := localFile(r.Resource.Source)
-		if !ok || r.Image == "" || strings.Contains(r.Image, "@") {
+		if (!ok && !isKustomize) || r.Image == "" || strings.Contains(r.Image, "@") {
 			continue
 		}
 		if r.Result != "pass" && !o.pin.all {
@@ -83,8 +83,28 @@ func (o *SimulateOptions) pinImages(rows []report.ImageRow) error {
 			left = append(left, fmt.Sprintf("left alone: %s %s/%s %s: no digest resolved", r.Resource.Source, r.Resource.Kind, r.Resource.Name, r.Image))
 			continue
 		}
+		if isKustomize {
+			// The kustomization's images transformer pins every use of the name: two digests for
+			// one name cannot both be had.
+			name := pin.ImageName(r.Image)
+			if kustomized[dir] == nil {
+				kustomized[dir] = map[string]string{}
+			}
+			if prev, ok := kustomized[dir][name]; ok && prev != r.Digest {
+				left = append(left, fmt.Sprintf("left alone: %s %s: images of that name resolve to different digests (%s, %s)", r.Resource.Source, name, prev, r.Digest))
+				kustomized[dir][name] = ""
+				continue
+			}
+			if prev, ok := kustomized[dir][name]; !ok || prev != "" {
+				kustomized[dir][name] = r.Digest
+			}
+			continue
+		}
 		edits[file] = append(edits[file], pin.Edit{Kind: r.Resource.Kind, Namespace: r.Resource.Namespace, Name: r.Resource.Name,
 			Path: r.Path, Old: r.Image, New: r.Image + "@" + r.Digest})
+	}
+	if err := o.pinKustomizations(kustomized); err != nil {
+		return err
 	}
 	files := make([]string, 0, len(edits))
 	for f := range edits {
@@ -129,4 +149,55 @@ func localFile(source string) (string, bool) {
 		return "", false
 	}
 	return source[:i], true
+}
+
+// pinKustomizations sets `digest:` in each kustomization's images entries, not in its bases.
+func (o *SimulateOptions) pinKustomizations(kustomized map[string]map[string]string) error {
+	dirs := make([]string, 0, len(kustomized))
+	for d := range kustomized {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	for _, dir := range dirs {
+		digests := map[string]string{}
+		for name, d := range kustomized[dir] {
+			if d != "" {
+				digests[name] = d
+			}
+		}
+		if len(digests) == 0 {
+			continue
+		}
+		file := ""
+		for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+				file = filepath.Join(dir, n)
+				break
+			}
+		}
+		if file == "" {
+			return fmt.Errorf("%s: no kustomization file", dir)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		out, names, err := pin.Kustomization(data, digests)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		if o.pin.dryRun {
+			fmt.Fprint(o.Out, pin.LinesDiff(file, data, out))
+			continue
+		}
+		info, err := os.Stat(file)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(file, out, info.Mode().Perm()); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "%s: %d image(s) pinned (%s)\n", file, len(names), strings.Join(names, ", "))
+	}
+	return nil
 }

@@ -56,3 +56,27 @@ func TestPin(t *testing.T) {
 		t.Errorf("pin -f - = exit %d %q, want 2", code, msg)
 	}
 }
+
+// TestPinKustomize: with -k the kustomization's images entries get the digest; its bases
+// are not touched.
+func TestPinKustomize(t *testing.T) {
+	dir, _, pod := fixture(t)
+	image := pod[strings.Index(pod, "image: ")+len("image: ") : strings.LastIndex(pod, "}")]
+	name := image[:strings.LastIndex(image, ":")]
+	kustomization := "# the app\nresources: [pod.yaml]\nimages:\n- name: " + name + "   # ours\n  newTag: v1\n"
+	write(t, filepath.Join(dir, "kustomization.yaml"), kustomization)
+	out, stderr, code := run(t, "", "pin", "--policy", filepath.Join(dir, "policy.yaml"), "-k", dir, "--dry-run")
+	if code != 0 || !strings.Contains(out, "@@ -4,0 +5,1 @@\n+  digest: sha256:") {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if _, stderr, code = run(t, "", "pin", "--policy", filepath.Join(dir, "policy.yaml"), "-k", dir); code != 0 {
+		t.Fatalf("pin -k: exit %d: %s", code, stderr)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if !strings.HasPrefix(string(got), "# the app\nresources: [pod.yaml]\nimages:\n- name: "+name+"   # ours\n  digest: sha256:") || !strings.HasSuffix(string(got), "\n  newTag: v1\n") {
+		t.Errorf("kustomization.yaml:\n%s", got)
+	}
+	if base, _ := os.ReadFile(filepath.Join(dir, "pod.yaml")); string(base) != pod {
+		t.Errorf("the base changed:\n%s", base)
+	}
+}

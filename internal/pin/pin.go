@@ -210,3 +210,59 @@ func Diff(file string, before, after []byte, changes []Change) string {
 	}
 	return out.String()
 }
+
+// LinesDiff is a unified diff of two small files, without context lines: a longest common
+// subsequence of lines, each run of removed and added lines one hunk.
+func LinesDiff(file string, before, after []byte) string {
+	b := strings.SplitAfter(string(before), "\n")
+	a := strings.SplitAfter(string(after), "\n")
+	// lcs[i][j] is the longest common subsequence of b[i:] and a[j:].
+	lcs := make([][]int, len(b)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(a)+1)
+	}
+	for i := len(b) - 1; i >= 0; i-- {
+		for j := len(a) - 1; j >= 0; j-- {
+			if b[i] == a[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out strings.Builder
+	i, j := 0, 0
+	for i < len(b) || j < len(a) {
+		if i < len(b) && j < len(a) && b[i] == a[j] {
+			i, j = i+1, j+1
+			continue
+		}
+		bi, aj := i, j
+		for (i < len(b) || j < len(a)) && !(i < len(b) && j < len(a) && b[i] == a[j]) {
+			if j < len(a) && (i == len(b) || lcs[i][j+1] >= lcs[i+1][j]) {
+				j++
+			} else {
+				i++
+			}
+		}
+		if out.Len() == 0 {
+			fmt.Fprintf(&out, "--- %s\n+++ %s\n", file, file)
+		}
+		// An empty side names the line after which the other goes, as unified diffs do.
+		from, to := bi+1, aj+1
+		if i == bi {
+			from = bi
+		}
+		if j == aj {
+			to = aj
+		}
+		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n", from, i-bi, to, j-aj)
+		for _, l := range b[bi:i] {
+			out.WriteString("-" + strings.TrimSuffix(l, "\n") + "\n")
+		}
+		for _, l := range a[aj:j] {
+			out.WriteString("+" + strings.TrimSuffix(l, "\n") + "\n")
+		}
+	}
+	return out.String()
+}
