@@ -238,7 +238,8 @@ func LinesDiff(file string, before, after []byte) string {
 			continue
 		}
 		bi, aj := i, j
-		for (i < len(b) || j < len(a)) && !(i < len(b) && j < len(a) && b[i] == a[j]) {
+		same := func() bool { return i < len(b) && j < len(a) && b[i] == a[j] }
+		for (i < len(b) || j < len(a)) && !same() {
 			if j < len(a) && (i == len(b) || lcs[i][j+1] >= lcs[i+1][j]) {
 				j++
 			} else {

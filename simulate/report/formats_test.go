@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"strings"
 	"testing"
+	"time"
 )
 
 func formatsSample() *SimulationReport {
@@ -116,5 +117,31 @@ func TestPrintMarkdown(t *testing.T) {
 	}
 	if got := strings.TrimRight(b.String(), "\n"); got != strings.Join(want, "\n") {
 		t.Errorf("markdown:\n%s\nwant\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+// TestNotCheckedInEveryFormat: an image no check covers shows, with why, in each format.
+func TestNotCheckedInEveryFormat(t *testing.T) {
+	rep := &SimulationReport{Results: []Result{{Resource: Resource{APIVersion: "v1", Kind: "Pod", Namespace: "open", Name: "free", Source: "/repo/p.yaml:1"},
+		Decision: Allow, DecisionIfEnforced: Allow,
+		NotChecked: []NotChecked{{Engine: "sigstore", Image: "reg/app:v1", Path: "/spec/containers/0/image", Reason: "namespace-not-included"},
+			{Engine: "kyverno", Image: "reg/app:v1", Path: "/spec/containers/0/image", Reason: "no-matching-policy"}}}}}
+	const why = "namespace-not-included, no-matching-policy"
+	var b bytes.Buffer
+	if err := PrintJUnit(&b, rep); err != nil || !strings.Contains(b.String(), `<skipped message="not checked: reg/app:v1 (/spec/containers/0/image): `+why+`"`) {
+		t.Errorf("junit (%v):\n%s", err, b.String())
+	}
+	b.Reset()
+	if err := PrintSARIF(&b, rep, "v1", "/repo"); err != nil || !strings.Contains(b.String(), `"level": "note"`) || !strings.Contains(b.String(), "not checked: "+why) {
+		t.Errorf("sarif (%v):\n%s", err, b.String())
+	}
+	b.Reset()
+	if err := PrintMarkdown(&b, rep); err != nil || !strings.Contains(b.String(), "- Pod/free `reg/app:v1`: "+why) {
+		t.Errorf("markdown (%v):\n%s", err, b.String())
+	}
+	reports := PolicyReports(rep, WGPolicyReport, time.Unix(0, 0))
+	res := reports[0]["results"].([]any)[0].(map[string]any)
+	if res["result"] != ResultSkip || res["message"] != "not checked: "+why || reports[0]["summary"].(map[string]any)["skip"] != int64(1) {
+		t.Errorf("policy report result %v, summary %v", res, reports[0]["summary"])
 	}
 }

@@ -71,6 +71,16 @@ func PrintJUnit(w io.Writer, rep *SimulationReport) error {
 			}
 			byPolicy[key] = append(byPolicy[key], c)
 		}
+		if un := UncoveredImages(r); len(un) > 0 {
+			var lines []string
+			for _, u := range un {
+				lines = append(lines, u.Image+" ("+u.Path+"): "+strings.Join(u.Reasons, ", "))
+			}
+			suite.Cases = append(suite.Cases, junitCase{Name: r.Resource.Kind + "/" + r.Resource.Name, Classname: "not-checked",
+				File: sourceFile(r.Resource.Source), Skipped: &junitProblem{Message: "not checked: " + lines[0], Text: strings.Join(lines, "\n")}})
+			suite.Tests++
+			suite.Skipped++
+		}
 		for _, pol := range policies {
 			tc := junitCase{Name: r.Resource.Kind + "/" + r.Resource.Name, Classname: pol, File: sourceFile(r.Resource.Source)}
 			var failed, errored []string

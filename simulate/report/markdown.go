@@ -39,6 +39,15 @@ func PrintMarkdown(w io.Writer, rep *SimulationReport) error {
 		b.WriteString(strings.Join(rows, "\n") + "\n\n")
 	}
 	fmt.Fprintf(&b, "%d of %d resource(s) pass every policy, enforced or not.\n", passing, len(rep.Results))
+	var unchecked []string
+	for _, r := range rep.Results {
+		for _, u := range UncoveredImages(r) {
+			unchecked = append(unchecked, fmt.Sprintf("- %s/%s `%s`: %s", mdCell(r.Resource.Kind), mdCell(r.Resource.Name), strings.ReplaceAll(u.Image, "`", ""), strings.Join(u.Reasons, ", ")))
+		}
+	}
+	if len(unchecked) > 0 {
+		fmt.Fprintf(&b, "\n<details><summary>%d image(s) no policy checked</summary>\n\n%s\n\n</details>\n", len(unchecked), strings.Join(unchecked, "\n"))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

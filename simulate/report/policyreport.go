@@ -2,6 +2,7 @@ package report
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -66,6 +67,16 @@ func PolicyReports(rep *SimulationReport, kind ReportKind, now time.Time) []map[
 			}
 			a.results = append(a.results, res)
 			a.summary[c.Result]++
+		}
+		// An image no policy checked is a skip, saying why.
+		for _, u := range UncoveredImages(r) {
+			a.results = append(a.results, map[string]any{
+				"source": "kubectl-verify", "policy": "-", "result": ResultSkip, "scored": true,
+				"message":   "not checked: " + strings.Join(u.Reasons, ", "),
+				"timestamp": map[string]any{"seconds": now.Unix(), "nanos": int64(now.Nanosecond())},
+				"resources": []any{ref}, "properties": map[string]any{"image": u.Image, "path": u.Path, "decision": r.Decision, "decisionIfEnforced": r.DecisionIfEnforced},
+			})
+			a.summary[ResultSkip]++
 		}
 	}
 	namespaces := make([]string, 0, len(byNS))

@@ -160,27 +160,43 @@ func PrintColumns(w io.Writer, rows [][]string, last []string, width int) error 
 	return nil
 }
 
-// uncovered says, for each image of r no check covers, why: "<container path>: <reasons>",
-// the reasons of every engine that gave one, joined by ";".
-func uncovered(r Result) string {
+// Uncovered is an image no check covers, with every reason the engines give.
+type Uncovered struct {
+	Image, Path string
+	Reasons     []string
+}
+
+// UncoveredImages are r's images no check covers, in the order notChecked lists them.
+func UncoveredImages(r Result) []Uncovered {
 	covered := map[string]bool{}
 	for _, c := range r.Checks {
 		covered[c.Path] = true
 	}
-	var paths []string
-	reasons := map[string][]string{}
+	var out []Uncovered
+	at := map[string]int{}
 	for _, n := range r.NotChecked {
-		if covered[n.Path] || slices.Contains(reasons[n.Path], n.Reason) {
+		if covered[n.Path] {
 			continue
 		}
-		if reasons[n.Path] == nil {
-			paths = append(paths, n.Path)
+		i, ok := at[n.Path]
+		if !ok {
+			i = len(out)
+			at[n.Path] = i
+			out = append(out, Uncovered{Image: n.Image, Path: n.Path})
 		}
-		reasons[n.Path] = append(reasons[n.Path], n.Reason)
+		if !slices.Contains(out[i].Reasons, n.Reason) {
+			out[i].Reasons = append(out[i].Reasons, n.Reason)
+		}
 	}
+	return out
+}
+
+// uncovered says, for each image of r no check covers, why: "<container path>: <reasons>",
+// the reasons of every engine that gave one, joined by ";".
+func uncovered(r Result) string {
 	var out []string
-	for _, p := range paths {
-		out = append(out, containerOf(p)+": "+strings.Join(reasons[p], ","))
+	for _, u := range UncoveredImages(r) {
+		out = append(out, containerOf(u.Path)+": "+strings.Join(u.Reasons, ","))
 	}
 	return strings.Join(out, "; ")
 }

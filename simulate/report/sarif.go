@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"path/filepath"
+	"strings"
 )
 
 // SARIFSchema is the schema the SARIF document names.
@@ -24,8 +25,14 @@ func PrintSARIF(w io.Writer, rep *SimulationReport, version, base string) error 
 	index := map[string]int{}
 	var results []any
 	for _, r := range rep.Results {
-		for _, c := range r.Checks {
-			if !notPassing(c) {
+		checks := r.Checks
+		for _, u := range UncoveredImages(r) {
+			// Not checked: a note, under a rule of its own.
+			checks = append(checks, Check{Engine: "kubectl-verify", Policy: "not-checked", Image: u.Image, Path: u.Path, Result: "not-checked",
+				Message: "not checked: " + strings.Join(u.Reasons, ", ")})
+		}
+		for _, c := range checks {
+			if !notPassing(c) && c.Result != "not-checked" {
 				continue
 			}
 			engine := c.Engine
@@ -39,7 +46,10 @@ func PrintSARIF(w io.Writer, rep *SimulationReport, version, base string) error 
 					ShortDescription: map[string]any{"text": engine + " policy " + dash(c.Policy) + ", rule " + dash(c.Rule)}})
 			}
 			level := "error"
-			if c.Mode == "audit" || c.Mode == "warn" || c.Mode == "monitor" || c.Result == ResultWarn {
+			switch {
+			case c.Result == "not-checked":
+				level = "note"
+			case c.Mode == "audit" || c.Mode == "warn" || c.Mode == "monitor" || c.Result == ResultWarn:
 				level = "warning"
 			}
 			res := map[string]any{
