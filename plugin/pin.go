@@ -33,15 +33,7 @@ func NewCmdPin(streams genericiooptions.IOStreams) *cobra.Command {
 in the manifest files, keeping comments, key order and layout; images that fail verification
 are left alone and reported. --all pins every image that resolves, verified or not; --dry-run
 prints the diff instead of writing.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: o.runE,
 	}
 	o.addFlags(cmd)
 	cmd.Flags().BoolVar(&o.pin.dryRun, "dry-run", false, "Print the diff instead of writing the files")

@@ -142,15 +142,7 @@ func NewCmdSimulate(streams genericiooptions.IOStreams) *cobra.Command {
 
   # An UPDATE from old.yaml to new.yaml (without --old-filename, the live objects are the old ones)
   kubectl verify simulate --policy policies/ -f new.yaml --operation=UPDATE --old-filename old.yaml`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: o.runE,
 	}
 	o.addFlags(cmd)
 	return cmd
@@ -163,18 +155,21 @@ func NewCmdImages(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "images [TYPE[/NAME]...]",
 		Short: "One row per container image: digest, checks, result",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:  o.runE,
 	}
 	o.addFlags(cmd)
 	return cmd
+}
+
+// runE is the command: Complete, Validate, Run.
+func (o *SimulateOptions) runE(cmd *cobra.Command, args []string) error {
+	if err := o.Complete(cmd, args); err != nil {
+		return err
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	return o.Run(cmd.Context())
 }
 
 // Complete fills derived values.
