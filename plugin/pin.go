@@ -54,81 +54,181 @@ func (o *SimulateOptions) validatePin() error {
 	return nil
 }
 
-// pinImages rewrites the files rows come from.
+// pinImages rewrites the files rows come from. Every new content is computed before any
+// file is written, so that a file pin cannot rewrite leaves no other half done; a file or a
+// kustomization it cannot rewrite is reported and left alone.
 func (o *SimulateOptions) pinImages(rows []report.ImageRow) error {
 	edits := map[string][]pin.Edit{}
-	kustomized := map[string]map[string]string{} // kustomization dir -> image name -> digest
+	kustomized := map[string]map[string][]report.ImageRow{} // kustomization dir -> image name -> rows
 	var left []string
+	leave := func(r report.ImageRow, why string) {
+		left = append(left, fmt.Sprintf("left alone: %s %s/%s %s: %s", r.Resource.Source, r.Resource.Kind, r.Resource.Name, r.Image, why))
+	}
+	defaultNS := o.namespace()
 	for _, r := range rows {
-		dir, isKustomize := strings.CutPrefix(r.Resource.Source, "kustomize:")
-		file, ok := localFile(r.Resource.Source)
-		if (!ok && !isKustomize) || r.Image == "" || strings.Contains(r.Image, "@") {
+		if r.Image == "" {
 			continue
 		}
-		if r.Result != "pass" && !o.pin.all {
-			if r.Result == "fail" || r.Result == "error" || r.Result == "warn" {
-				left = append(left, fmt.Sprintf("left alone: %s %s/%s %s: verification %s", r.Resource.Source, r.Resource.Kind, r.Resource.Name, r.Image, r.Result))
-			}
-			continue
-		}
-		if r.Digest == "" {
-			left = append(left, fmt.Sprintf("left alone: %s %s/%s %s: no digest resolved", r.Resource.Source, r.Resource.Kind, r.Resource.Name, r.Image))
-			continue
-		}
-		if isKustomize {
-			// The kustomization's images transformer pins every use of the name: two digests for
-			// one name cannot both be had.
+		if dir, ok := strings.CutPrefix(r.Resource.Source, "kustomize:"); ok {
+			// The images transformer pins every use of a name: decided below over all of them.
 			name := pin.ImageName(r.Image)
 			if kustomized[dir] == nil {
-				kustomized[dir] = map[string]string{}
+				kustomized[dir] = map[string][]report.ImageRow{}
 			}
-			if prev, ok := kustomized[dir][name]; ok && prev != r.Digest {
-				left = append(left, fmt.Sprintf("left alone: %s %s: images of that name resolve to different digests (%s, %s)", r.Resource.Source, name, prev, r.Digest))
-				kustomized[dir][name] = ""
-				continue
-			}
-			if prev, ok := kustomized[dir][name]; !ok || prev != "" {
-				kustomized[dir][name] = r.Digest
+			kustomized[dir][name] = append(kustomized[dir][name], r)
+			continue
+		}
+		file, ok := localFile(r.Resource.Source)
+		if !ok || strings.Contains(r.Image, "@") {
+			continue
+		}
+		if why := o.unpinnable(r); why != "" {
+			if why != "not checked" {
+				leave(r, why)
 			}
 			continue
 		}
-		edits[file] = append(edits[file], pin.Edit{Kind: r.Resource.Kind, Namespace: r.Resource.Namespace, Name: r.Resource.Name,
-			Path: r.Path, Old: r.Image, New: r.Image + "@" + r.Digest})
+		edits[file] = append(edits[file], pin.Edit{Kind: r.Resource.Kind, Namespace: r.Resource.Namespace, DefaultNamespace: defaultNS,
+			Name: r.Resource.Name, Path: r.Path, Old: r.Image, New: r.Image + "@" + r.Digest})
 	}
-	if err := o.pinKustomizations(kustomized); err != nil {
-		return err
+	type output struct {
+		file      string
+		before    []byte
+		after     []byte
+		summary   string
+		changes   []pin.Change
+		kustomize bool
 	}
-	files := make([]string, 0, len(edits))
-	for f := range edits {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	for _, f := range files {
+	var outs []output
+	for _, f := range sortedKeys(edits) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return err
 		}
-		out, changes, err := pin.Apply(data, edits[f])
+		after, changes, err := pin.Apply(data, edits[f])
 		if err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		if o.pin.dryRun {
-			fmt.Fprint(o.Out, pin.Diff(f, data, out, changes))
+			left = append(left, fmt.Sprintf("left alone: %s: %v", f, err))
 			continue
 		}
-		info, err := os.Stat(f)
+		outs = append(outs, output{file: f, before: data, after: after, changes: changes, summary: fmt.Sprintf("%d image(s) pinned", len(changes))})
+	}
+	for _, dir := range sortedKeys(kustomized) {
+		pins := map[string]pin.KustomizePin{}
+		for _, name := range sortedKeys(kustomized[dir]) {
+			if p, why := o.kustomizePin(kustomized[dir][name]); why != "" {
+				if why != "not checked" {
+					left = append(left, fmt.Sprintf("left alone: kustomize:%s %s: %s", dir, name, why))
+				}
+			} else if p.Digest != "" {
+				pins[name] = p
+			}
+		}
+		if len(pins) == 0 {
+			continue
+		}
+		file := kustomizationFile(dir)
+		if file == "" {
+			return fmt.Errorf("%s: no kustomization file", dir)
+		}
+		data, err := os.ReadFile(file)
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(f, out, info.Mode().Perm()); err != nil {
+		after, names, err := pin.Kustomization(data, pins)
+		if err != nil {
+			left = append(left, fmt.Sprintf("left alone: %s: %v", file, err))
+			continue
+		}
+		outs = append(outs, output{file: file, before: data, after: after, kustomize: true, summary: fmt.Sprintf("%d image(s) pinned (%s)", len(names), strings.Join(names, ", "))})
+	}
+	for _, out := range outs {
+		if o.pin.dryRun {
+			if out.kustomize {
+				fmt.Fprint(o.Out, pin.LinesDiff(out.file, out.before, out.after))
+			} else {
+				fmt.Fprint(o.Out, pin.Diff(out.file, out.before, out.after, out.changes))
+			}
+			continue
+		}
+		info, err := os.Stat(out.file)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(o.Out, "%s: %d image(s) pinned\n", f, len(changes))
+		if err := os.WriteFile(out.file, out.after, info.Mode().Perm()); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "%s: %s\n", out.file, out.summary)
 	}
 	for _, l := range left {
 		fmt.Fprintln(o.ErrOut, l)
 	}
 	return nil
+}
+
+// unpinnable says why a row's image is not pinned ("" when it is): not verified (unless
+// --all), or no digest; "not checked" is not worth a report line.
+func (o *SimulateOptions) unpinnable(r report.ImageRow) string {
+	switch {
+	case r.Result == "pass" || o.pin.all && r.Digest != "":
+		if r.Digest == "" {
+			return "no digest resolved"
+		}
+		return ""
+	case r.Result == "fail" || r.Result == "error" || r.Result == "warn":
+		return "verification " + r.Result
+	case o.pin.all:
+		return "no digest resolved"
+	}
+	return "not checked"
+}
+
+// kustomizePin is what a kustomization's images entry for one name gets: the transformer
+// pins every image of the name, so each must resolve to the one digest, none may have failed
+// verification, and at least one must have passed (every one with --all).
+func (o *SimulateOptions) kustomizePin(rows []report.ImageRow) (pin.KustomizePin, string) {
+	var p pin.KustomizePin
+	verified := false
+	for _, r := range rows {
+		if strings.Contains(r.Image, "@") {
+			continue
+		}
+		switch why := o.unpinnable(r); why {
+		case "":
+			verified = true
+		case "not checked":
+		default:
+			return pin.KustomizePin{}, fmt.Sprintf("%s/%s uses it: %s", r.Resource.Kind, r.Resource.Name, why)
+		}
+		if r.Digest == "" {
+			return pin.KustomizePin{}, fmt.Sprintf("%s/%s uses it: no digest resolved", r.Resource.Kind, r.Resource.Name)
+		}
+		if p.Digest != "" && p.Digest != r.Digest {
+			return pin.KustomizePin{}, fmt.Sprintf("images of that name resolve to different digests (%s, %s)", p.Digest, r.Digest)
+		}
+		p.Digest, p.Tag = r.Digest, pin.ImageTag(r.Image)
+	}
+	if !verified {
+		return pin.KustomizePin{}, "not checked"
+	}
+	return p, ""
+}
+
+func kustomizationFile(dir string) string {
+	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			return filepath.Join(dir, n)
+		}
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // localFile is the file of a FILE:LINE source read from disk.
@@ -141,55 +241,4 @@ func localFile(source string) (string, bool) {
 		return "", false
 	}
 	return source[:i], true
-}
-
-// pinKustomizations sets `digest:` in each kustomization's images entries, not in its bases.
-func (o *SimulateOptions) pinKustomizations(kustomized map[string]map[string]string) error {
-	dirs := make([]string, 0, len(kustomized))
-	for d := range kustomized {
-		dirs = append(dirs, d)
-	}
-	sort.Strings(dirs)
-	for _, dir := range dirs {
-		digests := map[string]string{}
-		for name, d := range kustomized[dir] {
-			if d != "" {
-				digests[name] = d
-			}
-		}
-		if len(digests) == 0 {
-			continue
-		}
-		file := ""
-		for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-				file = filepath.Join(dir, n)
-				break
-			}
-		}
-		if file == "" {
-			return fmt.Errorf("%s: no kustomization file", dir)
-		}
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return err
-		}
-		out, names, err := pin.Kustomization(data, digests)
-		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
-		}
-		if o.pin.dryRun {
-			fmt.Fprint(o.Out, pin.LinesDiff(file, data, out))
-			continue
-		}
-		info, err := os.Stat(file)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(file, out, info.Mode().Perm()); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.Out, "%s: %d image(s) pinned (%s)\n", file, len(names), strings.Join(names, ", "))
-	}
-	return nil
 }

@@ -80,3 +80,58 @@ func TestPinKustomize(t *testing.T) {
 		t.Errorf("the base changed:\n%s", base)
 	}
 }
+
+// TestPinKustomizeSharedName: the images transformer pins every image of a name, so a name
+// one unverified image uses is left alone, and reported.
+func TestPinKustomizeSharedName(t *testing.T) {
+	dir, _, pod := fixture(t)
+	image := pod[strings.Index(pod, "image: ")+len("image: ") : strings.LastIndex(pod, "}")]
+	other := strings.Replace(strings.Replace(pod, "name: web", "name: other", 1), ":v1}", ":v2}", 1)
+	write(t, filepath.Join(dir, "other.yaml"), other)
+	kustomization := "resources: [pod.yaml, other.yaml]\n"
+	write(t, filepath.Join(dir, "kustomization.yaml"), kustomization)
+	_, stderr, code := run(t, "", "pin", "--policy", filepath.Join(dir, "policy.yaml"), "-k", dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (Pod other is denied): %s", code, stderr)
+	}
+	name := image[:strings.LastIndex(image, ":")]
+	if !strings.Contains(stderr, "left alone: kustomize:"+dir+" "+name+": Pod/other uses it: verification") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "kustomization.yaml")); string(got) != kustomization {
+		t.Errorf("kustomization.yaml rewritten:\n%s", got)
+	}
+}
+
+// TestPinAllAndRecursive: --all pins what resolves though no policy checks it; -R finds the
+// files below a directory.
+func TestPinAllAndRecursive(t *testing.T) {
+	dir, _, pod := fixture(t)
+	image := pod[strings.Index(pod, "image: ")+len("image: ") : strings.LastIndex(pod, "}")]
+	tree := t.TempDir()
+	sub := filepath.Join(tree, "apps", "web")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// No policy selects this image: only --all pins it.
+	noPolicy := filepath.Join(dir, "none.yaml")
+	policy, err := os.ReadFile(filepath.Join(dir, "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(policy), "imageReferences: [\"")
+	j := strings.Index(string(policy)[i:], "\"]")
+	write(t, noPolicy, string(policy)[:i]+"imageReferences: [\"elsewhere.example/*"+string(policy)[i+j:])
+	file := filepath.Join(sub, "pod.yaml")
+	write(t, file, pod)
+	if out, stderr, code := run(t, "", "pin", "--policy", noPolicy, "-f", tree, "-R"); code == 2 || strings.Contains(out, "pinned") {
+		t.Fatalf("without --all: exit %d\n%s\n%s", code, out, stderr)
+	}
+	out, stderr, code := run(t, "", "pin", "--policy", noPolicy, "-f", tree, "-R", "--all")
+	if code != 0 || !strings.Contains(out, file+": 1 image(s) pinned") {
+		t.Fatalf("--all: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if got, _ := os.ReadFile(file); !strings.Contains(string(got), image+"@sha256:") {
+		t.Errorf("not pinned:\n%s", got)
+	}
+}

@@ -58,8 +58,11 @@ func (pr progress) start(w io.Writer, p *simulate.Progress) (stop func()) {
 			}
 		}
 	}()
+	var once sync.Once
 	return func() {
-		close(done)
-		wg.Wait()
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+		})
 	}
 }

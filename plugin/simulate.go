@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -249,6 +250,10 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
+	// The progress line covers reading the inputs too (cluster lists, kustomize builds).
+	counts := &simulate.Progress{}
+	stop := o.progress.start(o.ErrOut, counts)
+	defer stop()
 	ns := o.namespace()
 	in, err := o.inputs(ctx, ns)
 	if err != nil {
@@ -271,8 +276,6 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		ver.Secrets = in.cluster.secrets()
 		configMaps, api = in.cluster.configMaps(), in.cluster.api()
 	}
-	counts := &simulate.Progress{}
-	stop := o.progress.start(o.ErrOut, counts)
 	rep, rows, err := simulate.Run(ctx, simulate.Config{Progress: counts, KyvernoConfigMaps: configMaps, KyvernoAPI: api,
 		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
 		Operation: o.Operation, OldObjects: in.old, FromCluster: in.fromCluster, Parallel: o.Parallel, Verifier: ver,
@@ -298,6 +301,10 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		for _, w := range r.InputWarnings {
 			fmt.Fprintf(o.ErrOut, "Warning: %s %s/%s: %s\n", r.Resource.Source, r.Resource.Kind, r.Resource.Name, w)
 		}
+	}
+	if o.images || o.pin != nil && o.pin.all {
+		// Images no check covers still get their digest (one request each, shared).
+		resolveUncovered(ctx, ver, rows, o.Parallel)
 	}
 	if err := o.print(rep, rows); err != nil {
 		return err
@@ -357,6 +364,25 @@ func (o *SimulateOptions) print(rep *report.SimulationReport, rows []report.Imag
 	lines := append([]string{report.ImpactLine(rep.Summary)}, report.ImpactBreakdown(rep.Results)...)
 	_, err := fmt.Fprintln(o.ErrOut, strings.Join(lines, "\n"))
 	return err
+}
+
+// resolveUncovered fills the digest of rows no check resolved, as the registry answers a
+// GET of the image; an image that does not resolve keeps no digest.
+func resolveUncovered(ctx context.Context, ver *verify.Verifier, rows []report.ImageRow, parallel int) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(parallel, 1))
+	for i := range rows {
+		if rows[i].Digest != "" || rows[i].Image == "" {
+			continue
+		}
+		g.Go(func() error {
+			if d, err := ver.Digest(gctx, rows[i].Image, verify.Auth{}); err == nil {
+				rows[i].Digest = d
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
 }
 
 func terminalWidth(w any) int {

@@ -6,17 +6,23 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
+// KustomizePin is what an images entry gets: the digest, and the tag the build rendered (so
+// that the image stays name:tag@digest).
+type KustomizePin struct{ Digest, Tag string }
+
 // Kustomization pins images through a kustomization's `images:` transformer instead of
-// editing the bases: digests maps an image name, as the build renders it, to its digest
-// (sha256:...). The entry that renders that name (newName, else name) gets `digest:` (its
-// value replaced, or the key added under the entry's name); a name no entry renders gets an
-// entry of its own. Only the lines concerned change.
-func Kustomization(data []byte, digests map[string]string) ([]byte, []string, error) {
+// editing the bases: pins maps an image name, as the build renders it, to its pin. The entry
+// that renders that name (newName, else name) gets `digest:` (its value replaced, or the key
+// added under the entry's first key) and, when it has none, `newTag:`; a name no entry
+// renders gets an entry of its own. Only the lines concerned change, with the file's line
+// endings.
+func Kustomization(data []byte, pins map[string]KustomizePin) ([]byte, []string, error) {
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, nil, err
@@ -32,8 +38,12 @@ func Kustomization(data []byte, digests map[string]string) ([]byte, []string, er
 	if images != nil && (images.Kind != yaml.SequenceNode || images.Style&yaml.FlowStyle != 0) {
 		return nil, nil, errors.New("images: not a block sequence: not rewritten")
 	}
-	names := make([]string, 0, len(digests))
-	for n := range digests {
+	eol := "\n"
+	if bytes.Contains(data, []byte("\r\n")) {
+		eol = "\r\n"
+	}
+	names := make([]string, 0, len(pins))
+	for n := range pins {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -46,7 +56,7 @@ func Kustomization(data []byte, digests map[string]string) ([]byte, []string, er
 	var done []string
 	var added []string
 	for _, name := range names {
-		d := digests[name]
+		d := pins[name].Digest
 		entry := renders(images, name)
 		switch {
 		case entry == nil:
@@ -68,7 +78,11 @@ func Kustomization(data []byte, digests map[string]string) ([]byte, []string, er
 			lines[cur.Line-1] = append(append(append([]byte{}, l[:off]...), repl...), l[off+len(raw):]...)
 		} else {
 			key := entry.Content[0] // the entry's first key sets the indentation
-			inserts = append(inserts, insert{at: key.Line, text: strings.Repeat(" ", key.Column-1) + "digest: " + d + "\n"})
+			inserts = append(inserts, insert{at: key.Line, text: strings.Repeat(" ", key.Column-1) + "digest: " + d + eol})
+		}
+		if child(entry, "newTag") == nil && pins[name].Tag != "" {
+			key := entry.Content[0]
+			inserts = append(inserts, insert{at: key.Line, text: strings.Repeat(" ", key.Column-1) + "newTag: " + yamlPlain(pins[name].Tag) + eol})
 		}
 		done = append(done, name)
 	}
@@ -76,18 +90,29 @@ func Kustomization(data []byte, digests map[string]string) ([]byte, []string, er
 		var b strings.Builder
 		indent := ""
 		at := len(lines)
+		keyIndent := "  "
 		if images != nil && len(images.Content) > 0 {
 			first := images.Content[0]
-			indent = strings.Repeat(" ", max(first.Column-3, 0))
+			line := lines[first.Line-1]
+			dash := bytes.IndexByte(line, '-')
+			if dash < 0 || dash >= first.Column-1 {
+				dash = max(first.Column-3, 0)
+			}
+			indent = strings.Repeat(" ", dash)
+			keyIndent = strings.Repeat(" ", max(first.Column-1-dash, 2))
 			at = first.Line - 1
 		} else if images == nil {
 			if len(data) > 0 && !bytes.HasSuffix(data, []byte("\n")) {
-				lines[len(lines)-1] = append(lines[len(lines)-1], '\n')
+				lines[len(lines)-1] = append(lines[len(lines)-1], []byte(eol)...)
 			}
-			b.WriteString("images:\n")
+			b.WriteString("images:" + eol)
 		}
 		for _, name := range added {
-			fmt.Fprintf(&b, "%s- name: %s\n%s  digest: %s\n", indent, name, indent, digests[name])
+			fmt.Fprintf(&b, "%s-%sname: %s%s", indent, keyIndent[1:], name, eol)
+			if tag := pins[name].Tag; tag != "" {
+				fmt.Fprintf(&b, "%s%snewTag: %s%s", indent, keyIndent, yamlPlain(tag), eol)
+			}
+			fmt.Fprintf(&b, "%s%sdigest: %s%s", indent, keyIndent, pins[name].Digest, eol)
 			done = append(done, name)
 		}
 		inserts = append(inserts, insert{at: at, text: b.String()})
@@ -116,6 +141,26 @@ func renders(images *yaml.Node, name string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// ImageTag is an image reference's tag ("" when it has none).
+func ImageTag(image string) string {
+	name, _, _ := strings.Cut(image, "@")
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		return name[i+1:]
+	}
+	return ""
+}
+
+// yamlPlain is a tag as a YAML value: quoted when it would read as another type (1.0, true).
+func yamlPlain(s string) string {
+	var v any
+	if yaml.Unmarshal([]byte(s), &v) == nil {
+		if _, isString := v.(string); isString {
+			return s
+		}
+	}
+	return strconv.Quote(s)
 }
 
 // ImageName is an image reference without its tag and digest: what kustomize's images

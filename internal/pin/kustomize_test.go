@@ -4,6 +4,7 @@ import "testing"
 
 func TestKustomization(t *testing.T) {
 	const d1, d2, d3 = "sha256:1111", "sha256:2222", "sha256:3333"
+	p1 := map[string]KustomizePin{"reg/app": {Digest: d1}}
 	for _, tc := range []struct {
 		name, in, want string
 	}{
@@ -24,18 +25,18 @@ func TestKustomization(t *testing.T) {
 			"resources:\n- deploy.yaml\nimages:\n- name: reg/app\n  digest: sha256:1111\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, done, err := Kustomization([]byte(tc.in), map[string]string{"reg/app": d1})
+			out, done, err := Kustomization([]byte(tc.in), p1)
 			if err != nil || string(out) != tc.want || len(done) != 1 {
 				t.Errorf("got %v %v\n%s\nwant\n%s", done, err, out, tc.want)
 			}
 		})
 	}
-	out, done, err := Kustomization([]byte("images:\n- name: a\n- name: b\n  digest: x\n"), map[string]string{"a": d1, "b": d2, "c": d3})
+	out, done, err := Kustomization([]byte("images:\n- name: a\n- name: b\n  digest: x\n"), map[string]KustomizePin{"a": {Digest: d1}, "b": {Digest: d2}, "c": {Digest: d3}})
 	want := "images:\n- name: c\n  digest: sha256:3333\n- name: a\n  digest: sha256:1111\n- name: b\n  digest: sha256:2222\n"
 	if err != nil || string(out) != want || len(done) != 3 {
 		t.Errorf("several: %v %v\n%s\nwant\n%s", done, err, out, want)
 	}
-	if _, _, err := Kustomization([]byte("images: [{name: a}]\n"), map[string]string{"a": d1}); err == nil {
+	if _, _, err := Kustomization([]byte("images: [{name: a}]\n"), map[string]KustomizePin{"a": {Digest: d1}}); err == nil {
 		t.Error("a flow sequence was rewritten")
 	}
 	for in, want := range map[string]string{"reg:5000/app:v1@sha256:1": "reg:5000/app", "app": "app", "reg/app:v1": "reg/app"} {
@@ -54,5 +55,24 @@ func TestLinesDiff(t *testing.T) {
 	}
 	if got := LinesDiff("k.yaml", []byte(before), []byte(before)); got != "" {
 		t.Errorf("no change gave %q", got)
+	}
+}
+
+// TestKustomizationTagAndLayout: the rendered tag is kept (newTag added where the entry has
+// none), CRLF files keep CRLF, and new entries follow the file's dash indentation.
+func TestKustomizationTagAndLayout(t *testing.T) {
+	pins := map[string]KustomizePin{"reg/app": {Digest: "sha256:1111", Tag: "1.0"}}
+	out, _, err := Kustomization([]byte("images:\r\n- name: reg/app\r\n"), pins)
+	if want := "images:\r\n- name: reg/app\r\n  newTag: \"1.0\"\r\n  digest: sha256:1111\r\n"; err != nil || string(out) != want {
+		t.Errorf("CRLF: %v\n%q\nwant\n%q", err, out, want)
+	}
+	out, _, err = Kustomization([]byte("images:\n  -   name: other\n      newTag: v2\n"), pins)
+	if want := "images:\n  -   name: reg/app\n      newTag: \"1.0\"\n      digest: sha256:1111\n  -   name: other\n      newTag: v2\n"; err != nil || string(out) != want {
+		t.Errorf("indentation: %v\n%s\nwant\n%s", err, out, want)
+	}
+	for in, want := range map[string]string{"reg:5000/app:v1@sha256:1": "v1", "app": "", "reg:5000/app": ""} {
+		if got := ImageTag(in); got != want {
+			t.Errorf("ImageTag(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

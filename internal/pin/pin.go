@@ -15,10 +15,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Edit is one image to rewrite: in the document holding Kind Namespace/Name (Namespace ""
-// when the manifest names none), at the JSON pointer Path, Old becoming New.
+// Edit is one image to rewrite: in the document (or List item) holding Kind Namespace/Name,
+// at the JSON pointer Path, Old becoming New. DefaultNamespace is the namespace an object
+// that names none was evaluated in.
 type Edit struct {
 	Kind, Namespace, Name string
+	DefaultNamespace      string
 	Path                  string
 	Old, New              string
 }
@@ -51,10 +53,11 @@ func Apply(data []byte, edits []Edit) ([]byte, []Change, error) {
 		change    Change
 	}
 	var spots []spot
+	taken := map[[2]int]bool{}
 	for _, e := range edits {
-		doc := find(docs, e)
-		if doc == nil {
-			return nil, nil, fmt.Errorf("%s %s: not found", e.Kind, e.Name)
+		doc, err := find(docs, e)
+		if err != nil {
+			return nil, nil, err
 		}
 		node, err := lookup(doc, e.Path)
 		if err != nil {
@@ -67,6 +70,10 @@ func Apply(data []byte, edits []Edit) ([]byte, []Change, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s %s: %s: %w", e.Kind, e.Name, e.Path, err)
 		}
+		if taken[[2]int{node.Line, node.Column}] {
+			return nil, nil, fmt.Errorf("%s %s: %s: edited twice", e.Kind, e.Name, e.Path)
+		}
+		taken[[2]int{node.Line, node.Column}] = true
 		spots = append(spots, spot{node.Line, node.Column, raw, repl, Change{e, node.Line}})
 	}
 	// Right to left within a line, so that an earlier edit does not move a later one.
@@ -93,26 +100,40 @@ func Apply(data []byte, edits []Edit) ([]byte, []Change, error) {
 	return bytes.Join(lines, nil), changes, nil
 }
 
-// find is the document of the edit's object.
-func find(docs []*yaml.Node, e Edit) *yaml.Node {
+// find is the object of the edit: a document, or an item of a List document, of its kind,
+// name and namespace (the default one when the object names none). None, or more than one,
+// is an error: nothing is guessed.
+func find(docs []*yaml.Node, e Edit) (*yaml.Node, error) {
+	var objects []*yaml.Node
 	for _, d := range docs {
 		root := d
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 			root = root.Content[0]
 		}
-		if scalar(root, "kind") != e.Kind {
+		if items := child(root, "items"); items != nil && items.Kind == yaml.SequenceNode && strings.HasSuffix(scalar(root, "kind"), "List") {
+			objects = append(objects, items.Content...)
 			continue
 		}
-		meta := child(root, "metadata")
-		if scalar(meta, "name") != e.Name {
-			continue
-		}
-		if ns := scalar(meta, "namespace"); ns != "" && e.Namespace != "" && ns != e.Namespace {
-			continue
-		}
-		return root
+		objects = append(objects, root)
 	}
-	return nil
+	var found []*yaml.Node
+	for _, o := range objects {
+		meta := child(o, "metadata")
+		ns := scalar(meta, "namespace")
+		if ns == "" {
+			ns = e.DefaultNamespace
+		}
+		if scalar(o, "kind") == e.Kind && scalar(meta, "name") == e.Name && (ns == e.Namespace || e.Namespace == "") {
+			found = append(found, o)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("%s %s/%s: not found", e.Kind, e.Namespace, e.Name)
+	case 1:
+		return found[0], nil
+	}
+	return nil, fmt.Errorf("%s %s/%s: %d objects of that name: not rewritten", e.Kind, e.Namespace, e.Name, len(found))
 }
 
 func child(m *yaml.Node, key string) *yaml.Node {

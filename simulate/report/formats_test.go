@@ -82,7 +82,7 @@ func TestPrintSARIF(t *testing.T) {
 		}
 		got = append(got, r.RuleID+" "+r.Level+" "+loc)
 	}
-	want := []string{"kyverno/check-image/check-image error deploy/pods.yaml:12", "kyverno/audit/audit warning -", "kubewarden/team/images/signatures[0] error deploy/pods.yaml:30"}
+	want := []string{"kyverno/check-image/check-image error deploy/pods.yaml:12", "kyverno/audit/audit warning cluster/prod:1", "kubewarden/team/images/signatures[0] error deploy/pods.yaml:30"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("results:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -143,5 +143,37 @@ func TestNotCheckedInEveryFormat(t *testing.T) {
 	res := reports[0]["results"].([]any)[0].(map[string]any)
 	if res["result"] != ResultSkip || res["message"] != "not checked: "+why || reports[0]["summary"].(map[string]any)["skip"] != int64(1) {
 		t.Errorf("policy report result %v, summary %v", res, reports[0]["summary"])
+	}
+}
+
+func TestSARIFLocation(t *testing.T) {
+	for _, tc := range []struct {
+		source, base, uri string
+		line              int
+	}{
+		{"/repo/deploy/a b.yaml:3", "/repo", "deploy/a%20b.yaml", 3},
+		{"/elsewhere/x.yaml:1", "/repo", "file:///elsewhere/x.yaml", 1},
+		{"kustomize:/repo/overlays/prod", "/repo", "overlays/prod/kustomization.yaml", 1},
+		{"cluster/prod", "/repo", "cluster/prod", 1},
+		{"-:7", "/repo", "-:7", 1},
+	} {
+		if uri, line := sarifLocation(tc.source, tc.base); uri != tc.uri || line != tc.line {
+			t.Errorf("sarifLocation(%q) = %q, %d; want %q, %d", tc.source, uri, line, tc.uri, tc.line)
+		}
+	}
+}
+
+// TestClusterReport: a result without namespace goes to the cluster report.
+func TestClusterReport(t *testing.T) {
+	rep := &SimulationReport{Results: []Result{
+		{Resource: Resource{APIVersion: "example.com/v1", Kind: "Runner", Name: "global"}, Checks: []Check{{Engine: "kyverno", Policy: "p", Result: ResultPass}}},
+		{Resource: Resource{APIVersion: "v1", Kind: "Pod", Namespace: "a", Name: "x"}, Checks: []Check{{Engine: "kyverno", Policy: "p", Result: ResultFail}}},
+	}}
+	for _, kind := range []ReportKind{WGPolicyReport, OpenReport} {
+		reports := PolicyReports(rep, kind, time.Unix(0, 0))
+		meta := reports[0]["metadata"].(map[string]any)
+		if len(reports) != 2 || reports[0]["kind"] != kind.Cluster || meta["namespace"] != nil || reports[1]["kind"] != kind.Namespaced {
+			t.Errorf("%s: %v", kind.APIVersion, reports)
+		}
 	}
 }

@@ -48,9 +48,16 @@ func PrintMarkdown(w io.Writer, rep *SimulationReport) error {
 	if len(unchecked) > 0 {
 		fmt.Fprintf(&b, "\n<details><summary>%d image(s) no policy checked</summary>\n\n%s\n\n</details>\n", len(unchecked), strings.Join(unchecked, "\n"))
 	}
-	_, err := io.WriteString(w, b.String())
+	out := b.String()
+	// GitHub refuses a comment longer than 65,536 characters.
+	if len(out) > maxComment {
+		out = out[:strings.LastIndex(out[:maxComment-200], "\n")+1] + "\n… cut to fit a GitHub comment: run `kubectl verify simulate` for the rest.\n"
+	}
+	_, err := io.WriteString(w, out)
 	return err
 }
+
+const maxComment = 65536
 
 // warned is an allowed result with a warning or a check that did not pass.
 func warned(r Result) bool {
@@ -69,6 +76,6 @@ func warned(r Result) bool {
 // and HTML left as text.
 func mdCell(s string) string {
 	s = oneLine(s, 0)
-	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "\\`")
+	r := strings.NewReplacer(`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "`", "\\`", "*", `\*`, "_", `\_`, "~", `\~`, "[", `\[`, "]", `\]`)
 	return r.Replace(s)
 }

@@ -94,13 +94,13 @@ func reason(r Result) string {
 }
 
 // PrintSimulationTable writes the simulate table. width is the terminal's (0 = not a
-// terminal): REASON, the last column, is cut so that each line fits it, except in the wide
-// table, which gives the full reason and says why images were not checked (NOT-CHECKED).
+// terminal): REASON, the last column, is cut so that each line fits it (the contract's
+// table; redirected, the full reason is written). The wide table also says why images were
+// not checked (NOT-CHECKED).
 func PrintSimulationTable(w io.Writer, rep *SimulationReport, wide bool, width int) error {
 	head := []string{"NAMESPACE", "RESOURCE", "DECISION", "IF-ENFORCED"}
 	if wide {
 		head = append(head, "POLICY", "RULE", "PATCHED", "NOT-CHECKED")
-		width = 0
 	}
 	rows := [][]string{head}
 	reasons := []string{"REASON"}

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"net/url"
 	"path/filepath"
 	"strings"
 )
@@ -59,15 +60,11 @@ func PrintSARIF(w io.Writer, rep *SimulationReport, version, base string) error 
 					"result": c.Result, "mode": c.Mode, "image": c.Image, "path": c.Path},
 			}
 			logical := []any{map[string]any{"fullyQualifiedName": r.Resource.Namespace + "/" + r.Resource.Kind + "/" + r.Resource.Name, "kind": "resource"}}
-			loc := map[string]any{"logicalLocations": logical}
-			if file, line, ok := cutLine(r.Resource.Source); ok {
-				uri := filepath.ToSlash(file)
-				if rel, err := filepath.Rel(base, file); err == nil && base != "" && !filepath.IsAbs(rel) && !hasDotDot(rel) {
-					uri = filepath.ToSlash(rel)
-				}
-				loc["physicalLocation"] = map[string]any{"artifactLocation": map[string]any{"uri": uri}, "region": map[string]any{"startLine": max(line, 1)}}
-			}
-			res["locations"] = []any{loc}
+			uri, line := sarifLocation(r.Resource.Source, base)
+			// GitHub refuses a result without a physical location: a resource read from the
+			// cluster or stdin names where it came from instead of a file.
+			res["locations"] = []any{map[string]any{"logicalLocations": logical,
+				"physicalLocation": map[string]any{"artifactLocation": map[string]any{"uri": uri}, "region": map[string]any{"startLine": line}}}}
 			results = append(results, res)
 		}
 	}
@@ -92,6 +89,30 @@ func PrintSARIF(w io.Writer, rep *SimulationReport, version, base string) error 
 	return enc.Encode(doc)
 }
 
+// sarifLocation is where a resource came from as a SARIF artifact URI and line: a file
+// relative to base when it lies below it (what GitHub matches against the repository), else
+// a file:// URI; a kustomization's file for `kustomize:DIR`; the source itself otherwise
+// (cluster/CONTEXT, stdin), as a relative reference. URIs are percent-encoded.
+func sarifLocation(source, base string) (string, int) {
+	if dir, ok := strings.CutPrefix(source, "kustomize:"); ok {
+		source = filepath.Join(dir, "kustomization.yaml") + ":1"
+	}
+	file, line, ok := cutLine(source)
+	if !ok {
+		return (&url.URL{Path: strings.TrimPrefix(source, "/")}).EscapedPath(), 1
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		abs = file
+	}
+	if base != "" {
+		if rel, err := filepath.Rel(base, abs); err == nil && !hasDotDot(rel) {
+			return (&url.URL{Path: filepath.ToSlash(rel)}).EscapedPath(), max(line, 1)
+		}
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), max(line, 1)
+}
+
 func hasDotDot(rel string) bool {
-	return rel == ".." || len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator)
+	return rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel)
 }
