@@ -44,7 +44,9 @@ func cacheable(req *http.Request) bool {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return false
 	}
-	return strings.Contains(req.URL.Path, "/manifests/") || strings.Contains(req.URL.Path, "/blobs/")
+	// The /v2/ ping is the same for every repository of a host, and each repository's
+	// transport asks it: remembered, it costs one request per host and credentials.
+	return req.URL.Path == "/v2/" || strings.Contains(req.URL.Path, "/manifests/") || strings.Contains(req.URL.Path, "/blobs/")
 }
 
 func (c *runCache) RoundTrip(req *http.Request) (*http.Response, error) {

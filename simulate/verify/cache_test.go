@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/ocireg"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
@@ -70,5 +72,71 @@ func TestCacheKeepsCredentialsApart(t *testing.T) {
 		if got := outcome(err); got != st.want {
 			t.Errorf("%s: %s (%v), want %s", st.name, got, err, st.want)
 		}
+	}
+}
+
+// TestRequestsPerImage: a run pays one /v2/ ping per host and three requests per signed image
+// (the tag, the signature manifest, its layer), however many checks, resources and digest
+// lookups ask about the image.
+func TestRequestsPerImage(t *testing.T) {
+	for _, referrers := range []bool{false, true} {
+		t.Run(fmt.Sprintf("referrers=%v", referrers), func(t *testing.T) {
+			inner := ocireg.New(referrers, nil)
+			var mu sync.Mutex
+			counting := false
+			requests := map[string]int{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				if counting {
+					requests[r.Method+" "+r.URL.Path]++
+				}
+				mu.Unlock()
+				inner.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			key := must(verifytest.NewKey())
+			const images = 5
+			var refs []string
+			for i := 0; i < images; i++ {
+				ref := fmt.Sprintf("%s/team%d/app:v1", host, i)
+				if _, err := verifytest.Push(ref); err != nil {
+					t.Fatal(err)
+				}
+				if err := verifytest.Sign(ref, key); err != nil {
+					t.Fatal(err)
+				}
+				refs = append(refs, ref)
+			}
+			mu.Lock()
+			counting = true
+			mu.Unlock()
+			v := verify.New(must(verify.NewRegistry("", nil, "test")))
+			var g errgroup.Group
+			for range 4 { // as many resources asking at once
+				for _, ref := range refs {
+					g.Go(func() error {
+						if _, err := v.VerifySignature(context.Background(), verify.SignatureCheck{Image: ref, PublicKey: key.PublicPEM}); err != nil {
+							return err
+						}
+						_, err := v.Digest(context.Background(), ref, verify.Auth{})
+						return err
+					})
+				}
+			}
+			if err := g.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			total := 0
+			for path, n := range requests {
+				total += n
+				if n > 1 {
+					t.Errorf("%s asked %d times, want once", path, n)
+				}
+			}
+			if want := 1 + 3*images; total != want {
+				t.Errorf("%d requests for %d images, want %d: %v", total, images, want, requests)
+			}
+		})
 	}
 }

@@ -99,7 +99,7 @@ func (v *Verifier) buildKeychain(ctx context.Context, a Auth) (authn.Keychain, s
 // what was read under the same credentials.
 func (v *Verifier) remoteFor(ctx context.Context, a Auth) ([]remote.Option, string) {
 	kc, unread := v.keychain(ctx, a)
-	return v.reg.remoteOptionsWith(context.WithValue(ctx, credentialsKey{}, a.Secrets), kc), unread
+	return v.reg.remoteOptionsWith(ctx, kc, a.Secrets), unread
 }
 
 // refusedWithout turns a registry refusal into a tool error when credentials the engine

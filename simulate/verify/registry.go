@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/kubectl-verify/kubectl-verify/internal/memo"
 )
 
 // Registry says how registries are reached.
@@ -27,6 +28,10 @@ type Registry struct {
 
 	keychain  authn.Keychain
 	transport http.RoundTripper
+	// pullers, one per set of credentials, let every read of a repository share one
+	// authenticated transport: without them each cosign and ggcr call pings the registry
+	// (and fetches a token) again.
+	pullers memo.Memo[*remote.Puller]
 }
 
 // NewRegistry prepares a Registry; it reads the docker config file once.
@@ -85,7 +90,10 @@ func (r *Registry) nameOptions(ref string) []name.Option {
 	return nil
 }
 
-func (r *Registry) remoteOptionsWith(ctx context.Context, kc authn.Keychain) []remote.Option {
+// remoteOptionsWith is how a request with the credentials named creds (from keychain kc)
+// reaches registries.
+func (r *Registry) remoteOptionsWith(ctx context.Context, kc authn.Keychain, creds string) []remote.Option {
+	ctx = context.WithValue(ctx, credentialsKey{}, creds)
 	opts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(kc),
@@ -94,7 +102,11 @@ func (r *Registry) remoteOptionsWith(ctx context.Context, kc authn.Keychain) []r
 	if r.UserAgent != "" {
 		opts = append(opts, remote.WithUserAgent(r.UserAgent))
 	}
-	return opts
+	p, err := r.pullers.Do(ctx, creds, func() (*remote.Puller, error) { return remote.NewPuller(opts...) })
+	if err != nil {
+		return opts
+	}
+	return append(opts, remote.Reuse(p))
 }
 
 // fileKeychain resolves credentials from one docker config file, like authn.DefaultKeychain
