@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -43,11 +49,14 @@ func readObjects(getter resource.RESTClientGetter, paths []string, recursive boo
 		stdinData = data
 		b = b.Stream(bytes.NewReader(data), stdinSource)
 	}
+	// Our own parse of the files (for file:line) runs beside the Builder's decoding, a file per
+	// goroutine, instead of after it.
+	parsed := prefetch(files, recursive)
 	infos, err := b.Flatten().Do().Infos()
 	if err != nil {
 		return nil, err
 	}
-	lines := provenance{stdin: stdinData, kustomize: kustomize, seen: map[string]int{}, parsed: map[string][]manifest.Object{}}
+	lines := provenance{stdin: stdinData, kustomize: kustomize, seen: map[string]int{}, parsed: parsed()}
 	out := make([]manifest.Object, 0, len(infos))
 	for _, info := range infos {
 		u, ok := info.Object.(*unstructured.Unstructured)
@@ -97,6 +106,52 @@ func (p *provenance) of(source string) string {
 		return objs[i].Source
 	}
 	return name
+}
+
+// prefetch parses the manifest files under paths (as the Builder finds them: files named,
+// .json/.yaml/.yml files of directories, subdirectories only when recursive) in parallel,
+// and returns a wait for the results by path. A file it misses is parsed when asked.
+func prefetch(paths []string, recursive bool) func() map[string][]manifest.Object {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		switch {
+		case err != nil:
+		case !st.IsDir():
+			files = append(files, p)
+		default:
+			_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+				switch {
+				case err != nil:
+					return nil //nolint:nilerr // the Builder reports unreadable paths
+				case d.IsDir() && path != p && !recursive:
+					return filepath.SkipDir
+				case !d.IsDir() && slices.Contains([]string{".json", ".yaml", ".yml"}, filepath.Ext(path)):
+					files = append(files, path)
+				}
+				return nil
+			})
+		}
+	}
+	out := make([][]manifest.Object, len(files))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, f := range files {
+		g.Go(func() error {
+			if data, err := os.ReadFile(f); err == nil {
+				out[i], _ = manifest.Parse(data, f)
+			}
+			return nil
+		})
+	}
+	return func() map[string][]manifest.Object {
+		_ = g.Wait()
+		m := make(map[string][]manifest.Object, len(files))
+		for i, f := range files {
+			m[f] = out[i]
+		}
+		return m
+	}
 }
 
 func isManifestFile(path string) bool {

@@ -120,13 +120,58 @@ func Apply(obj map[string]any, ops []report.PatchOp) (map[string]any, error) {
 	return m, nil
 }
 
-// DeepCopy copies a JSON object.
+// DeepCopy copies a JSON object as a JSON round trip would (numbers become float64), without
+// the encoding: it runs for every resource and webhook.
 func DeepCopy(obj map[string]any) (map[string]any, error) {
-	b, err := json.Marshal(obj)
+	v, err := copyJSON(obj)
 	if err != nil {
 		return nil, err
 	}
-	var out map[string]any
+	out, _ := v.(map[string]any)
+	return out, nil
+}
+
+func copyJSON(v any) (any, error) {
+	switch v := v.(type) {
+	case nil, string, bool, float64:
+		return v, nil
+	case int64:
+		return float64(v), nil
+	case int:
+		return float64(v), nil
+	case map[string]any:
+		if v == nil {
+			return nil, nil
+		}
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			c, err := copyJSON(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = c
+		}
+		return out, nil
+	case []any:
+		if v == nil {
+			return nil, nil
+		}
+		out := make([]any, len(v))
+		for i, e := range v {
+			c, err := copyJSON(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	}
+	// Anything else (json.Number, typed slices and maps) takes the round trip itself.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
 	return out, json.Unmarshal(b, &out)
 }
 

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
@@ -45,6 +46,43 @@ type Engine struct {
 	// no cluster.
 	ConfigMaps ConfigMapReader
 	API        APIReader
+
+	// rules remembers each policy's autogen rules per kind, parsed each image string: every
+	// resource asks again.
+	rules  sync.Map // rulesKey -> []kpol.Rule
+	parsed sync.Map // image -> parsedImage
+}
+
+type parsedImage struct {
+	info imageInfo
+	err  error
+}
+
+// parseImage is parseImage under the engine's Config, once per image string.
+func (e *Engine) parseImage(image string) (imageInfo, error) {
+	if v, ok := e.parsed.Load(image); ok {
+		p := v.(parsedImage)
+		return p.info, p.err
+	}
+	info, err := parseImage(image, e.Config)
+	e.parsed.Store(image, parsedImage{info, err})
+	return info, err
+}
+
+type rulesKey struct {
+	p    *kpol.Policy
+	kind string
+}
+
+// rulesFor is computeRules, computed once per policy and kind. The rules are shared: callers
+// read them and never change them.
+func (e *Engine) rulesFor(p *kpol.Policy, kind string) []kpol.Rule {
+	k := rulesKey{p, kind}
+	if v, ok := e.rules.Load(k); ok {
+		return v.([]kpol.Rule)
+	}
+	v, _ := e.rules.LoadOrStore(k, computeRules(p, kind))
+	return v.([]kpol.Rule)
 }
 
 // Rule statuses, as Kyverno names them.
@@ -119,7 +157,7 @@ func (e *Engine) images(obj map[string]any) ([]imageInfo, []string) {
 		if strings.TrimSpace(c.Image) == "" {
 			continue
 		}
-		info, err := parseImage(c.Image, e.Config)
+		info, err := e.parseImage(c.Image)
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("%s: image %q does not parse: %v (Kyverno then sees no images in this resource)", c.Pointer, c.Image, err))
 			return nil, warnings
@@ -245,7 +283,7 @@ func (e *Engine) verifyPolicy(ctx context.Context, p *kpol.Policy, req Request, 
 	auth := verify.PullSecretAuth(res.Namespace, extract.PullSecrets(res.Kind, obj))
 	var resps []ruleResponse
 	patched := map[string]string{}
-	for _, rule := range computeRules(p, "") {
+	for _, rule := range e.rulesFor(p, "") {
 		rule := rule
 		if len(rule.VerifyImages) == 0 {
 			continue
@@ -668,7 +706,7 @@ func (e *Engine) validatePolicy(ctx context.Context, p *kpol.Policy, req Request
 	images, _ := e.images(obj)
 	annotations := res.Annotations
 	var resps []ruleResponse
-	for _, rule := range computeRules(p, res.Kind) {
+	for _, rule := range e.rulesFor(p, res.Kind) {
 		rule := rule
 		if !hasVerifyImageChecks(&rule) || len(rule.Unsupported) > 0 || !ruleMatches(&rule, res) {
 			continue

@@ -132,7 +132,7 @@ func (e *Engine) extractImages(obj any, path []string, key, value, jmesPath stri
 		}
 		raw = str
 	}
-	info, err := parseImage(raw, e.Config)
+	info, err := e.parseImage(raw)
 	if err != nil {
 		return nil, fmt.Errorf("invalid image '%s' (%s)", raw, err)
 	}

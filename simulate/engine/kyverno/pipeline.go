@@ -99,7 +99,7 @@ func (e *Engine) notChecked(req Request, images []imageInfo, covered map[string]
 		best := 0
 	policies:
 		for _, p := range e.Policies {
-			for _, r := range computeRules(p, "") {
+			for _, r := range e.rulesFor(p, "") {
 				r := r
 				if len(r.VerifyImages) == 0 {
 					continue
@@ -306,7 +306,7 @@ func (e *Engine) action(p *kpol.Policy, rule string, req Request, enforce bool) 
 		return "Enforce"
 	}
 	kind, _ := req.Object["kind"].(string)
-	for _, r := range computeRules(p, kind) {
+	for _, r := range e.rulesFor(p, kind) {
 		if r.Name != rule {
 			continue
 		}
