@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -69,18 +70,70 @@ type RegistryFlags struct {
 	Config      string
 	Insecure    []string
 	TrustedRoot string
+	// CacheDir is --cache-dir when given ("" = no verification cache); CacheTTL is how long
+	// a kept verification is reused.
+	CacheDir string
+	CacheTTL time.Duration
 }
+
+// cacheDirFlag is cli-runtime's --cache-dir (kubectl's discovery and HTTP caches), which is
+// also the contract's --cache-dir: two flags cannot share the name, and one directory for
+// every cache the command keeps is what kubectl users expect of it. Verifications are kept
+// only when it is given, in their own subdirectory beside kubectl's discovery/ and http/.
+const (
+	cacheDirFlag          = "cache-dir"
+	verificationsCacheDir = "kubectl-verify"
+)
 
 // AddFlags registers the registry flags.
 func (f *RegistryFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Config, "registry-config", "", "Docker config file with registry credentials (default: the usual lookup)")
 	fs.StringArrayVar(&f.Insecure, "insecure-registry", nil, "Registry host reached over plain HTTP or unverified TLS (repeatable)")
 	fs.StringVar(&f.TrustedRoot, "trusted-root", "", "Sigstore trusted_root.json standing in for the public Sigstore roots and log keys (fetched over TUF by the engines)")
+	fs.DurationVar(&f.CacheTTL, "cache-ttl", f.CacheTTL, "How long a verification kept in --cache-dir is reused (the default is Kyverno's default imageVerifyCacheTTLDuration, 60m)")
+}
+
+// cacheDirUsage is --cache-dir's help once it serves both purposes.
+const cacheDirUsage = "Cache directory: kubectl's discovery and HTTP caches, and, only when this flag is given, " +
+	"passed signature and attestation verifications kept between runs by image digest in its " + verificationsCacheDir + "/ " +
+	"subdirectory (tags are still resolved every run; failures and registry errors are never kept)"
+
+// Validate refuses a cache directory that can never be one and a TTL that keeps nothing.
+func (f *RegistryFlags) Validate() error {
+	if f.CacheTTL <= 0 {
+		return &UsageError{fmt.Sprintf("--cache-ttl %s: must be positive", f.CacheTTL)}
+	}
+	if f.CacheDir == "" {
+		return nil
+	}
+	// Anything else that keeps the directory from serving (no right to create it, a file
+	// further up its path) only costs the cache: Run warns and goes on without it.
+	if fi, err := os.Stat(f.CacheDir); err == nil && !fi.IsDir() {
+		return &UsageError{fmt.Sprintf("--cache-dir %s: exists and is not a directory", f.CacheDir)}
+	}
+	return nil
 }
 
 // ToRegistry converts the flags.
 func (f *RegistryFlags) ToRegistry() (*verify.Registry, error) {
 	return verify.NewRegistry(f.Config, f.Insecure, "kubectl-verify/"+Version)
+}
+
+// diskCacheDir is where verifications are kept; "" when they are not.
+func (f *RegistryFlags) diskCacheDir() string {
+	if f.CacheDir == "" {
+		return ""
+	}
+	return filepath.Join(f.CacheDir, verificationsCacheDir)
+}
+
+// ToDiskCache opens the verification cache: nil without --cache-dir, else the cache or why
+// it cannot serve.
+func (f *RegistryFlags) ToDiskCache() (*verify.DiskCache, error) {
+	if f.CacheDir == "" {
+		return nil, nil
+	}
+	return verify.OpenDiskCache(f.diskCacheDir(), f.CacheTTL)
 }
 
 // EngineFlags override engine configuration.
@@ -110,6 +163,7 @@ func NewSimulateOptions(streams genericiooptions.IOStreams) *SimulateOptions {
 		FailOn:      "deny",
 		Operation:   simulate.OperationCreate,
 		Parallel:    16,
+		Registry:    RegistryFlags{CacheTTL: verify.DefaultDiskCacheTTL},
 		progress:    defaultProgress(),
 	}
 }
@@ -120,6 +174,9 @@ func (o *SimulateOptions) addFlags(cmd *cobra.Command) {
 	o.Sources.AddFlags(fs)
 	o.Registry.AddFlags(fs)
 	o.Engines.AddFlags(fs)
+	if f := fs.Lookup(cacheDirFlag); f != nil {
+		f.Usage = cacheDirUsage
+	}
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json, yaml, policyreport (wgpolicyk8s.io PolicyReports), openreports (openreports.io Reports), sarif (SARIF 2.1.0), junit or markdown (a pull-request comment)")
 	fs.StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a result reaches this: deny, warn or never")
 	fs.BoolVar(&o.Enforce, "enforce", false, "Judge the exit code by the decision if every policy were enforced")
@@ -174,8 +231,13 @@ func (o *SimulateOptions) runE(cmd *cobra.Command, args []string) error {
 }
 
 // Complete fills derived values.
-func (o *SimulateOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *SimulateOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.args = args
+	// Only a --cache-dir the user gives turns the verification cache on: cli-runtime's
+	// default (~/.kube/cache) is there for kubectl's own caches.
+	if cmd != nil && cmd.Flags().Changed(cacheDirFlag) && o.ConfigFlags.CacheDir != nil {
+		o.Registry.CacheDir = *o.ConfigFlags.CacheDir
+	}
 	o.Operation = strings.ToUpper(o.Operation)
 	return nil
 }
@@ -205,6 +267,9 @@ func (o *SimulateOptions) Validate() error {
 	}
 	if o.Parallel < 1 {
 		return &UsageError{"--parallel must be at least 1"}
+	}
+	if err := o.Registry.Validate(); err != nil {
+		return err
 	}
 	fromFiles := len(o.Sources.Filenames) > 0 || o.Sources.Kustomize != ""
 	if fromFiles && len(o.args) > 0 {
@@ -268,7 +333,12 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--registry-config: %w", err)
 	}
-	ver := verify.New(reg)
+	disk, err := o.Registry.ToDiskCache()
+	if err != nil {
+		// The cache only saves time: the run is the same without it.
+		fmt.Fprintf(o.ErrOut, "Warning: --cache-dir: %s cannot keep verifications, verifying without it: %v\n", o.Registry.diskCacheDir(), err)
+	}
+	ver := verify.New(reg, verify.WithDiskCache(disk))
 	ver.Trust = in.trust
 	var configMaps simulate.ConfigMapReader
 	var api simulate.APIReader

@@ -48,7 +48,14 @@ type AttestationResult struct {
 // VerifyAttestations checks the legacy (.att tag) in-toto attestations of c.Image by the key,
 // certificate or keyless identity c names, and returns their statements.
 func (v *Verifier) VerifyAttestations(ctx context.Context, c AttestationCheck) (AttestationResult, error) {
-	return v.attested.Do(ctx, fmt.Sprintf("%#v", c), func() (AttestationResult, error) { return v.verifyAttestations(ctx, c) })
+	return v.attested.Do(ctx, checkKey(c), func() (AttestationResult, error) {
+		if !c.diskCacheable() {
+			return v.verifyAttestations(ctx, c)
+		}
+		return diskCached(ctx, v, "attestation", c.Image, c.Auth,
+			func(digestRef string) any { k := c; k.Image = digestRef; return k },
+			func() (AttestationResult, error) { return v.verifyAttestations(ctx, c) })
+	})
 }
 
 func (v *Verifier) verifyAttestations(ctx context.Context, c AttestationCheck) (AttestationResult, error) {

@@ -53,7 +53,14 @@ const (
 // VerifyBundles checks c.Image's Sigstore bundles. Failures read as Kyverno's
 // verifyBundleAndFetchAttestations words them ("<step>: <image>: <cause>").
 func (v *Verifier) VerifyBundles(ctx context.Context, c BundleCheck) (BundleResult, error) {
-	return v.bundles.Do(ctx, fmt.Sprintf("%#v", c), func() (BundleResult, error) { return v.verifyBundles(ctx, c) })
+	return v.bundles.Do(ctx, checkKey(c), func() (BundleResult, error) {
+		if !c.diskCacheable() {
+			return v.verifyBundles(ctx, c)
+		}
+		return diskCached(ctx, v, "bundle", c.Image, c.Auth,
+			func(digestRef string) any { k := c; k.Image = digestRef; return k },
+			func() (BundleResult, error) { return v.verifyBundles(ctx, c) })
+	})
 }
 
 func (v *Verifier) verifyBundles(ctx context.Context, c BundleCheck) (BundleResult, error) {

@@ -30,7 +30,16 @@ type InTotoResult struct {
 // the in-toto subject claim check and nothing of Kyverno's decoding, so that errors read as
 // cosign's (e.g. "no matching attestations: ...").
 func (v *Verifier) VerifyInToto(ctx context.Context, c SignatureCheck) (InTotoResult, error) {
-	return v.intoto.Do(ctx, fmt.Sprintf("%#v", c), func() (InTotoResult, error) { return v.verifyInToto(ctx, c) })
+	return v.intoto.Do(ctx, checkKey(c), func() (InTotoResult, error) {
+		// Unverified referrers are not a verification, and which ones exist changes as
+		// they are pushed: never kept on disk.
+		if !c.diskCacheable() || c.UnverifiedInTotoReferrers {
+			return v.verifyInToto(ctx, c)
+		}
+		return diskCached(ctx, v, "intoto", c.Image, c.Auth,
+			func(digestRef string) any { k := c; k.Image = digestRef; return k },
+			func() (InTotoResult, error) { return v.verifyInToto(ctx, c) })
+	})
 }
 
 func (v *Verifier) verifyInToto(ctx context.Context, c SignatureCheck) (InTotoResult, error) {

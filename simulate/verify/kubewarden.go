@@ -37,7 +37,14 @@ type KubewardenResult struct{ Digest string }
 // "failed to get image trusted layers: ..." when the registry cannot be read (then
 // *UnavailableError).
 func (v *Verifier) VerifyKubewardenKeys(ctx context.Context, c KubewardenKeyCheck) (KubewardenResult, error) {
-	return v.kubewarden.Do(ctx, fmt.Sprintf("%#v", c), func() (KubewardenResult, error) { return v.verifyKubewardenKeys(ctx, c) })
+	return v.kubewarden.Do(ctx, checkKey(c), func() (KubewardenResult, error) {
+		if !c.diskCacheable() {
+			return v.verifyKubewardenKeys(ctx, c)
+		}
+		return diskCached(ctx, v, "kubewarden-keys", c.Image, c.Auth,
+			func(digestRef string) any { k := c; k.Image = digestRef; return k },
+			func() (KubewardenResult, error) { return v.verifyKubewardenKeys(ctx, c) })
+	})
 }
 
 func (v *Verifier) verifyKubewardenKeys(ctx context.Context, c KubewardenKeyCheck) (KubewardenResult, error) {
@@ -117,7 +124,11 @@ type KubewardenKeylessCheck struct {
 // Fulcio roots and Rekor keys are the run's trust root (--trusted-root), which stands in for
 // the Sigstore TUF data Kubewarden's host reads. Errors read as VerifyKubewardenKeys's.
 func (v *Verifier) VerifyKubewardenKeyless(ctx context.Context, c KubewardenKeylessCheck) (KubewardenResult, error) {
-	return v.kubewarden.Do(ctx, fmt.Sprintf("%#v", c), func() (KubewardenResult, error) { return v.verifyKubewardenKeyless(ctx, c) })
+	return v.kubewarden.Do(ctx, checkKey(c), func() (KubewardenResult, error) {
+		return diskCached(ctx, v, "kubewarden-keyless", c.Image, c.Auth,
+			func(digestRef string) any { k := c; k.Image = digestRef; return k },
+			func() (KubewardenResult, error) { return v.verifyKubewardenKeyless(ctx, c) })
+	})
 }
 
 func (v *Verifier) verifyKubewardenKeyless(ctx context.Context, c KubewardenKeylessCheck) (KubewardenResult, error) {
@@ -283,7 +294,8 @@ const kwConstraintsFailed = "verification failed: Several Signature Layers faile
 
 // VerifyKubewardenCertificate runs one certificate check, once per run for the same question.
 func (v *Verifier) VerifyKubewardenCertificate(ctx context.Context, c KubewardenCertificateCheck) (KubewardenResult, error) {
-	return v.kubewarden.Do(ctx, fmt.Sprintf("%#v", c), func() (KubewardenResult, error) { return v.verifyKubewardenCertificate(ctx, c) })
+	// Not kept on disk: the certificate is judged valid or not at the current time.
+	return v.kubewarden.Do(ctx, checkKey(c), func() (KubewardenResult, error) { return v.verifyKubewardenCertificate(ctx, c) })
 }
 
 func (v *Verifier) verifyKubewardenCertificate(ctx context.Context, c KubewardenCertificateCheck) (KubewardenResult, error) {

@@ -2,7 +2,9 @@ package verify
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -27,6 +29,9 @@ type TrustRoot struct {
 	RekorKeysPEM, CTLogKeysPEM []string
 	// material is the whole root, for Sigstore bundle verification.
 	material root.TrustedMaterial
+	// sum is the sha256 of the trusted_root.json the root was parsed from, for disk-cache
+	// keys: the parsed material cannot be printed, and the PEM fields miss parts of it.
+	sum string
 }
 
 // LoadTrustRoot reads a Sigstore trusted_root.json.
@@ -48,7 +53,8 @@ func ParseTrustRoot(raw []byte) (*TrustRoot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a Sigstore trusted root: %w", err)
 	}
-	out := &TrustRoot{material: parsed}
+	sum := sha256.Sum256(raw)
+	out := &TrustRoot{material: parsed, sum: hex.EncodeToString(sum[:])}
 	var fulcio bytes.Buffer
 	for _, ca := range parsed.FulcioCertificateAuthorities() {
 		fca, ok := ca.(*root.FulcioCertificateAuthority)

@@ -145,6 +145,9 @@ type Verifier struct {
 	kubewarden memo.Memo[KubewardenResult]
 	secrets    memo.Memo[map[string][]byte]
 	keychains  memo.Memo[keychainOutcome]
+
+	// disk keeps passes across runs; nil when there is none.
+	disk *DiskCache
 }
 
 type keychainOutcome struct {
@@ -152,9 +155,24 @@ type keychainOutcome struct {
 	unread string
 }
 
+// Option configures a Verifier.
+type Option func(*Verifier)
+
+// WithDiskCache reuses passed verifications kept in c by earlier runs, and keeps this run's
+// passes there (signatures, Sigstore bundles, attestations, in-toto attestations, Kubewarden
+// key and keyless checks; see diskcache.go for what is left out). Default: no disk cache,
+// every run verifies afresh; a nil c is the same.
+func WithDiskCache(c *DiskCache) Option {
+	return func(v *Verifier) { v.disk = c }
+}
+
 // New returns a Verifier that reaches registries as reg says.
-func New(reg *Registry) *Verifier {
-	return &Verifier{reg: reg}
+func New(reg *Registry, opts ...Option) *Verifier {
+	v := &Verifier{reg: reg}
+	for _, o := range opts {
+		o(v)
+	}
+	return v
 }
 
 // authKey names an image and the credentials it is asked with.
@@ -167,7 +185,14 @@ var hashes = map[string]crypto.Hash{
 // VerifySignature checks the legacy (.sig tag) cosign signatures of c.Image by the key,
 // certificate or keyless identity c names.
 func (v *Verifier) VerifySignature(ctx context.Context, c SignatureCheck) (SignatureResult, error) {
-	return v.signatures.Do(ctx, fmt.Sprintf("%#v", c), func() (SignatureResult, error) { return v.verifySignature(ctx, c) })
+	return v.signatures.Do(ctx, checkKey(c), func() (SignatureResult, error) {
+		if !c.diskCacheable() {
+			return v.verifySignature(ctx, c)
+		}
+		return diskCached(ctx, v, "signature", c.Image, c.Auth,
+			func(digestRef string) any { k := c; k.Image = digestRef; return k },
+			func() (SignatureResult, error) { return v.verifySignature(ctx, c) })
+	})
 }
 
 func (v *Verifier) verifySignature(ctx context.Context, c SignatureCheck) (SignatureResult, error) {
