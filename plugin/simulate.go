@@ -415,7 +415,7 @@ func (o *SimulateOptions) print(rep *report.SimulationReport, rows []report.Imag
 		}
 		switch o.Output {
 		case "json":
-			return report.PrintJSON(o.Out, doc)
+			return report.PrintImageJSON(o.Out, doc)
 		case "yaml":
 			return report.PrintYAML(o.Out, doc)
 		}
@@ -423,7 +423,7 @@ func (o *SimulateOptions) print(rep *report.SimulationReport, rows []report.Imag
 	}
 	switch o.Output {
 	case "json":
-		return report.PrintJSON(o.Out, rep)
+		return report.PrintSimulationJSON(o.Out, rep)
 	case "yaml":
 		return report.PrintYAML(o.Out, rep)
 	}

@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -20,6 +23,58 @@ func PrintJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// PrintSimulationJSON writes rep as PrintJSON does, one result at a time: the whole
+// document of a large run is never held in memory at once.
+func PrintSimulationJSON(w io.Writer, rep *SimulationReport) error {
+	head := *rep
+	head.Results = []Result{}
+	return printJSONList(w, head, rep.Results)
+}
+
+// PrintImageJSON writes doc as PrintJSON does, one row at a time.
+func PrintImageJSON(w io.Writer, doc ImageReport) error {
+	head := doc
+	head.Images = []ImageRow{}
+	return printJSONList(w, head, doc.Images)
+}
+
+// printJSONList writes head, whose last field is an empty list, with items in that list, in
+// PrintJSON's layout.
+func printJSONList[T any](w io.Writer, head any, items []T) error {
+	b, err := json.MarshalIndent(head, "", "  ")
+	if err != nil {
+		return err
+	}
+	const emptyList = "[]\n}"
+	if !bytes.HasSuffix(b, []byte(emptyList)) {
+		return errors.New("report: the list is not the document's last field")
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(b[:len(b)-len(emptyList)]) //nolint:errcheck // Flush reports it
+	switch {
+	case items == nil:
+		bw.WriteString("null\n}\n") //nolint:errcheck // Flush reports it
+	case len(items) == 0:
+		bw.WriteString(emptyList + "\n") //nolint:errcheck // Flush reports it
+	default:
+		bw.WriteString("[\n") //nolint:errcheck // Flush reports it
+		for i := range items {
+			ib, err := json.MarshalIndent(items[i], "    ", "  ")
+			if err != nil {
+				return err
+			}
+			bw.WriteString("    ") //nolint:errcheck // Flush reports it
+			bw.Write(ib)           //nolint:errcheck // Flush reports it
+			if i < len(items)-1 {
+				bw.WriteByte(',') //nolint:errcheck // Flush reports it
+			}
+			bw.WriteByte('\n') //nolint:errcheck // Flush reports it
+		}
+		bw.WriteString("  ]\n}\n") //nolint:errcheck // Flush reports it
+	}
+	return bw.Flush()
 }
 
 // PrintYAMLDocuments writes docs as one YAML stream, `---` between documents (what kubectl

@@ -123,3 +123,49 @@ func TestPrintSimulationTable(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamedJSONIsPrintJSON: the documents written a list item at a time are PrintJSON's,
+// byte for byte.
+func TestStreamedJSONIsPrintJSON(t *testing.T) {
+	full := sample()
+	full.APIVersion, full.Kind = APIVersion, "SimulationReport"
+	full.Results[0].Message = "<html> & \u2028 quotes \" \\"
+	reports := map[string]*SimulationReport{
+		"results":    full,
+		"one result": {APIVersion: APIVersion, Kind: "SimulationReport", Results: full.Results[:1]},
+		"no results": {APIVersion: APIVersion, Kind: "SimulationReport", Results: []Result{}},
+		"nil":        {APIVersion: APIVersion, Kind: "SimulationReport"},
+	}
+	for name, rep := range reports {
+		t.Run(name, func(t *testing.T) {
+			var want, got bytes.Buffer
+			if err := PrintJSON(&want, rep); err != nil {
+				t.Fatal(err)
+			}
+			if err := PrintSimulationJSON(&got, rep); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("PrintSimulationJSON =\n%s\nwant\n%s", got.String(), want.String())
+			}
+		})
+	}
+	images := map[string]ImageReport{
+		"rows":    {APIVersion: APIVersion, Kind: "ImageReport", Images: []ImageRow{{Image: "a", Digest: "sha256:1"}, {Image: "b", NotChecked: []NotChecked{{Engine: "kyverno", Reason: "image-not-selected"}}}}},
+		"no rows": {APIVersion: APIVersion, Kind: "ImageReport", Images: []ImageRow{}},
+	}
+	for name, doc := range images {
+		t.Run(name, func(t *testing.T) {
+			var want, got bytes.Buffer
+			if err := PrintJSON(&want, doc); err != nil {
+				t.Fatal(err)
+			}
+			if err := PrintImageJSON(&got, doc); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("PrintImageJSON =\n%s\nwant\n%s", got.String(), want.String())
+			}
+		})
+	}
+}
