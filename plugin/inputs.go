@@ -74,7 +74,8 @@ type provenance struct {
 	stdin     []byte
 	kustomize string
 	seen      map[string]int
-	parsed    map[string][]manifest.Object
+	// parsed holds each source's objects' FILE:LINE, in the Builder's order.
+	parsed map[string][]string
 }
 
 func (p *provenance) of(source string) string {
@@ -88,7 +89,7 @@ func (p *provenance) of(source string) string {
 	if source == stdinSource {
 		name = "-"
 	}
-	objs, ok := p.parsed[source]
+	lines, ok := p.parsed[source]
 	if !ok {
 		data := p.stdin
 		if source != stdinSource {
@@ -97,21 +98,32 @@ func (p *provenance) of(source string) string {
 				data = nil
 			}
 		}
-		objs, _ = manifest.Parse(data, name)
-		p.parsed[source] = objs
+		lines = sourcesOf(data, name)
+		p.parsed[source] = lines
 	}
 	i := p.seen[source]
 	p.seen[source] = i + 1
-	if i < len(objs) {
-		return objs[i].Source
+	if i < len(lines) {
+		return lines[i]
 	}
 	return name
+}
+
+// sourcesOf is the FILE:LINE of each object internal/manifest finds in data: only those are
+// kept, not the objects (the Builder's are the ones evaluated).
+func sourcesOf(data []byte, name string) []string {
+	objs, _ := manifest.Parse(data, name)
+	lines := make([]string, len(objs))
+	for i, o := range objs {
+		lines[i] = o.Source
+	}
+	return lines
 }
 
 // prefetch parses the manifest files under paths (as the Builder finds them: files named,
 // .json/.yaml/.yml files of directories, subdirectories only when recursive) in parallel,
 // and returns a wait for the results by path. A file it misses is parsed when asked.
-func prefetch(paths []string, recursive bool) func() map[string][]manifest.Object {
+func prefetch(paths []string, recursive bool) func() map[string][]string {
 	var files []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -133,20 +145,20 @@ func prefetch(paths []string, recursive bool) func() map[string][]manifest.Objec
 			})
 		}
 	}
-	out := make([][]manifest.Object, len(files))
+	out := make([][]string, len(files))
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, f := range files {
 		g.Go(func() error {
 			if data, err := os.ReadFile(f); err == nil {
-				out[i], _ = manifest.Parse(data, f)
+				out[i] = sourcesOf(data, f)
 			}
 			return nil
 		})
 	}
-	return func() map[string][]manifest.Object {
+	return func() map[string][]string {
 		_ = g.Wait()
-		m := make(map[string][]manifest.Object, len(files))
+		m := make(map[string][]string, len(files))
 		for i, f := range files {
 			m[f] = out[i]
 		}
