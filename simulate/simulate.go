@@ -143,13 +143,14 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 			Active: cfg.SigstoreActive},
 		kubewarden: &kubewarden.Engine{Policies: cfg.Kubewarden, Namespace: cfg.KubewardenNamespace, Verifier: cfg.Verifier},
 	}
+	inputs := kindNames(objs)
 	results := make([]report.Result, len(objs))
 	rows := make([][]report.ImageRow, len(objs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cfg.Parallel)
 	for i := range objs {
 		g.Go(func() error {
-			r, ir, err := evaluate(gctx, engs, cfg, objs[i], objs, nsLabels)
+			r, ir, err := evaluate(gctx, engs, cfg, objs[i], inputs, nsLabels)
 			if err != nil {
 				return fmt.Errorf("%s: %w", objs[i].Source, err)
 			}
@@ -194,7 +195,7 @@ type engines struct {
 	kubewarden *kubewarden.Engine
 }
 
-func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, all []manifest.Object, nsLabels map[string]map[string]string) (report.Result, []report.ImageRow, error) {
+func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, inputs map[kindName]bool, nsLabels map[string]map[string]string) (report.Result, []report.ImageRow, error) {
 	obj, err := admission.DeepCopy(o.Obj)
 	if err != nil {
 		return report.Result{}, nil, err
@@ -217,7 +218,7 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 		labels = map[string]string{"kubernetes.io/metadata.name": ns}
 	}
 	res := report.Result{
-		Resource:      report.Resource{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: ns, Name: o.Name(), Source: o.Source, Owner: owner(obj, all)},
+		Resource:      report.Resource{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: ns, Name: o.Name(), Source: o.Source, Owner: owner(obj, inputs)},
 		Warnings:      []string{},
 		Patch:         []report.PatchOp{},
 		Checks:        []report.Check{},
@@ -310,7 +311,20 @@ func coveredElsewhere(nc []report.NotChecked, checks []report.Check) []report.No
 }
 
 // owner names the controller owner when it is among the inputs.
-func owner(obj map[string]any, all []manifest.Object) *report.Owner {
+// kindName is how an owner reference names an object among the inputs.
+type kindName struct{ kind, name string }
+
+// kindNames indexes the inputs for owner: every resource asks, so a scan of all of them each
+// time would make a run quadratic in its size.
+func kindNames(objs []manifest.Object) map[kindName]bool {
+	m := make(map[kindName]bool, len(objs))
+	for _, o := range objs {
+		m[kindName{o.Kind(), o.Name()}] = true
+	}
+	return m
+}
+
+func owner(obj map[string]any, inputs map[kindName]bool) *report.Owner {
 	meta, _ := obj["metadata"].(map[string]any)
 	refs, _ := meta["ownerReferences"].([]any)
 	for _, r := range refs {
@@ -320,10 +334,8 @@ func owner(obj map[string]any, all []manifest.Object) *report.Owner {
 		}
 		kind, _ := ref["kind"].(string)
 		name, _ := ref["name"].(string)
-		for _, o := range all {
-			if o.Kind() == kind && o.Name() == name {
-				return &report.Owner{Kind: kind, Name: name}
-			}
+		if inputs[kindName{kind, name}] {
+			return &report.Owner{Kind: kind, Name: name}
 		}
 	}
 	return nil
