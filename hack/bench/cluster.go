@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-logr/logr"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // measureCluster creates o.clusterPods Pods (over w's images, in 50 namespaces) in a real
@@ -24,6 +26,7 @@ func measureCluster(ctx context.Context, o options, t tools, w *workload, dir st
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "cluster: starting kube-apiserver and etcd, creating %d Pods...\n", o.clusterPods)
+	ctrllog.SetLogger(logr.Discard())
 	env := &envtest.Environment{BinaryAssetsDirectory: filepath.Join(o.root, "hack", "bin")}
 	if _, err := env.Start(); err != nil {
 		return nil, fmt.Errorf("starting kube-apiserver and etcd from hack/bin (make bench builds them): %w", err)
