@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"golang.org/x/sync/errgroup"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -37,26 +39,70 @@ func readObjects(getter resource.RESTClientGetter, paths []string, recursive boo
 		}
 		files = append(files, p)
 	}
-	b := resource.NewBuilder(getter).Unstructured().Local().ContinueOnError()
-	if len(files) > 0 || kustomize != "" {
-		b = b.FilenameParam(false, &resource.FilenameOptions{Filenames: files, Recursive: recursive, Kustomize: kustomize})
-	}
 	if readStdin {
 		data, err := io.ReadAll(stdin)
 		if err != nil {
 			return nil, fmt.Errorf("reading stdin: %w", err)
 		}
 		stdinData = data
-		b = b.Stream(bytes.NewReader(data), stdinSource)
 	}
-	// Our own parse of the files (for file:line) runs beside the Builder's decoding, a file per
-	// goroutine, instead of after it.
-	parsed := prefetch(files, recursive)
-	infos, err := b.Flatten().Do().Infos()
+	local := func() *resource.Builder { return resource.NewBuilder(getter).Unstructured().Local().ContinueOnError() }
+	// Each job is one Builder; their objects are concatenated in job order, which is the
+	// order one Builder over every input would give.
+	var jobs []func() ([]*resource.Info, error)
+	known := map[string][]string{} // FILE:LINE of the files split below
+	if kustomize != "" {
+		// The Builder checks -k against -f itself: one Builder, as kubectl has.
+		jobs = append(jobs, func() ([]*resource.Info, error) {
+			return local().FilenameParam(false, &resource.FilenameOptions{Filenames: files, Recursive: recursive, Kustomize: kustomize}).Flatten().Do().Infos()
+		})
+	} else {
+		var rest []string
+		flush := func() {
+			if len(rest) == 0 {
+				return
+			}
+			names := rest
+			rest = nil
+			jobs = append(jobs, func() ([]*resource.Info, error) {
+				return local().FilenameParam(false, &resource.FilenameOptions{Filenames: names, Recursive: recursive}).Flatten().Do().Infos()
+			})
+		}
+		for _, f := range files {
+			parts, lines, ok := splitFile(f)
+			if !ok {
+				rest = append(rest, f)
+				continue
+			}
+			flush()
+			if lines != nil {
+				known[f] = lines
+			}
+			for _, part := range parts {
+				jobs = append(jobs, func() ([]*resource.Info, error) {
+					return local().Stream(bytes.NewReader(part), f).Flatten().Do().Infos()
+				})
+			}
+		}
+		flush()
+	}
+	if readStdin {
+		jobs = append(jobs, func() ([]*resource.Info, error) {
+			return local().Stream(bytes.NewReader(stdinData), stdinSource).Flatten().Do().Infos()
+		})
+	}
+	if len(jobs) == 0 {
+		jobs = append(jobs, func() ([]*resource.Info, error) { return local().Flatten().Do().Infos() })
+	}
+	// Our own parse of the files (for file:line) runs beside the Builders' decoding, a file
+	// per goroutine, instead of after it.
+	parsed := prefetch(slices.DeleteFunc(slices.Clone(files), func(f string) bool { return known[f] != nil }), recursive)
+	infos, err := runBuilders(jobs)
 	if err != nil {
 		return nil, err
 	}
 	lines := provenance{stdin: stdinData, kustomize: kustomize, seen: map[string]int{}, parsed: parsed()}
+	maps.Copy(lines.parsed, known)
 	out := make([]manifest.Object, 0, len(infos))
 	for _, info := range infos {
 		u, ok := info.Object.(*unstructured.Unstructured)
@@ -66,6 +112,76 @@ func readObjects(getter resource.RESTClientGetter, paths []string, recursive boo
 		out = append(out, manifest.Object{Obj: u.Object, Source: lines.of(info.Source)})
 	}
 	return out, nil
+}
+
+// runBuilders runs the jobs, a core each, and concatenates what they read in job order. Any
+// error fails the read, as one Builder's would.
+func runBuilders(jobs []func() ([]*resource.Info, error)) ([]*resource.Info, error) {
+	out := make([][]*resource.Info, len(jobs))
+	errs := make([]error, len(jobs))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, job := range jobs {
+		g.Go(func() error {
+			out[i], errs[i] = job()
+			return nil
+		})
+	}
+	_ = g.Wait()
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	switch len(failed) {
+	case 0:
+		return slices.Concat(out...), nil
+	case 1:
+		return nil, failed[0]
+	}
+	return nil, utilerrors.Flatten(utilerrors.NewAggregate(failed))
+}
+
+// splitFile cuts a large YAML file into as many parts as there are cores, at document
+// boundaries, for one Builder each: kubectl's decoder reads a file on one core, and for
+// thousands of objects that was most of a run. Each part after the first starts with its
+// separator line, so it decodes as YAML whatever its first document looks like. lines is
+// each object's FILE:LINE when the splitter could tell them (nil: parse the file for them).
+// ok is false for a file to hand the Builder whole.
+func splitFile(path string) (parts [][]byte, lines []string, ok bool) {
+	const minDocsPerPart = 32
+	cores := runtime.GOMAXPROCS(0)
+	st, err := os.Stat(path)
+	if cores < 2 || err != nil || !st.Mode().IsRegular() || st.Size() < 16<<10 {
+		return nil, nil, false
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, false
+	}
+	docs, ok := manifest.Documents(data)
+	n := min(cores, len(docs)/minDocsPerPart)
+	if !ok || n < 2 {
+		return nil, nil, false
+	}
+	for _, d := range docs {
+		if d.Line == 0 {
+			continue
+		}
+		if !d.Plain {
+			lines = nil
+			break
+		}
+		lines = append(lines, fmt.Sprintf("%s:%d", path, d.Line))
+	}
+	start := 0
+	for k := 1; k < n; k++ {
+		cut := docs[k*len(docs)/n].Start
+		parts = append(parts, data[start:cut])
+		start = cut
+	}
+	return append(parts, data[start:]), lines, true
 }
 
 // provenance maps the n-th object the Builder read from a source to the n-th object our
