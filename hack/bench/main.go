@@ -72,7 +72,7 @@ func main() {
 	var sizes string
 	flag.StringVar(&sizes, "sizes", "2000/200,20000/2000", "Workloads as PODS/IMAGES, comma-separated")
 	flag.DurationVar(&o.delay, "delay", 20*time.Millisecond, "Per-request delay of the delayed mode (0 skips that mode)")
-	flag.StringVar(&o.baselines, "baselines", "first", "Which sizes also run kyverno apply and the cosign verify loop: first, all or none")
+	flag.StringVar(&o.baselines, "baselines", "all", "Which sizes also run kyverno apply and the cosign verify loop: all, first or none")
 	flag.IntVar(&o.clusterPods, "cluster-pods", 10000, "Pods created in a real API server for the listing comparison (0 skips it)")
 	flag.IntVar(&o.repeat, "repeat", 3, "Runs of each kubectl verify / kubectl measurement; the median is reported")
 	flag.BoolVar(&o.hold, "hold", false, "Set up the first size, print how to run kubectl verify on it, and wait for Ctrl-C (for profiling by hand)")
@@ -665,7 +665,11 @@ func printTargets(w io.Writer, rows []row) {
 		for _, base := range []string{"kyverno apply", "cosign verify loop"} {
 			if b, ok := find(r.workload, base); ok {
 				ratio := float64(b.wall) / float64(r.wall)
-				check(fmt.Sprintf("%s: at least 20x faster than %s", r.workload, base), ratio >= 20, fmt.Sprintf("%.1fx", ratio))
+				if strings.HasPrefix(r.workload, "N=2000 ") {
+					check(fmt.Sprintf("%s: at least 20x faster than %s", r.workload, base), ratio >= 20, fmt.Sprintf("%.1fx", ratio))
+				} else {
+					fmt.Fprintf(tw, "%s: faster than %s\t%.1fx\t(no target)\n", r.workload, base, ratio)
+				}
 			}
 		}
 	}
