@@ -27,7 +27,9 @@ const stdinSource = "STDIN"
 // readObjects reads local inputs the way kubectl does (resource.Builder, local mode: no API
 // request, no REST mapping), then attaches provenance: FILE:LINE from re-reading each local
 // file with internal/manifest (the Builder keeps only the file name), -:LINE for stdin,
-// kustomize:DIR for -k. Stdin is the injected stream, never os.Stdin.
+// kustomize:DIR for -k. Stdin is the injected stream, never os.Stdin. A large YAML file is
+// read in parts, a Builder per core (splitFile), with the objects, order, provenance and
+// errors of one Builder over everything.
 func readObjects(getter resource.RESTClientGetter, paths []string, recursive bool, kustomize string, stdin io.Reader) ([]manifest.Object, error) {
 	var files []string
 	var stdinData []byte
