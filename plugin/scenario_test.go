@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/scenario"
@@ -224,6 +225,14 @@ func TestScenarios(t *testing.T) {
 						t.Logf("report:\n%s\nstderr:\n%s", out, stderr)
 					}
 					scenario.Compare(t, files.Expected, []byte(out), code)
+					// Determinism: the same inputs give the same bytes on another run, however
+					// many resources are evaluated at once.
+					for _, parallel := range []string{"1", "16"} {
+						again, _, _ := run(t, "", append(args, "--parallel="+parallel)...)
+						if d := cmp.Diff(out, again); d != "" {
+							t.Errorf("a run with --parallel=%s gives another report (-first +again):\n%s", parallel, d)
+						}
+					}
 				})
 			}
 		})
