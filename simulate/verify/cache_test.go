@@ -140,3 +140,39 @@ func TestRequestsPerImage(t *testing.T) {
 		})
 	}
 }
+
+// TestPullSecretContentNeverInErrors: a refused or unreadable pull secret's content appears in
+// no error text.
+func TestPullSecretContentNeverInErrors(t *testing.T) {
+	inner := ocireg.New(false, nil)
+	good := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != good {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	const planted = "PLANTED-p4ssw0rd-91ab"
+	wrong := base64.StdEncoding.EncodeToString([]byte("mallory:" + planted))
+	key := must(verifytest.NewKey())
+	v := verify.New(must(verify.NewRegistry("", nil, "test")))
+	v.Secrets = secrets{
+		"team/wrong":   {".dockerconfigjson": []byte(fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, wrong))},
+		"team/garbled": {".dockerconfigjson": []byte(`{"auths":` + planted)},
+	}
+	for _, name := range []string{"wrong", "garbled"} {
+		_, err := v.VerifySignature(context.Background(), verify.SignatureCheck{Image: host + "/private/app:v1", PublicKey: key.PublicPEM, Auth: verify.PullSecretAuth("team", []string{name})})
+		if err == nil {
+			t.Fatalf("%s: verified against a registry that refuses the secret", name)
+		}
+		for _, s := range []string{planted, wrong} {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("%s: the error shows the secret's content %q: %v", name, s, err)
+			}
+		}
+	}
+}
