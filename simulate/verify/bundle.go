@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -190,12 +189,11 @@ func bundleLayer(d name.Digest, ropts []remote.Option) ([]byte, error) {
 	if size > maxBundleBytes {
 		return nil, fmt.Errorf("layer size %d exceeds %d", size, maxBundleBytes)
 	}
-	rc, err := layers[0].Uncompressed()
+	b, err := readLayer(layers[0], maxBundleBytes, "the bundle layer")
 	if err != nil {
 		return nil, fmt.Errorf("failed to fetch referrer layer: %w", err)
 	}
-	defer rc.Close() //nolint:errcheck // read-only
-	return io.ReadAll(rc)
+	return b, nil
 }
 
 func bundlePolicy(desc *v1.Descriptor, c BundleCheck) (sgverify.PolicyBuilder, error) {

@@ -72,16 +72,21 @@ func (c *runCache) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxCachedBody+1))
-		resp.Body.Close() //nolint:errcheck // fully read
 		if err != nil {
+			resp.Body.Close() //nolint:errcheck // failed already
 			return nil, err
 		}
-		a := &cachedAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body, length: resp.ContentLength}
-		if len(body) <= maxCachedBody {
-			c.mu.Lock()
-			c.seen[key] = a
-			c.mu.Unlock()
+		if len(body) > maxCachedBody {
+			// Too large to remember (its size was not announced): the caller reads all of
+			// it, what was read here first.
+			resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+			return resp, nil
 		}
+		resp.Body.Close() //nolint:errcheck // fully read
+		a := &cachedAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body, length: resp.ContentLength}
+		c.mu.Lock()
+		c.seen[key] = a
+		c.mu.Unlock()
 		return a, nil
 	})
 	if err != nil {
@@ -98,6 +103,11 @@ func (c *runCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		return c.next.RoundTrip(req)
 	}
 	return c.next.RoundTrip(req)
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 func (a *cachedAnswer) response(req *http.Request) *http.Response {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -82,12 +81,7 @@ func inTotoReferrer(desc v1.Descriptor, repo name.Repository, regOpts []ociremot
 	if err != nil || len(layers) == 0 {
 		return nil, fmt.Errorf("no layers found")
 	}
-	rc, err := layers[0].Uncompressed()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close() //nolint:errcheck // read-only
-	raw, err := io.ReadAll(rc)
+	raw, err := readLayer(layers[0], maxBlobBytes, "the attestation layer")
 	if err != nil {
 		return nil, err
 	}

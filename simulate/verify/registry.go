@@ -56,7 +56,7 @@ func NewRegistry(configFile string, insecure []string, userAgent string) (*Regis
 	base := remote.DefaultTransport.(*http.Transport).Clone()
 	insecureT := base.Clone()
 	insecureT.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only for hosts the user named
-	r.transport = newRunCache(hostSwitch{secure: base, insecure: insecureT, hosts: r.Insecure})
+	r.transport = newRunCache(sizeLimit{hostSwitch{secure: base, insecure: insecureT, hosts: r.Insecure}})
 	return r, nil
 }
 
