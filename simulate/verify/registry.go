@@ -56,7 +56,7 @@ func NewRegistry(configFile string, insecure []string, userAgent string) (*Regis
 	base := remote.DefaultTransport.(*http.Transport).Clone()
 	insecureT := base.Clone()
 	insecureT.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only for hosts the user named
-	r.transport = newRunCache(sizeLimit{hostSwitch{secure: base, insecure: insecureT, hosts: r.Insecure}})
+	r.transport = newRunCache(retrying{sizeLimit{hostSwitch{secure: base, insecure: insecureT, hosts: r.Insecure}}})
 	return r, nil
 }
 
@@ -98,6 +98,8 @@ func (r *Registry) remoteOptionsWith(ctx context.Context, kc authn.Keychain, cre
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(kc),
 		remote.WithTransport(r.transport),
+		remote.WithRetryStatusCodes(), // retrying does these, honouring Retry-After
+		remote.WithRetryBackoff(networkRetries),
 	}
 	if r.UserAgent != "" {
 		opts = append(opts, remote.WithUserAgent(r.UserAgent))
