@@ -98,7 +98,7 @@ func (r *Registry) remoteOptionsWith(ctx context.Context, kc authn.Keychain, cre
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(kc),
 		remote.WithTransport(r.transport),
-		remote.WithRetryStatusCodes(), // retrying does these, honouring Retry-After
+		remote.WithRetryStatusCodes(), // retrying does these, honoring Retry-After
 		remote.WithRetryBackoff(networkRetries),
 	}
 	if r.UserAgent != "" {

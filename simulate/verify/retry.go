@@ -26,7 +26,7 @@ var retryStatus = []int{http.StatusRequestTimeout, http.StatusTooManyRequests, h
 // (remote.WithRetryStatusCodes with none) and the two never multiply.
 var networkRetries = remote.Backoff{Duration: retryBase, Factor: 2, Steps: retryAttempts}
 
-// retrying retries GET and HEAD answers with a retryStatus code, honouring Retry-After and
+// retrying retries GET and HEAD answers with a retryStatus code, honoring Retry-After and
 // the request's deadline: a wait that would pass the deadline is not begun, and the last
 // answer goes back as it came.
 type retrying struct{ next http.RoundTripper }
