@@ -226,10 +226,18 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 		InputWarnings: []string{},
 	}
 	containers := extract.Images(o.Kind(), obj)
+	// Names are unique across a pod's containers, init and ephemeral ones included; the
+	// engines still see a repeated one (Kyverno keeps the last of a name), and then the API
+	// server's validation refuses the object.
+	named := map[string]bool{}
 	for _, c := range containers {
 		if strings.TrimSpace(c.Image) == "" {
 			res.InputWarnings = append(res.InputWarnings, fmt.Sprintf("%s: container %q has an empty image", c.Pointer, c.Name))
 		}
+		if named[c.Name] {
+			res.InputWarnings = append(res.InputWarnings, fmt.Sprintf("%s: container name %q is used twice; the API server refuses such an object (Duplicate value)", strings.TrimSuffix(c.Pointer, "/image")+"/name", c.Name))
+		}
+		named[c.Name] = true
 	}
 	old, err := requestObjects(cfg, o, obj, ns)
 	if err != nil {
