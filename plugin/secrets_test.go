@@ -23,6 +23,20 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 	write(t, bad, `{"auths":{"`+host+`":{"auth":"`+wrong+`","identitytoken":"`+planted+`-token"}}}`)
 	secrets := []string{"s3cret", creds, planted, wrong}
 
+	// A config file that does not read, or whose auth is not base64, is refused without its
+	// content.
+	for name, content := range map[string]string{
+		"truncated":       `{"auths":{"` + host + `":{"auth":"` + planted + `"}}`,
+		"auth not base64": `{"auths":{"` + host + `":{"auth":"` + planted + `"}}}`,
+	} {
+		file := filepath.Join(dir, name+".json")
+		write(t, file, content)
+		out, errOut, _ := run(t, "", "simulate", "--policy", policy, "-f", res, "--registry-config", file)
+		if strings.Contains(out+errOut, planted) {
+			t.Errorf("--registry-config %s: the output shows the file's secret:\n%s%s", name, out, errOut)
+		}
+	}
+
 	for _, cfg := range []struct {
 		name, file string
 		want       string // the signature check's result
