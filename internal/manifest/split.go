@@ -26,8 +26,8 @@ var (
 
 // Documents splits a YAML stream without parsing it, for what only needs where objects are:
 // the line of each document's object, and byte offsets to cut the stream into parts that
-// decode as the whole does. ok is false for a stream this cannot read that way (JSON, or a
-// byte-order mark).
+// decode as the whole does. ok is false for a stream this cannot read that way (JSON, a
+// byte-order mark, or a separator line whose "---" a space or tab does not end).
 func Documents(data []byte) (docs []Document, ok bool) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
@@ -49,6 +49,13 @@ func Documents(data []byte) (docs []Document, ok bool) {
 		line++
 		switch {
 		case bytes.HasPrefix(text, []byte("---")):
+			if len(text) > 3 && text[3] != ' ' && text[3] != '\t' {
+				// kubectl's reader also splits at "---#..." (and at "---" and a Unicode
+				// space), and keeps the separator line in a document that starts the
+				// stream; a YAML parser reads that line as a scalar, so a part starting
+				// there would not decode as the whole does.
+				return nil, false
+			}
 			docs = append(docs, cur)
 			cur, first = Document{Start: off}, true
 		case first:

@@ -91,6 +91,10 @@ func TestDocumentsRefuses(t *testing.T) {
 		"JSON list":  ` [{"apiVersion": "v1"}]`,
 		"UTF-8 BOM":  "\xEF\xBB\xBFapiVersion: v1\n",
 		"UTF-16 BOM": "\xFF\xFEa\x00",
+		// kubectl splits there, but a part starting with that line decodes "---#" as a
+		// scalar (found by FuzzDocuments).
+		"separator with a comment and no space": "a: 1\n---# b\nc: 2\n",
+		"separator and a no-break space":        "a: 1\n---\u00a0\nc: 2\n",
 	} {
 		if _, ok := Documents([]byte(data)); ok {
 			t.Errorf("%s: Documents accepted it", name)
