@@ -19,7 +19,7 @@ E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(ETCD) $(APISERVER) $(
 E2E_TIMEOUT ?= 30m
 E2E_FLAGS   ?=
 
-.PHONY: all build tools test unit e2e lint demo bench clean clean-tools
+.PHONY: all build tools test unit fuzz-short e2e lint demo bench fuzz clean clean-tools
 
 all: build
 
@@ -65,7 +65,11 @@ $(APISERVER):
 $(GOLANGCI):
 	cd hack/tools/lint && $(GO) build -o ../../bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
-test: unit e2e
+test: unit fuzz-short e2e
+
+# A short run of every fuzzer (CI's; `make fuzz` runs the long ones).
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s FUZZMINIMIZETIME=2s
 
 unit:
 	$(GO) test ./...
@@ -92,6 +96,24 @@ bench: $(E2E_TOOLS) build
 	$(GO) run ./hack/bench $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./simulate/...
 	E2E_SCENARIO='^signed$$' KUBECTL_VERIFY_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -run '^$$' -bench . -benchtime 3x ./e2e/
+
+# The fuzz tests (func FuzzXxx in *_test.go), one after another, each for FUZZTIME: the long
+# runs, outside CI (`go test ./...` runs only their seeds: f.Add and testdata/fuzz/FuzzXxx).
+# One at a time, since each already uses every core. A failing input is written to the
+# package's testdata/fuzz/FuzzXxx/; the other fuzzers still run, and the target fails at the
+# end. FUZZMINIMIZETIME bounds how long a worker shrinks each new input: the seeds are whole
+# policy files, and Go's default (60s) would leave the workers minimizing instead of fuzzing.
+FUZZTIME         ?= 10m
+FUZZMINIMIZETIME ?= 10s
+fuzz:
+	@failed=; \
+	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' cmd plugin policyload simulate internal | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "== ./$$dir $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./$$dir || failed="$$failed ./$$dir:$$f"; \
+		done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
 
 clean:
 	rm -rf bin
