@@ -27,6 +27,17 @@ func status(code int, retryAfter string) fault {
 	}
 }
 
+// recorded is the registry's own answer to r: its headers already on w, its status and body
+// returned for the fault to deliver.
+func recorded(next http.Handler, w http.ResponseWriter, r *http.Request) (int, []byte) {
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	return rec.Code, rec.Body.Bytes()
+}
+
 // TestRegistryFaults: for every fault a registry can commit and every engine, the image's
 // check is error or fail (never pass), admission denies as each engine's failure policy says
 // (all three fail closed by default), the run ends within --timeout, and the message names the
@@ -56,28 +67,18 @@ func TestRegistryFaults(t *testing.T) {
 			}
 		}},
 		{"truncated body", func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			body := rec.Body.Bytes()
+			code, body := recorded(next, w, r)
 			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-			w.WriteHeader(rec.Code)
+			w.WriteHeader(code)
 			w.Write(body[:len(body)/2]) //nolint:errcheck // the fault
 		}},
 		{"content not matching its digest", func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			body := rec.Body.Bytes()
+			code, body := recorded(next, w, r)
 			if strings.Contains(r.URL.Path, "/blobs/") && len(body) > 0 {
 				body = append([]byte{}, body...)
 				body[len(body)/2] ^= 0x20
 			}
-			w.WriteHeader(rec.Code)
+			w.WriteHeader(code)
 			w.Write(body) //nolint:errcheck // test server
 		}},
 	}

@@ -32,9 +32,9 @@ func (s secrets) Secret(_ context.Context, namespace, name string) (map[string][
 
 func (s secrets) Forbidden(error) bool { return false }
 
-// TestCacheKeepsCredentialsApart: what one check read with a pull secret is not handed to a
-// check without it, which the registry refuses.
-func TestCacheKeepsCredentialsApart(t *testing.T) {
+// privateRegistry is a registry that answers only Basic alice:s3cret.
+func privateRegistry(t *testing.T) string {
+	t.Helper()
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
 	inner := ocireg.New(false, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -45,8 +45,14 @@ func TestCacheKeepsCredentialsApart(t *testing.T) {
 		}
 		inner.ServeHTTP(w, r)
 	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestCacheKeepsCredentialsApart: what one check read with a pull secret is not handed to a
+// check without it, which the registry refuses.
+func TestCacheKeepsCredentialsApart(t *testing.T) {
+	host := privateRegistry(t)
 	auth := remote.WithAuth(&authn.Basic{Username: "alice", Password: "s3cret"})
 	key := must(verifytest.NewKey())
 	ref := host + "/private/app:v1"
@@ -144,18 +150,7 @@ func TestRequestsPerImage(t *testing.T) {
 // TestPullSecretContentNeverInErrors: a refused or unreadable pull secret's content appears in
 // no error text.
 func TestPullSecretContentNeverInErrors(t *testing.T) {
-	inner := ocireg.New(false, nil)
-	good := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != good {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := privateRegistry(t)
 	const planted = "PLANTED-p4ssw0rd-91ab"
 	wrong := base64.StdEncoding.EncodeToString([]byte("mallory:" + planted))
 	key := must(verifytest.NewKey())

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/ocireg"
@@ -43,26 +44,13 @@ func TestOversizedAnswersRefused(t *testing.T) {
 	for _, referrers := range []bool{false, true} {
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("%s/referrers=%v", tt.name, referrers), func(t *testing.T) {
-				inner := ocireg.New(referrers, nil)
-				hostile := false
-				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					if hostile && strings.HasSuffix(r.URL.Path, ".sig") {
-						tt.serve(w)
-						return
+				host, ref, key := faultyRegistry(t, referrers, "big/app", func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+					if !strings.HasSuffix(r.URL.Path, ".sig") {
+						return false
 					}
-					inner.ServeHTTP(w, r)
-				}))
-				defer srv.Close()
-				host := strings.TrimPrefix(srv.URL, "http://")
-				key := must(verifytest.NewKey())
-				ref := host + "/big/app:v1"
-				if _, err := verifytest.Push(ref); err != nil {
-					t.Fatal(err)
-				}
-				if err := verifytest.Sign(ref, key); err != nil {
-					t.Fatal(err)
-				}
-				hostile = true
+					tt.serve(w)
+					return true
+				})
 				v := verify.New(must(verify.NewRegistry("", nil, "test")))
 				_, err := v.VerifySignature(context.Background(), verify.SignatureCheck{Image: ref, PublicKey: key.PublicPEM})
 				if err == nil {
@@ -79,10 +67,8 @@ func TestOversizedAnswersRefused(t *testing.T) {
 // TestHugeSignatureLayerRefused: a signature layer announcing more than cosign's 128 MiB is
 // refused before it is read.
 func TestHugeSignatureLayerRefused(t *testing.T) {
-	inner := ocireg.New(false, nil)
-	hostile := false
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hostile && strings.HasSuffix(r.URL.Path, ".sig") && r.Method == http.MethodGet {
+	_, ref, key := faultyRegistry(t, false, "huge/app", func(w http.ResponseWriter, r *http.Request, inner http.Handler) bool {
+		if strings.HasSuffix(r.URL.Path, ".sig") && r.Method == http.MethodGet {
 			rec := httptest.NewRecorder()
 			inner.ServeHTTP(rec, r)
 			// The same manifest, its layer now announcing 200 MiB.
@@ -91,24 +77,13 @@ func TestHugeSignatureLayerRefused(t *testing.T) {
 			body = append(append(append([]byte{}, body[:i]...), `"size":209715200,"x":`...), body[i+len(`"size":`):]...)
 			w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
 			w.Write(body) //nolint:errcheck // test server
-			return
+			return true
 		}
-		if hostile && strings.Contains(r.URL.Path, "/blobs/") && r.Method == http.MethodGet {
+		if strings.Contains(r.URL.Path, "/blobs/") && r.Method == http.MethodGet {
 			t.Errorf("a blob was read: %s", r.URL.Path)
 		}
-		inner.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
-	key := must(verifytest.NewKey())
-	ref := host + "/huge/app:v1"
-	if _, err := verifytest.Push(ref); err != nil {
-		t.Fatal(err)
-	}
-	if err := verifytest.Sign(ref, key); err != nil {
-		t.Fatal(err)
-	}
-	hostile = true
+		return false
+	})
 	v := verify.New(must(verify.NewRegistry("", nil, "test")))
 	_, err := v.VerifySignature(context.Background(), verify.SignatureCheck{Image: ref, PublicKey: key.PublicPEM})
 	if err == nil {
@@ -117,4 +92,31 @@ func TestHugeSignatureLayerRefused(t *testing.T) {
 	if !strings.Contains(err.Error(), "exceeded the limit") {
 		t.Errorf("error %q should say the layer is over the limit", err)
 	}
+}
+
+// faultyRegistry starts a registry (with the referrers API or not), pushes host/<repo>:v1
+// signed by a new key, and from then on lets fault answer any request first: it returns true
+// when it answered.
+func faultyRegistry(t *testing.T, referrers bool, repo string, fault func(w http.ResponseWriter, r *http.Request, inner http.Handler) bool) (host, ref string, key *verifytest.Key) {
+	t.Helper()
+	inner := ocireg.New(referrers, nil)
+	var on atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if on.Load() && fault(w, r, inner) {
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host = strings.TrimPrefix(srv.URL, "http://")
+	key = must(verifytest.NewKey())
+	ref = host + "/" + repo + ":v1"
+	if _, err := verifytest.Push(ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := verifytest.Sign(ref, key); err != nil {
+		t.Fatal(err)
+	}
+	on.Store(true)
+	return host, ref, key
 }

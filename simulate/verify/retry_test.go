@@ -3,15 +3,12 @@ package verify_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/kubectl-verify/kubectl-verify/internal/ocireg"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
-	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
 )
 
 // TestRetries: answers that say "later" are asked again a bounded number of times, after what
@@ -36,38 +33,24 @@ func TestRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inner := ocireg.New(false, nil)
 			var mu sync.Mutex
-			faulty := false
 			asks := 0
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				tag := faulty && strings.HasSuffix(r.URL.Path, "/manifests/v1")
-				if tag {
-					asks++
+			host, ref, key := faultyRegistry(t, false, "retry/app", func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+				if !strings.HasSuffix(r.URL.Path, "/manifests/v1") {
+					return false
 				}
-				fail := tag && asks <= tt.failures
+				mu.Lock()
+				asks++
+				fail := asks <= tt.failures
 				mu.Unlock()
 				if fail {
 					if tt.retryAfter != "" {
 						w.Header().Set("Retry-After", tt.retryAfter)
 					}
 					http.Error(w, "later", tt.status)
-					return
 				}
-				inner.ServeHTTP(w, r)
-			}))
-			defer srv.Close()
-			host := strings.TrimPrefix(srv.URL, "http://")
-			key := must(verifytest.NewKey())
-			ref := host + "/retry/app:v1"
-			if _, err := verifytest.Push(ref); err != nil {
-				t.Fatal(err)
-			}
-			if err := verifytest.Sign(ref, key); err != nil {
-				t.Fatal(err)
-			}
-			faulty = true
+				return fail
+			})
 			ctx := context.Background()
 			if tt.deadline > 0 {
 				var cancel context.CancelFunc
