@@ -116,15 +116,9 @@ func AttestWithCertificate(ref string, id *Identity, predicateType string, predi
 // key under ref's .att tag, with an optional certificate and chain: for tests of what must
 // not verify.
 func AttestStatement(ref string, key *Key, statement []byte, certPEM, chainPEM string, opts ...remote.Option) error {
-	digest, err := resolve(ref, opts...)
+	digest, predicateType, err := statementTarget(ref, statement, opts...)
 	if err != nil {
 		return err
-	}
-	var head struct {
-		PredicateType string `json:"predicateType"`
-	}
-	if err := json.Unmarshal(statement, &head); err != nil {
-		return fmt.Errorf("statement: %w", err)
 	}
 	envelope, err := SignEnvelope(key, InTotoPayloadType, statement)
 	if err != nil {
@@ -132,7 +126,7 @@ func AttestStatement(ref string, key *Key, statement []byte, certPEM, chainPEM s
 	}
 	sopts := []static.Option{
 		static.WithLayerMediaType(DSSEMediaType),
-		static.WithAnnotations(map[string]string{"predicateType": head.PredicateType}),
+		static.WithAnnotations(map[string]string{"predicateType": predicateType}),
 	}
 	if certPEM != "" {
 		sopts = append(sopts, static.WithCertChain([]byte(certPEM), []byte(chainPEM)))
@@ -171,4 +165,20 @@ func SignEnvelope(key *Key, payloadType string, payload []byte) ([]byte, error) 
 // PAE is DSSE's pre-authentication encoding: "DSSEv1 <len type> <type> <len body> <body>".
 func PAE(payloadType string, payload []byte) []byte {
 	return append([]byte(fmt.Sprintf("DSSEv1 %d %s %d ", len(payloadType), payloadType, len(payload))), payload...)
+}
+
+// statementTarget is what attaching a statement to ref needs: ref's digest, and the
+// statement's predicate type (for the layer's annotation).
+func statementTarget(ref string, statement []byte, opts ...remote.Option) (name.Digest, string, error) {
+	digest, err := resolve(ref, opts...)
+	if err != nil {
+		return name.Digest{}, "", err
+	}
+	var head struct {
+		PredicateType string `json:"predicateType"`
+	}
+	if err := json.Unmarshal(statement, &head); err != nil {
+		return name.Digest{}, "", fmt.Errorf("statement: %w", err)
+	}
+	return digest, head.PredicateType, nil
 }

@@ -34,15 +34,9 @@ func AttestReferrer(ref string, key *Key, predicateType string, predicate []byte
 // AttestStatementReferrer is AttestReferrer for an arbitrary statement; a nil key makes an
 // envelope with no signatures at all.
 func AttestStatementReferrer(ref string, key *Key, statement []byte, opts ...remote.Option) error {
-	digest, err := resolve(ref, opts...)
+	digest, predicateType, err := statementTarget(ref, statement, opts...)
 	if err != nil {
 		return err
-	}
-	var head struct {
-		PredicateType string `json:"predicateType"`
-	}
-	if err := json.Unmarshal(statement, &head); err != nil {
-		return fmt.Errorf("statement: %w", err)
 	}
 	var envelope []byte
 	if key != nil {
@@ -55,7 +49,7 @@ func AttestStatementReferrer(ref string, key *Key, statement []byte, opts ...rem
 	}
 	att, err := static.NewAttestation(envelope,
 		static.WithLayerMediaType(DSSEMediaType),
-		static.WithAnnotations(map[string]string{"predicateType": head.PredicateType}))
+		static.WithAnnotations(map[string]string{"predicateType": predicateType}))
 	if err != nil {
 		return err
 	}
