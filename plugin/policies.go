@@ -27,9 +27,11 @@ var engineNames = []string{"kyverno", "sigstore", "kubewarden"}
 type PoliciesOptions struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	Policies    []string
-	Engines     EngineFlags
-	ChunkSize   int64
-	Output      string
+	// Names, when given, are the only policies listed (NAME, or NAMESPACE/NAME when namespaced).
+	Names     []string
+	Engines   EngineFlags
+	ChunkSize int64
+	Output    string
 	// TrustedRoot, as for simulate: what needs public Sigstore material is then replayed.
 	TrustedRoot string
 	genericiooptions.IOStreams
@@ -79,10 +81,16 @@ type PolicyRow struct {
 func NewCmdPolicies(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &PoliciesOptions{ConfigFlags: genericclioptions.NewConfigFlags(true), IOStreams: streams, Output: "table", ChunkSize: 500}
 	cmd := &cobra.Command{
-		Use:   "policies",
+		Use:   "policies [NAME...]",
 		Short: "List the image-verification policies found, per engine, and what is not replayed",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Example: `  # Every policy of the current cluster, per engine
+  kubectl verify policies
+
+  # Two of them (a namespaced Kyverno Policy is NAMESPACE/NAME), from files
+  kubectl verify policies --policy policies/ check-images team-a/check-team-images`,
+		ValidArgsFunction: completePolicyNames(o),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Names = args
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -96,6 +104,8 @@ func NewCmdPolicies(streams genericiooptions.IOStreams) *cobra.Command {
 	fs.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "List cluster objects in chunks of this size")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml")
 	fs.StringVar(&o.TrustedRoot, "trusted-root", "", "Sigstore trusted_root.json standing in for the public Sigstore roots and log keys")
+	registerCompletions(cmd, o.ConfigFlags)
+	_ = cmd.RegisterFlagCompletionFunc("output", fixed("table", "json", "yaml"))
 	return cmd
 }
 
@@ -109,40 +119,10 @@ func (o *PoliciesOptions) Validate() error {
 
 // Run loads and prints. A policy the engine would refuse exits 2 (from loading).
 func (o *PoliciesOptions) Run(ctx context.Context) error {
-	var set *policyload.Set
-	source := "files"
-	sigCfg, sigWarnings, err := loadSigstoreConfig(o.ConfigFlags, o.Engines.SigstoreConfig, o.Engines.SigstoreNamespace)
+	set, source, err := o.load(ctx, o.ErrOut)
 	if err != nil {
 		return err
 	}
-	if len(o.Policies) == 0 {
-		c, err := connect(o.ConfigFlags, o.ErrOut)
-		if err != nil {
-			return err
-		}
-		loader, err := c.policyLoader(o.Engines.KyvernoNamespace, o.Engines.SigstoreNamespace, o.ChunkSize)
-		if err != nil {
-			return err
-		}
-		loader.SigstoreCompiled = sigCfg.Compiled
-		if set, err = loader.Load(ctx); err != nil {
-			return fmt.Errorf("reading policies from %s: %w", c.server, err)
-		}
-		source = c.Source()
-	} else {
-		objs, err := readObjects(o.ConfigFlags, o.Policies, true, "", o.In)
-		if err != nil {
-			return fmt.Errorf("--policy: %w", err)
-		}
-		ns := "default"
-		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
-			ns = *o.ConfigFlags.Namespace
-		}
-		if set, err = policyload.FromObjectsWith(objs, ns, sigCfg.Config); err != nil {
-			return err
-		}
-	}
-	set.Warnings = append(set.Warnings, sigWarnings...)
 	if o.TrustedRoot != "" {
 		if _, err := verify.LoadTrustRoot(o.TrustedRoot); err != nil {
 			return &UsageError{fmt.Sprintf("--trusted-root: %v", err)}
@@ -150,6 +130,9 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 	}
 	set.RequirePublicTrust(o.TrustedRoot != "")
 	list := describe(set, source, o.TrustedRoot != "")
+	if err := filterPolicies(&list, o.Names); err != nil {
+		return err
+	}
 	switch o.Output {
 	case "json":
 		return report.PrintJSON(o.Out, list)
@@ -160,6 +143,46 @@ func (o *PoliciesOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
 	}
 	return printPolicies(o.Out, list)
+}
+
+// load reads the policies from --policy files, else from the cluster; the API server's
+// warnings go to errOut.
+func (o *PoliciesOptions) load(ctx context.Context, errOut io.Writer) (*policyload.Set, string, error) {
+	var set *policyload.Set
+	source := "files"
+	sigCfg, sigWarnings, err := loadSigstoreConfig(o.ConfigFlags, o.Engines.SigstoreConfig, o.Engines.SigstoreNamespace)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(o.Policies) == 0 {
+		c, err := connect(o.ConfigFlags, errOut)
+		if err != nil {
+			return nil, "", err
+		}
+		loader, err := c.policyLoader(o.Engines.KyvernoNamespace, o.Engines.SigstoreNamespace, o.ChunkSize)
+		if err != nil {
+			return nil, "", err
+		}
+		loader.SigstoreCompiled = sigCfg.Compiled
+		if set, err = loader.Load(ctx); err != nil {
+			return nil, "", fmt.Errorf("reading policies from %s: %w", c.server, err)
+		}
+		source = c.Source()
+	} else {
+		objs, err := readObjects(o.ConfigFlags, o.Policies, true, "", o.In)
+		if err != nil {
+			return nil, "", fmt.Errorf("--policy: %w", err)
+		}
+		ns := "default"
+		if o.ConfigFlags.Namespace != nil && *o.ConfigFlags.Namespace != "" {
+			ns = *o.ConfigFlags.Namespace
+		}
+		if set, err = policyload.FromObjectsWith(objs, ns, sigCfg.Config); err != nil {
+			return nil, "", err
+		}
+	}
+	set.Warnings = append(set.Warnings, sigWarnings...)
+	return set, source, nil
 }
 
 // describe lists set; trusted says a trust root stands in for the public Sigstore material.

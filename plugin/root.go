@@ -34,7 +34,9 @@ would be denied if every policy were enforced.`,
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
-	cmd.AddCommand(NewCmdSimulate(streams), NewCmdImages(streams), NewCmdPolicies(streams), NewCmdPin(streams), NewCmdVersion(streams))
+	// Our own completion command: cobra's would name its scripts after "kubectl".
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	cmd.AddCommand(NewCmdSimulate(streams), NewCmdImages(streams), NewCmdPolicies(streams), NewCmdPin(streams), NewCmdVersion(streams), NewCmdCompletion(streams))
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{err.Error()} })
 	return cmd
 }

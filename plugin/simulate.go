@@ -184,6 +184,11 @@ func (o *SimulateOptions) addFlags(cmd *cobra.Command) {
 	fs.StringArrayVar(&o.OldFiles, "old-filename", nil, "With --operation=UPDATE: file or directory of old objects, paired with the resources by apiVersion, kind, namespace and name (repeatable, - for stdin); without it the old object is the live one")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "Time limit for the whole run (0 = none)")
 	fs.IntVar(&o.Parallel, "parallel", o.Parallel, "How many resources to evaluate at once")
+	registerCompletions(cmd, o.ConfigFlags)
+	_ = cmd.RegisterFlagCompletionFunc("output", fixed(report.Formats...))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixed("deny", "warn", "never"))
+	_ = cmd.RegisterFlagCompletionFunc("operation", fixed(simulate.OperationCreate, simulate.OperationUpdate))
+	cmd.ValidArgsFunction = completeResourceArgs(o.ConfigFlags)
 }
 
 // NewCmdSimulate is `kubectl verify simulate`.
