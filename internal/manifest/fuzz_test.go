@@ -142,6 +142,12 @@ func FuzzDocuments(f *testing.F) {
 		case wholeErr == nil && partErr:
 			t.Fatalf("the whole decodes, a part does not")
 		case wholeErr == nil && !reflect.DeepEqual(whole, parts):
+			if !deterministic(data, whole) {
+				// Keys that collide once converted to JSON ("0.0" and "0") keep whichever
+				// value the conversion's map iteration gives last: kubectl itself decodes
+				// such a stream differently from run to run, so no split can match it.
+				t.Skip("kubectl's decoder gives this stream different documents on different runs")
+			}
 			t.Fatalf("documents of the parts differ from the whole's:\nwhole %q\nparts %q", whole, parts)
 		}
 
@@ -182,6 +188,18 @@ func oddSeparator(data []byte) bool {
 
 // kubectlDocuments is what the Builder's StreamVisitor reads from data: each document as JSON,
 // empty and null ones left out.
+// deterministic says whether kubectl's decoder gives data the documents first on every one
+// of many more runs.
+func deterministic(data []byte, first []string) bool {
+	for range 64 {
+		again, err := kubectlDocuments(data)
+		if err != nil || !reflect.DeepEqual(again, first) {
+			return false
+		}
+	}
+	return true
+}
+
 func kubectlDocuments(data []byte) ([]string, error) {
 	d := k8syaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	var out []string
