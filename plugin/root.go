@@ -4,6 +4,7 @@ package plugin
 
 import (
 	"fmt"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -48,8 +49,29 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Print the version and the engine versions whose semantics are replayed",
 		Args:  cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(streams.Out, "kubectl-verify %s (commit %s)\nreplays: Kyverno 1.19, policy-controller 0.15, verify-image-signatures 1.0\n", Version, Commit)
+			bi, _ := debug.ReadBuildInfo()
+			version, commit := buildVersion(Version, Commit, bi)
+			_, err := fmt.Fprintf(streams.Out, "kubectl-verify %s (commit %s)\nreplays: Kyverno 1.19, policy-controller 0.15, verify-image-signatures 1.0\n", version, commit)
 			return err
 		},
 	}
+}
+
+// buildVersion is what the release build injected, else what the Go toolchain recorded: the
+// module version of `go install ...@v1.2.3`, and the commit of a build in a git checkout.
+func buildVersion(version, commit string, bi *debug.BuildInfo) (string, string) {
+	if bi == nil {
+		return version, commit
+	}
+	if version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		version = bi.Main.Version
+	}
+	if commit == "unknown" {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	return version, commit
 }
