@@ -12,14 +12,18 @@ ETCD      := $(TOOLS_BIN)/etcd
 APISERVER := $(TOOLS_BIN)/kube-apiserver
 REFREG    := $(TOOLS_BIN)/referrers-registry
 PCTESTER  := $(TOOLS_BIN)/policy-tester
-E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(ETCD) $(APISERVER) $(REFREG) $(PCTESTER)
+GORELEASER := $(TOOLS_BIN)/goreleaser
+# krew as a kubectl plugin (kubectl krew), which is how validate-krew-manifest calls it.
+KREW      := $(TOOLS_BIN)/kubectl-krew
+KREW_VALIDATE := $(TOOLS_BIN)/validate-krew-manifest
+E2E_TOOLS := $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(ETCD) $(APISERVER) $(REFREG) $(PCTESTER) $(KREW) $(KREW_VALIDATE)
 
 # The e2e suite sets up one registry per scenario, runs kubectl verify, the Kyverno CLI and the
 # Kyverno admission controller.
 E2E_TIMEOUT ?= 30m
 E2E_FLAGS   ?=
 
-.PHONY: all build tools test unit fuzz-short e2e lint demo bench fuzz clean clean-tools
+.PHONY: all build tools test unit fuzz-short e2e lint demo bench fuzz dist dist-all clean clean-tools
 
 all: build
 
@@ -28,7 +32,7 @@ build:
 
 # Each tool is built from its own module under hack/tools (so the product's go.mod stays
 # clean), and only when missing: delete hack/bin/<tool> or run `make clean-tools` to rebuild.
-tools: $(E2E_TOOLS) $(GOLANGCI)
+tools: $(E2E_TOOLS) $(GOLANGCI) $(GORELEASER)
 
 $(COSIGN):
 	cd hack/tools/cosign && $(GO) build -o ../../bin/cosign github.com/sigstore/cosign/v3/cmd/cosign
@@ -65,6 +69,27 @@ $(APISERVER):
 $(GOLANGCI):
 	cd hack/tools/lint && $(GO) build -o ../../bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
+# GoReleaser v2.17.0, which builds the release archives (.goreleaser.yaml): about 3 minutes.
+$(GORELEASER):
+	cd hack/tools/goreleaser && $(GO) build -o ../../bin/goreleaser github.com/goreleaser/goreleaser/v2
+
+# krew v0.4.3 and krew-index's manifest validator, for the krew install test.
+$(KREW):
+	cd hack/tools/krew && $(GO) build -o ../../bin/kubectl-krew sigs.k8s.io/krew/cmd/krew
+
+$(KREW_VALIDATE):
+	cd hack/tools/krew && $(GO) build -o ../../bin/validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest
+
+# Release archives and checksums.txt in dist/, in snapshot mode (no tag needed, nothing
+# published, no network): `dist` the linux/amd64 archive only (what the krew install test
+# installs), `dist-all` every platform .krew.yaml names (a cross build per platform).
+DIST_ENV = KUBECTL_VERIFY_COMMIT=$$(git rev-parse HEAD)
+dist: $(GORELEASER)
+	$(DIST_ENV) KUBECTL_VERIFY_DIST=local $(GORELEASER) release --snapshot --clean
+
+dist-all: $(GORELEASER)
+	$(DIST_ENV) $(GORELEASER) release --snapshot --clean
+
 test: unit fuzz-short e2e
 
 # A short run of every fuzzer (CI's; `make fuzz` runs the long ones).
@@ -74,7 +99,7 @@ fuzz-short:
 unit:
 	$(GO) test ./...
 
-e2e: $(E2E_TOOLS) build
+e2e: $(E2E_TOOLS) build dist
 	KUBECTL_VERIFY_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ./e2e/...
 
 lint: $(GOLANGCI)
@@ -116,7 +141,7 @@ fuzz:
 	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
 
 clean-tools:
-	rm -f $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(GOLANGCI) $(ETCD) $(APISERVER) $(REFREG) $(PCTESTER)
+	rm -f $(COSIGN) $(CRANE) $(KYVERNO) $(KYVERNO_AC) $(GOLANGCI) $(ETCD) $(APISERVER) $(REFREG) $(PCTESTER) $(GORELEASER) $(KREW) $(KREW_VALIDATE)
