@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	"github.com/kubectl-verify/kubectl-verify/plugin"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
 )
@@ -453,7 +454,7 @@ func TestClusterEnginesAndConfig(t *testing.T) {
 		}
 	}
 	want := map[string][]string{
-		"kyverno":    {"kyverno.io/v1 ClusterPolicy", "kyverno.io/v1 Policy"},
+		"kyverno":    {"kyverno.io/v1 ClusterPolicy", "kyverno.io/v1 Policy", "policies.kyverno.io/v1 ImageValidatingPolicy", "policies.kyverno.io/v1 NamespacedImageValidatingPolicy"},
 		"sigstore":   {"policy.sigstore.dev/v1beta1 ClusterImagePolicy"},
 		"kubewarden": {"policies.kubewarden.io/v1 AdmissionPolicy", "policies.kubewarden.io/v1 ClusterAdmissionPolicy"},
 	}
@@ -496,6 +497,18 @@ func TestClusterEnginesAndConfig(t *testing.T) {
 	}
 	if strings.Contains(string(r.stderr), "not replayed yet") {
 		t.Errorf("Kubewarden policies are replayed now; stderr:\n%s", r.stderr)
+	}
+
+	// A live ImageValidatingPolicy is listed, and simulate says its decisions are missing.
+	c.apply(t, filepath.Join(s.root, "testdata", "cluster", "imagevalidatingpolicy.yaml"))
+	out = c.verify(t, c.admin, "policies", "check-signed", "-o", "json")
+	var ivpols plugin.PolicyList
+	if err := json.Unmarshal(out.stdout, &ivpols); err != nil || out.exitCode != 0 || len(ivpols.Policies) != 1 || ivpols.Policies[0].Kind != "ImageValidatingPolicy" || len(ivpols.Policies[0].Validations) != 1 {
+		t.Errorf("policies check-signed: exit %d %v %+v\n%s", out.exitCode, err, ivpols.Policies, out.stderr)
+	}
+	r = c.verify(t, c.admin, "simulate", "-A", "-o", "json")
+	if !strings.Contains(string(r.stderr), "ImageValidatingPolicy check-signed is not replayed: what it would deny, warn or patch is missing from this report") {
+		t.Errorf("simulate with a live ImageValidatingPolicy should warn that it is not replayed; stderr:\n%s", r.stderr)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-verify/kubectl-verify/policyload"
+	"github.com/kubectl-verify/kubectl-verify/policyload/ivpol"
 	kwpol "github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
@@ -68,6 +70,8 @@ type PolicyRow struct {
 	Images      []string `json:"images"`
 	Skip        []string `json:"skipImages,omitempty"`
 	Authorities []string `json:"authorities"`
+	// Validations are an ImageValidatingPolicy's CEL validations, each with its message.
+	Validations []string `json:"validations,omitempty"`
 	Unsupported []string `json:"unsupported"`
 	Source      string   `json:"source"`
 	// Module is a Kubewarden policy's module reference.
@@ -195,6 +199,9 @@ func describe(set *policyload.Set, source string, trusted bool) PolicyList {
 		kinds := append([]string{}, set.Found[e]...)
 		sort.Strings(kinds)
 		status := EngineStatus{Name: e, Found: len(kinds) > 0, Kinds: kinds, Replayed: e == "kyverno" || e == "sigstore"}
+		if e == "kyverno" && len(set.ImageValidating) > 0 {
+			status.Note = "ClusterPolicy and Policy verifyImages rules replayed; ImageValidatingPolicies listed, not replayed yet"
+		}
 		if e == "kubewarden" {
 			status.Replayed, status.Note = kubewardenStatus(kinds, trusted)
 		}
@@ -225,6 +232,9 @@ func describe(set *policyload.Set, source string, trusted bool) PolicyList {
 			}
 			list.Policies = append(list.Policies, row)
 		}
+	}
+	for _, p := range set.ImageValidating {
+		list.Policies = append(list.Policies, describeImageValidating(p))
 	}
 	for _, p := range set.Sigstore {
 		row := PolicyRow{Engine: "sigstore", Kind: "ClusterImagePolicy", Name: p.Name, Mode: p.Spec.Mode,
@@ -516,7 +526,26 @@ func printPolicies(w io.Writer, list PolicyList) error {
 		rows = append(rows, []string{p.Engine, name, p.Rule, p.Mode, strings.Join(p.Images, ","), dashed(strings.Join(p.Authorities, "; "))})
 		last = append(last, dashed(strings.Join(p.Unsupported, "; ")))
 	}
-	return report.PrintColumns(w, rows, last, 0)
+	if err := report.PrintColumns(w, rows, last, 0); err != nil {
+		return err
+	}
+	// CEL validations are long: each policy's are listed under the table, one a line.
+	for _, p := range list.Policies {
+		if len(p.Validations) == 0 {
+			continue
+		}
+		name := p.Kind + "/" + p.Name
+		if p.Namespace != "" {
+			name = p.Kind + "/" + p.Namespace + "/" + p.Name
+		}
+		fmt.Fprintf(w, "\n%s validations:\n", name)
+		for i, v := range p.Validations {
+			if _, err := fmt.Fprintf(w, "  %d. %s\n", i+1, strings.Join(strings.Fields(v), " ")); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func dashed(s string) string {
@@ -524,4 +553,88 @@ func dashed(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// describeImageValidating is one ImageValidatingPolicy: its image references, attestors,
+// attestations and validations, listed and not simulated yet.
+func describeImageValidating(p *ivpol.Policy) PolicyRow {
+	s := p.Spec
+	row := PolicyRow{Engine: "kyverno", Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Rule: p.Name,
+		Mode: strings.ToLower(strings.Join(s.ValidationActions, ",")), Images: []string{}, Authorities: []string{},
+		Unsupported: []string{"not replayed yet: ImageValidatingPolicy decisions are not simulated"}, Source: p.Source}
+	row.Unsupported = append(row.Unsupported, p.NotReplayed...)
+	for _, m := range s.MatchImageReferences {
+		if m.Glob != "" {
+			row.Images = append(row.Images, m.Glob)
+		} else {
+			row.Images = append(row.Images, "expression: "+m.Expression)
+		}
+	}
+	if len(s.MatchImageReferences) == 0 {
+		row.Images = append(row.Images, "*")
+	}
+	for _, a := range s.Attestors {
+		row.Authorities = append(row.Authorities, a.Name+": "+describeIvpolAttestor(a))
+	}
+	for _, a := range s.Attestations {
+		switch {
+		case a.InToto != nil:
+			row.Authorities = append(row.Authorities, "attestation "+a.Name+": in-toto "+a.InToto.Type)
+		case a.Referrer != nil:
+			row.Authorities = append(row.Authorities, "attestation "+a.Name+": referrer "+a.Referrer.Type)
+		}
+	}
+	for _, v := range s.Validations {
+		text := v.Expression
+		switch {
+		case v.MessageExpression != "":
+			text += " (message: " + v.MessageExpression + ")"
+		case v.Message != "":
+			text += " (message: " + strconv.Quote(v.Message) + ")"
+		}
+		row.Validations = append(row.Validations, text)
+	}
+	return row
+}
+
+func describeIvpolAttestor(a ivpol.Attestor) string {
+	if a.Notary != nil {
+		return "notary certificates"
+	}
+	c := a.Cosign
+	var parts []string
+	switch {
+	case c.Key != nil && c.Key.KMS != "":
+		parts = append(parts, "cosign key "+c.Key.KMS)
+	case c.Key != nil && c.Key.Expression != "":
+		parts = append(parts, "cosign key from expression")
+	case c.Key != nil:
+		parts = append(parts, "cosign public key")
+	case c.Certificate != nil:
+		parts = append(parts, "cosign certificate")
+	case c.Keyless != nil:
+		var ids []string
+		for _, id := range c.Keyless.Identities {
+			ids = append(ids, firstNonEmpty(id.Issuer, id.IssuerRegExp)+" "+firstNonEmpty(id.Subject, id.SubjectRegExp))
+		}
+		parts = append(parts, "cosign keyless ("+strings.Join(ids, "; ")+")")
+	default:
+		parts = append(parts, "cosign")
+	}
+	if c.CTLog != nil && c.CTLog.InsecureIgnoreTlog {
+		parts = append(parts, "transparency log ignored")
+	}
+	if c.Source != nil && c.Source.Repository != "" {
+		parts = append(parts, "signatures in "+c.Source.Repository)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

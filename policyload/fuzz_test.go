@@ -55,7 +55,12 @@ func FuzzFromObjects(f *testing.F) {
 				t.Errorf("%s %s: Source %q is no object's", p.Kind, p.Key(), p.Source)
 			}
 		}
-		if n := len(set.Kyverno) + len(set.Sigstore) + len(set.Kubewarden) + len(set.SigstoreTrustRoots); n > len(objs) {
+		for _, p := range set.ImageValidating {
+			if !slices.Contains(sources, p.Source) {
+				t.Errorf("%s %s: Source %q is no object's", p.Kind, p.Key(), p.Source)
+			}
+		}
+		if n := len(set.Kyverno) + len(set.Sigstore) + len(set.Kubewarden) + len(set.SigstoreTrustRoots) + len(set.ImageValidating); n > len(objs) {
 			t.Errorf("%d policies from %d objects", n, len(objs))
 		}
 		set.RequirePublicTrust(false)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	"github.com/kubectl-verify/kubectl-verify/policyload/ivpol"
 	"github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
 	"github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	"github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
@@ -16,8 +17,11 @@ import (
 
 // Set is every policy loaded, per engine, with load warnings.
 type Set struct {
-	Kyverno  []*kyverno.Policy
-	Warnings []string
+	Kyverno []*kyverno.Policy
+	// ImageValidating are Kyverno's ImageValidatingPolicies and their namespaced variant,
+	// defaulted and validated (listed, not replayed yet).
+	ImageValidating []*ivpol.Policy
+	Warnings        []string
 	// KyvernoConfig is the live `kyverno` ConfigMap, when policies came from a cluster that
 	// has one.
 	KyvernoConfig *kyverno.Config
@@ -52,11 +56,6 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
-
-// later names policy kinds whose engines are not replayed yet.
-var later = map[string]string{
-	"policies.kyverno.io/ImageValidatingPolicy": "Kyverno ImageValidatingPolicy",
-}
 
 // FromObjects recognizes and parses already-read policy objects. ClusterImagePolicies are
 // validated against policy-controller's default configuration.
@@ -129,13 +128,30 @@ func FromObjectsWith(objs []manifest.Object, defaultNamespace string, sigCfg sig
 				return nil, &Error{o.Source, id, err}
 			}
 			set.addTrustRoot(tr)
-		case later[group+"/"+o.Kind()] != "":
-			return nil, &Error{o.Source, id, fmt.Errorf("%s policies are not supported yet", later[group+"/"+o.Kind()])}
+		case ivpol.IsPolicy(o.APIVersion(), o.Kind()):
+			raw, err := jsonOf(o)
+			if err != nil {
+				return nil, &Error{o.Source, id, err}
+			}
+			p, err := ivpol.Parse(raw, o.Source, defaultNamespace)
+			if err != nil {
+				return nil, &Error{o.Source, "", err}
+			}
+			set.addImageValidating(p)
+			found("kyverno", group+" "+o.Kind())
 		default:
 			return nil, &Error{o.Source, id, fmt.Errorf("not a policy kind kubectl-verify knows (%s %s)", o.APIVersion(), o.Kind())}
 		}
 	}
 	return set, nil
+}
+
+// addImageValidating adds p, with a warning for each expression that is not replayed.
+func (s *Set) addImageValidating(p *ivpol.Policy) {
+	for _, w := range p.NotReplayed {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %s %s: %s", p.Source, p.Kind, p.Key(), w))
+	}
+	s.ImageValidating = append(s.ImageValidating, p)
 }
 
 // compile applies what policy-controller's reconcile put in its compiled ConfigMap (c, when
