@@ -71,7 +71,8 @@ type AuditAnnotation struct {
 	ValueExpression string `json:"valueExpression"`
 }
 
-// ValidationConfigurations: each nil means true (the CRD's and the engine's default).
+// ValidationConfigurations are the digest and required checks; each nil means true (the
+// CRD's and the engine's default).
 type ValidationConfigurations struct {
 	MutateDigest *bool `json:"mutateDigest,omitempty"`
 	VerifyDigest *bool `json:"verifyDigest,omitempty"`
