@@ -117,60 +117,55 @@ func (c Cluster) Load(ctx context.Context) (*Set, error) {
 }
 
 // loadKubewarden lists Kubewarden's ClusterAdmissionPolicies and AdmissionPolicies, and the
-// policy groups. One the
-// parser refuses (the API server admitted it) is a gap, not a failure of the run.
+// policy groups. One the parser refuses (the API server admitted it) is a gap, not a failure
+// of the run.
 func (c Cluster) loadKubewarden(ctx context.Context, set *Set) error {
-	for _, kind := range []string{"ClusterAdmissionPolicy", "AdmissionPolicy", "ClusterAdmissionPolicyGroup", "AdmissionPolicyGroup"} {
-		items, found, err := c.list(ctx, "kubewarden", schema.GroupKind{Group: kubewarden.Group, Kind: kind}, set)
+	kinds := []string{"ClusterAdmissionPolicy", "AdmissionPolicy", "ClusterAdmissionPolicyGroup", "AdmissionPolicyGroup"}
+	return c.eachPolicy(ctx, set, "kubewarden", "kubewarden", kubewarden.Group, kinds, func(o manifest.Object, raw []byte) {
+		p, err := kubewarden.Parse(raw, o.Source, o.Namespace())
 		if err != nil {
-			return err
+			msg := fmt.Sprintf("%s %s is not replayed: %v", o.Kind(), o.Name(), err)
+			set.Warnings = append(set.Warnings, msg)
+			set.Gaps = append(set.Gaps, Gap{Engine: "kubewarden", Namespace: o.Namespace(), Message: msg})
+			return
 		}
-		if found == "" {
-			continue
-		}
-		set.Found["kubewarden"] = append(set.Found["kubewarden"], found)
-		for _, o := range items {
-			raw, err := json.Marshal(o.Obj)
-			if err != nil {
-				return err
-			}
-			p, err := kubewarden.Parse(raw, o.Source, o.Namespace())
-			if err != nil {
-				msg := fmt.Sprintf("%s %s is not replayed: %v", kind, o.Name(), err)
-				set.Warnings = append(set.Warnings, msg)
-				set.Gaps = append(set.Gaps, Gap{Engine: "kubewarden", Namespace: o.Namespace(), Message: msg})
-				continue
-			}
-			set.addKubewarden(p)
-		}
-	}
-	return nil
+		set.addKubewarden(p)
+	})
 }
 
 // loadImageValidating lists Kyverno's ImageValidatingPolicies, both kinds. One the parser
-// refuses (the API server admitted it) is a warning: its decisions are not known.
+// refuses (the API server admitted it) is a warning: its decisions are not known. What cannot
+// be listed is a gap of its own, which leaves ClusterPolicy checks alone.
 func (c Cluster) loadImageValidating(ctx context.Context, set *Set) error {
-	for _, kind := range []string{ivpol.KindCluster, ivpol.KindNamespaced} {
-		// The gap's engine is its own: what cannot be listed leaves ClusterPolicy checks alone.
-		items, found, err := c.list(ctx, "kyverno-ivpol", schema.GroupKind{Group: ivpol.Group, Kind: kind}, set)
+	return c.eachPolicy(ctx, set, "kyverno", "kyverno-ivpol", ivpol.Group, []string{ivpol.KindCluster, ivpol.KindNamespaced}, func(o manifest.Object, raw []byte) {
+		p, err := ivpol.Parse(raw, o.Source, o.Namespace())
+		if err != nil {
+			set.Warnings = append(set.Warnings, fmt.Sprintf("%s %s is not replayed: %v", o.Kind(), o.Name(), err))
+			return
+		}
+		set.addImageValidating(p)
+	})
+}
+
+// eachPolicy lists every object of group's kinds the cluster serves, records the kinds found
+// under engine, and hands each object, as JSON, to parse. gapEngine names the engine a list
+// the user may not make leaves a gap in.
+func (c Cluster) eachPolicy(ctx context.Context, set *Set, engine, gapEngine, group string, kinds []string, parse func(manifest.Object, []byte)) error {
+	for _, kind := range kinds {
+		items, found, err := c.list(ctx, gapEngine, schema.GroupKind{Group: group, Kind: kind}, set)
 		if err != nil {
 			return err
 		}
 		if found == "" {
 			continue
 		}
-		set.Found["kyverno"] = append(set.Found["kyverno"], found)
+		set.Found[engine] = append(set.Found[engine], found)
 		for _, o := range items {
 			raw, err := json.Marshal(o.Obj)
 			if err != nil {
 				return err
 			}
-			p, err := ivpol.Parse(raw, o.Source, o.Namespace())
-			if err != nil {
-				set.Warnings = append(set.Warnings, fmt.Sprintf("%s %s is not replayed: %v", kind, o.Name(), err))
-				continue
-			}
-			set.addImageValidating(p)
+			parse(o, raw)
 		}
 	}
 	return nil
