@@ -134,10 +134,10 @@ func (c Cluster) loadKubewarden(ctx context.Context, set *Set) error {
 }
 
 // loadImageValidating lists Kyverno's ImageValidatingPolicies, both kinds. One the parser
-// refuses (the API server admitted it) is a warning: its decisions are not known. What cannot
-// be listed is a gap of its own, which leaves ClusterPolicy checks alone.
+// refuses (the API server admitted it) is a warning: its decisions are not known. So is a list
+// the user may not make, as the policies it would show are not replayed yet either: no gap.
 func (c Cluster) loadImageValidating(ctx context.Context, set *Set) error {
-	return c.eachPolicy(ctx, set, "kyverno", "kyverno-ivpol", ivpol.Group, []string{ivpol.KindCluster, ivpol.KindNamespaced}, func(o manifest.Object, raw []byte) {
+	return c.eachPolicy(ctx, set, "kyverno", "", ivpol.Group, []string{ivpol.KindCluster, ivpol.KindNamespaced}, func(o manifest.Object, raw []byte) {
 		p, err := ivpol.Parse(raw, o.Source, o.Namespace())
 		if err != nil {
 			set.Warnings = append(set.Warnings, fmt.Sprintf("%s %s is not replayed: %v", o.Kind(), o.Name(), err))
@@ -149,7 +149,7 @@ func (c Cluster) loadImageValidating(ctx context.Context, set *Set) error {
 
 // eachPolicy lists every object of group's kinds the cluster serves, records the kinds found
 // under engine, and hands each object, as JSON, to parse. gapEngine names the engine a list
-// the user may not make leaves a gap in.
+// the user may not make leaves a gap in ("" for none: a warning only).
 func (c Cluster) eachPolicy(ctx context.Context, set *Set, engine, gapEngine, group string, kinds []string, parse func(manifest.Object, []byte)) error {
 	for _, kind := range kinds {
 		items, found, err := c.list(ctx, gapEngine, schema.GroupKind{Group: group, Kind: kind}, set)
@@ -171,7 +171,8 @@ func (c Cluster) eachPolicy(ctx context.Context, set *Set, engine, gapEngine, gr
 	return nil
 }
 
-// list pages through every object of gk; found names the served version listed.
+// list pages through every object of gk; found names the served version listed. A list the
+// user may not make is a warning, and a gap of engine's unless engine is "".
 func (c Cluster) list(ctx context.Context, engine string, gk schema.GroupKind, set *Set) ([]manifest.Object, string, error) {
 	mapping, err := c.Mapper.RESTMapping(gk)
 	if meta.IsNoMatchError(err) {
@@ -201,7 +202,9 @@ func (c Cluster) list(ctx context.Context, engine string, gk schema.GroupKind, s
 	if apierrors.IsForbidden(err) {
 		msg := fmt.Sprintf("cannot list %s: %s", found, statusText(err))
 		set.Warnings = append(set.Warnings, msg)
-		set.Gaps = append(set.Gaps, Gap{Engine: engine, Message: msg})
+		if engine != "" {
+			set.Gaps = append(set.Gaps, Gap{Engine: engine, Message: msg})
+		}
 		return nil, found, nil
 	}
 	return out, found, err
