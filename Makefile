@@ -27,8 +27,10 @@ E2E_FLAGS   ?=
 
 all: build
 
+# Built as the release build is (.goreleaser.yaml: static, -trimpath), so that `make dist`
+# reuses these compiled packages instead of building the tree a second time.
 build:
-	$(GO) build -o $(BIN) ./cmd/kubectl-verify
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/kubectl-verify
 
 # Each tool is built from its own module under hack/tools (so the product's go.mod stays
 # clean), and only when missing: delete hack/bin/<tool> or run `make clean-tools` to rebuild.
