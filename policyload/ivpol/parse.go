@@ -56,6 +56,9 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return nil, fmt.Errorf("decoding policy: %w", err)
 	}
+	if !IsPolicy(obj.APIVersion, obj.Kind) {
+		return nil, &InvalidError{"object", fmt.Sprintf("not an ImageValidatingPolicy or NamespacedImageValidatingPolicy Kyverno serves (apiVersion %q, kind %q)", obj.APIVersion, obj.Kind)}
+	}
 	p := &Policy{APIVersion: obj.APIVersion, Kind: obj.Kind, Name: obj.Metadata.Name, Source: source}
 	if obj.Kind == KindNamespaced {
 		p.Namespace = obj.Metadata.Namespace
