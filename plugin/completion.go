@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // binaryName is what a completion script completes: the plugin's own executable (kubectl
@@ -73,16 +74,10 @@ func writeCompletion(root *cobra.Command, shell string, w io.Writer) error {
 // completionTimeout bounds each cluster request a completion makes: a shell waits on it.
 const completionTimeout = 5 * time.Second
 
-// fixed completes a flag from a list of values.
+// fixed completes a flag from a list of values, in their order.
 func fixed(values ...string) cobra.CompletionFunc {
 	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		var out []string
-		for _, v := range values {
-			if strings.HasPrefix(v, toComplete) {
-				out = append(out, v)
-			}
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
+		return withPrefix(values, toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
@@ -98,9 +93,9 @@ func registerCompletions(cmd *cobra.Command, flags *genericclioptions.ConfigFlag
 	register("namespace", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		return listNames(flags, schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, "", toComplete), cobra.ShellCompDirectiveNoFileComp
 	})
-	register("context", kubeconfigNames(flags, func(c kubeconfigEntries) []string { return c.contexts }))
-	register("cluster", kubeconfigNames(flags, func(c kubeconfigEntries) []string { return c.clusters }))
-	register("user", kubeconfigNames(flags, func(c kubeconfigEntries) []string { return c.users }))
+	register("context", kubeconfigNames(flags, func(c clientcmdapi.Config) []string { return slices.Sorted(maps.Keys(c.Contexts)) }))
+	register("cluster", kubeconfigNames(flags, func(c clientcmdapi.Config) []string { return slices.Sorted(maps.Keys(c.Clusters)) }))
+	register("user", kubeconfigNames(flags, func(c clientcmdapi.Config) []string { return slices.Sorted(maps.Keys(c.AuthInfos)) }))
 	for _, name := range []string{"policy", "filename", "old-filename", "kyverno-config", "sigstore-config"} {
 		if fs.Lookup(name) != nil {
 			_ = cmd.MarkFlagFilename(name, "yaml", "yml", "json")
@@ -119,28 +114,18 @@ func registerCompletions(cmd *cobra.Command, flags *genericclioptions.ConfigFlag
 	}
 }
 
-type kubeconfigEntries struct{ contexts, clusters, users []string }
-
-func kubeconfigNames(flags *genericclioptions.ConfigFlags, pick func(kubeconfigEntries) []string) cobra.CompletionFunc {
+// kubeconfigNames completes a flag with names pick takes from the kubeconfig.
+func kubeconfigNames(flags *genericclioptions.ConfigFlags, pick func(clientcmdapi.Config) []string) cobra.CompletionFunc {
 	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		raw, err := flags.ToRawKubeConfigLoader().RawConfig()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		var e kubeconfigEntries
-		for n := range raw.Contexts {
-			e.contexts = append(e.contexts, n)
-		}
-		for n := range raw.Clusters {
-			e.clusters = append(e.clusters, n)
-		}
-		for n := range raw.AuthInfos {
-			e.users = append(e.users, n)
-		}
-		return withPrefix(pick(e), toComplete), cobra.ShellCompDirectiveNoFileComp
+		return withPrefix(pick(raw), toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
+// withPrefix keeps the names that start with prefix, in their order.
 func withPrefix(names []string, prefix string) []string {
 	var out []string
 	for _, n := range names {
@@ -148,7 +133,6 @@ func withPrefix(names []string, prefix string) []string {
 			out = append(out, n)
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 
