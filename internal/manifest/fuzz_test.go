@@ -155,6 +155,12 @@ func FuzzDocuments(f *testing.F) {
 		if err != nil || wholeErr != nil {
 			return
 		}
+		if loneCR(data) {
+			// A CR without its LF ends a line for YAML (Parse) but not for kubectl, which
+			// splits documents at LF only: "kind: A\r---" is one document to kubectl and
+			// two to Parse. Documents follows kubectl, so the two disagree (found by fuzzing).
+			return
+		}
 		var want, got []string
 		for _, o := range objs {
 			want = append(want, o.Source)
@@ -172,6 +178,16 @@ func FuzzDocuments(f *testing.F) {
 			t.Fatalf("every document plain, but its lines %q are not Parse's %q", got, want)
 		}
 	})
+}
+
+// loneCR: data has a carriage return that no line feed follows.
+func loneCR(data []byte) bool {
+	for i, b := range data {
+		if b == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			return true
+		}
+	}
+	return false
 }
 
 // oddSeparator: some line starts with "---" and neither ends there nor goes on with a space
