@@ -9,7 +9,10 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 
@@ -196,11 +199,18 @@ func loneCR(data []byte) bool {
 }
 
 // oddSeparator: some line starts with "---" and neither ends there nor goes on with a space
-// or a tab.
+// or a tab, or goes on with more than spaces, tabs and a comment of printable characters.
 func oddSeparator(data []byte) bool {
 	for _, line := range bytes.Split(data, []byte("\n")) {
 		line = bytes.TrimRight(line, "\r")
-		if bytes.HasPrefix(line, []byte("---")) && len(line) > 3 && line[3] != ' ' && line[3] != '\t' {
+		if !bytes.HasPrefix(line, []byte("---")) {
+			continue
+		}
+		if len(line) > 3 && line[3] != ' ' && line[3] != '\t' {
+			return true
+		}
+		tail := strings.TrimLeft(string(line[3:]), " \t")
+		if tail != "" && (tail[0] != '#' || !utf8.ValidString(tail) || strings.IndexFunc(tail, func(r rune) bool { return r != '\t' && !unicode.IsPrint(r) }) >= 0) {
 			return true
 		}
 	}

@@ -3,6 +3,8 @@ package manifest
 import (
 	"bytes"
 	"regexp"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Document is one document of a YAML stream, found where kubectl's YAML reader splits one:
@@ -24,10 +26,29 @@ var (
 	topItems = regexp.MustCompile(`^["']?items["']?\s*:`)
 )
 
+// plainSeparatorTail says whether what follows a separator's "---" is only spaces and tabs,
+// then at most a comment of printable UTF-8 text: what a YAML parser also reads.
+func plainSeparatorTail(tail []byte) bool {
+	tail = bytes.TrimLeft(tail, " \t")
+	if len(tail) == 0 {
+		return true
+	}
+	if tail[0] != '#' || !utf8.Valid(tail) {
+		return false
+	}
+	for _, r := range string(tail) {
+		if r != '\t' && !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
 // Documents splits a YAML stream without parsing it, for what only needs where objects are:
 // the line of each document's object, and byte offsets to cut the stream into parts that
 // decode as the whole does. ok is false for a stream this cannot read that way (JSON, a
-// byte-order mark, or a separator line whose "---" a space or tab does not end).
+// byte-order mark, a separator line whose "---" a space or tab does not end, or one with more
+// than a plain comment after it).
 func Documents(data []byte) (docs []Document, ok bool) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
@@ -54,6 +75,12 @@ func Documents(data []byte) (docs []Document, ok bool) {
 				// space), and keeps the separator line in a document that starts the
 				// stream; a YAML parser reads that line as a scalar, so a part starting
 				// there would not decode as the whole does.
+				return nil, false
+			}
+			if !plainSeparatorTail(text[3:]) {
+				// kubectl trims any Unicode space after "---" and drops the line, but a part
+				// starting there hands the line to a YAML parser, which refuses a vertical
+				// tab, a control character or invalid UTF-8 (found by FuzzDocuments).
 				return nil, false
 			}
 			docs = append(docs, cur)

@@ -95,6 +95,11 @@ func TestDocumentsRefuses(t *testing.T) {
 		// scalar (found by FuzzDocuments).
 		"separator with a comment and no space": "a: 1\n---# b\nc: 2\n",
 		"separator and a no-break space":        "a: 1\n---\u00a0\nc: 2\n",
+		// kubectl trims any space after "---"; a YAML parser refuses a vertical tab (found
+		// by FuzzDocuments), and content after the separator.
+		"separator, space and a vertical tab": "a: 1\n--- \v\nc: 2\n",
+		"separator and a comment with a NEL":  "a: 1\n--- # x\u0085y\nc: 2\n",
+		"separator and content":               "a: 1\n--- c\nd: 2\n",
 	} {
 		if _, ok := Documents([]byte(data)); ok {
 			t.Errorf("%s: Documents accepted it", name)
