@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -615,7 +616,7 @@ func describeIvpolAttestor(a ivpol.Attestor) string {
 	case c.Keyless != nil:
 		var ids []string
 		for _, id := range c.Keyless.Identities {
-			ids = append(ids, firstNonEmpty(id.Issuer, id.IssuerRegExp)+" "+firstNonEmpty(id.Subject, id.SubjectRegExp))
+			ids = append(ids, cmp.Or(id.Issuer, id.IssuerRegExp)+" "+cmp.Or(id.Subject, id.SubjectRegExp))
 		}
 		parts = append(parts, "cosign keyless ("+strings.Join(ids, "; ")+")")
 	default:
@@ -628,13 +629,4 @@ func describeIvpolAttestor(a ivpol.Attestor) string {
 		parts = append(parts, "signatures in "+c.Source.Repository)
 	}
 	return strings.Join(parts, ", ")
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
