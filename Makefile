@@ -124,23 +124,15 @@ bench: $(E2E_TOOLS) build
 	$(GO) test -run '^$$' -bench . -benchmem ./simulate/...
 	E2E_SCENARIO='^signed$$' KUBECTL_VERIFY_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -run '^$$' -bench . -benchtime 3x ./e2e/
 
-# The fuzz tests (func FuzzXxx in *_test.go), one after another, each for FUZZTIME: the long
-# runs, outside CI (`go test ./...` runs only their seeds: f.Add and testdata/fuzz/FuzzXxx).
-# One at a time, since each already uses every core. A failing input is written to the
-# package's testdata/fuzz/FuzzXxx/; the other fuzzers still run, and the target fails at the
-# end. FUZZMINIMIZETIME bounds how long a worker shrinks each new input: the seeds are whole
-# policy files, and Go's default (60s) would leave the workers minimizing instead of fuzzing.
+# The fuzz tests, one after another, each for FUZZTIME: the long runs, outside CI (`go test
+# ./...` runs only their seeds: f.Add and testdata/fuzz/FuzzXxx). hack/fuzz.sh says how a
+# finding is told apart from Go 1.26's fuzztime race. FUZZMINIMIZETIME bounds how long a worker
+# shrinks each new input: the seeds are whole policy files, and Go's default (60s) would leave
+# the workers minimizing instead of fuzzing.
 FUZZTIME         ?= 10m
 FUZZMINIMIZETIME ?= 10s
 fuzz:
-	@failed=; \
-	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' cmd plugin policyload simulate internal | xargs -n1 dirname | sort -u); do \
-		for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-			echo "== ./$$dir $$f ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./$$dir || failed="$$failed ./$$dir:$$f"; \
-		done; \
-	done; \
-	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZMINIMIZETIME=$(FUZZMINIMIZETIME) ./hack/fuzz.sh
 
 clean:
 	rm -rf bin dist
