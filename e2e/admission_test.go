@@ -60,6 +60,10 @@ var (
 	gvrValidating = schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations"}
 	gvrCPol       = schema.GroupVersionResource{Group: "kyverno.io", Version: "v1", Resource: "clusterpolicies"}
 	gvrPol        = schema.GroupVersionResource{Group: "kyverno.io", Version: "v1", Resource: "policies"}
+	gvrIvpol      = schema.GroupVersionResource{Group: "policies.kyverno.io", Version: "v1", Resource: "imagevalidatingpolicies"}
+	gvrNivpol     = schema.GroupVersionResource{Group: "policies.kyverno.io", Version: "v1", Resource: "namespacedimagevalidatingpolicies"}
+	// policyGVRs are every policy kind a scenario may hold, deleted between scenarios.
+	policyGVRs = []schema.GroupVersionResource{gvrCPol, gvrPol, gvrIvpol, gvrNivpol}
 )
 
 // kyvernoAdmission is the real Kyverno admission controller (hack/bin/kyverno) serving a real
@@ -607,6 +611,24 @@ func (k *kyvernoAdmission) waitPoliciesServed(t testing.TB, policies []manifest.
 		if failurePolicyIgnore(o.Obj) {
 			suffix = "ignore"
 		}
+		if strings.HasPrefix(o.APIVersion(), "policies.kyverno.io/") {
+			// Kyverno's ivpol webhooks: one of its own for a policy with matchConditions or
+			// a timeout (validating.go buildWebhookRules); a mutating one unless
+			// mutateDigest is false.
+			conds, _, _ := unstructured.NestedSlice(o.Obj, "spec", "matchConditions")
+			_, timeout, _ := unstructured.NestedFieldNoCopy(o.Obj, "spec", "webhookConfiguration", "timeoutSeconds")
+			if len(conds) > 0 || timeout {
+				suffix += "-finegrained-" + o.Name()
+				if ns := o.Namespace(); ns != "" {
+					suffix = strings.Replace(suffix, "-finegrained-", "-finegrained-"+ns+"-", 1)
+				}
+			}
+			if m, ok, _ := unstructured.NestedBool(o.Obj, "spec", "validationConfigurations", "mutateDigest"); !ok || m {
+				wantMutating["ivpol.mutate.kyverno.svc-"+suffix] = true
+			}
+			wantValidating["ivpol.validate.kyverno.svc-"+suffix] = true
+			continue
+		}
 		wantMutating["mutate.kyverno.svc-"+suffix] = true
 		if hasVerifyImageChecks(o.Obj) {
 			wantValidating["validate.kyverno.svc-"+suffix] = true
@@ -679,6 +701,11 @@ func hasVerifyImageChecks(policy map[string]any) bool {
 }
 
 func readyCondition(obj map[string]any) (bool, string) {
+	// policies.kyverno.io kinds: status.conditionStatus.ready.
+	if ready, ok, _ := unstructured.NestedBool(obj, "status", "conditionStatus", "ready"); ok {
+		msg, _, _ := unstructured.NestedString(obj, "status", "conditionStatus", "message")
+		return ready, msg
+	}
 	conds, _, _ := unstructured.NestedSlice(obj, "status", "conditions")
 	for _, c := range conds {
 		cm, _ := c.(map[string]any)
@@ -714,7 +741,7 @@ func (k *kyvernoAdmission) webhooksWithRules(ctx context.Context, gvr schema.Gro
 func (k *kyvernoAdmission) deletePolicies(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
-	for _, gvr := range []schema.GroupVersionResource{gvrCPol, gvrPol} {
+	for _, gvr := range policyGVRs {
 		list, err := k.dyn.Resource(gvr).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			t.Fatalf("listing %s: %v", gvr.Resource, err)
@@ -732,7 +759,7 @@ func (k *kyvernoAdmission) deletePolicies(t testing.TB) {
 		}
 	}
 	k.waitFor(t, 2*time.Minute, "Kyverno to drop the deleted policies from its webhooks", func(ctx context.Context) (bool, error) {
-		for _, gvr := range []schema.GroupVersionResource{gvrCPol, gvrPol} {
+		for _, gvr := range policyGVRs {
 			list, err := k.dyn.Resource(gvr).List(ctx, metav1.ListOptions{})
 			if err != nil || len(list.Items) > 0 {
 				return false, err

@@ -896,7 +896,8 @@ func (p *prepared) kyvernoApply() (map[string][]scenario.CheckKey, []byte, error
 // errNoKyvernoPolicies: the scenario is about other engines; the Kyverno CLI has nothing to say.
 var errNoKyvernoPolicies = errors.New("no Kyverno policies in this scenario")
 
-// enginePolicies writes the scenario's policies of one engine (kyverno: kyverno.io; sigstore:
+// enginePolicies writes the scenario's policies of one engine (kyverno: kyverno.io and
+// policies.kyverno.io; sigstore:
 // policy.sigstore.dev) to their own file, for that engine's oracle, and returns its path ("" when
 // there are none).
 func (p *prepared) enginePolicies(engine string) (string, error) {
@@ -908,10 +909,10 @@ func (p *prepared) enginePolicies(engine string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	group := map[string]string{"kyverno": "kyverno.io/", "sigstore": "policy.sigstore.dev/"}[engine]
+	groups := map[string][]string{"kyverno": {"kyverno.io/", "policies.kyverno.io/"}, "sigstore": {"policy.sigstore.dev/"}}[engine]
 	var docs []string
 	for _, o := range objs {
-		if strings.HasPrefix(o.APIVersion(), group) {
+		if slices.ContainsFunc(groups, func(g string) bool { return strings.HasPrefix(o.APIVersion(), g) }) {
 			doc, err := json.Marshal(o.Obj)
 			if err != nil {
 				return "", err

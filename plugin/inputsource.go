@@ -2,8 +2,8 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
 	"github.com/kubectl-verify/kubectl-verify/policyload"
@@ -76,13 +76,11 @@ func (o *SimulateOptions) inputs(ctx context.Context, ns string) (*inputs, error
 		if in.policies, err = policyload.FromObjectsWith(objs, ns, sigCfg.Config); err != nil {
 			return nil, err
 		}
-		if len(in.policies.ImageValidating) > 0 {
-			p := in.policies.ImageValidating[0]
-			return nil, &policyload.Error{Source: p.Source, Object: p.Kind + "/" + p.Key(), Err: errIvpolNotReplayed}
-		}
 	}
 	for _, p := range in.policies.ImageValidating {
-		in.warnings = append(in.warnings, fmt.Sprintf("%s %s is not replayed: what it would deny, warn or patch is missing from this report (kubectl verify policies lists what it checks)", p.Kind, p.Key()))
+		if len(p.NotReplayed) > 0 {
+			in.warnings = append(in.warnings, fmt.Sprintf("%s %s is not replayed (%s): each resource it matches gets a kubectl-verify error check", p.Kind, p.Key(), strings.Join(p.NotReplayed, "; ")))
+		}
 	}
 	if !sigCfg.settings && in.policies.SigstoreConfig != nil {
 		sigCfg.Config = *in.policies.SigstoreConfig
@@ -155,8 +153,3 @@ func namespacesOf(objs []manifest.Object, def string) []string {
 	}
 	return out
 }
-
-// errIvpolNotReplayed refuses policy files with an ImageValidatingPolicy: a report that left
-// its decisions out would pass what it may deny. From a cluster, the run goes on with a
-// warning, so that the other policies still get their answer.
-var errIvpolNotReplayed = errors.New("not replayed yet: Kyverno ImageValidatingPolicy decisions are not simulated (kubectl verify policies lists what the policy checks)")

@@ -200,9 +200,6 @@ func describe(set *policyload.Set, source string, trusted bool) PolicyList {
 		kinds := append([]string{}, set.Found[e]...)
 		sort.Strings(kinds)
 		status := EngineStatus{Name: e, Found: len(kinds) > 0, Kinds: kinds, Replayed: e == "kyverno" || e == "sigstore"}
-		if e == "kyverno" && len(set.ImageValidating) > 0 {
-			status.Note = "ClusterPolicy and Policy verifyImages rules replayed; ImageValidatingPolicies listed, not replayed yet"
-		}
 		if e == "kubewarden" {
 			status.Replayed, status.Note = kubewardenStatus(kinds, trusted)
 		}
@@ -557,13 +554,12 @@ func dashed(s string) string {
 }
 
 // describeImageValidating is one ImageValidatingPolicy: its image references, attestors,
-// attestations and validations, listed and not simulated yet.
+// attestations and validations, and what of it is not replayed.
 func describeImageValidating(p *ivpol.Policy) PolicyRow {
 	s := p.Spec
 	row := PolicyRow{Engine: "kyverno", Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Rule: p.Name,
 		Mode: strings.ToLower(strings.Join(s.ValidationActions, ",")), Images: []string{}, Authorities: []string{},
-		Unsupported: []string{"not replayed yet: ImageValidatingPolicy decisions are not simulated"}, Source: p.Source}
-	row.Unsupported = append(row.Unsupported, p.NotReplayed...)
+		Unsupported: append([]string{}, p.NotReplayed...), Source: p.Source}
 	for _, m := range s.MatchImageReferences {
 		if m.Glob != "" {
 			row.Images = append(row.Images, m.Glob)

@@ -39,7 +39,8 @@ spec:
 
 // TestImageValidatingPolicies: policies lists an ImageValidatingPolicy with its images,
 // attestors and validations; one whose CEL does not compile is refused with the position;
-// simulate refuses to answer for policy files holding one, which it does not replay yet.
+// simulate replays it, and a validation calling a CEL library this tool lacks gives a tool
+// error check that denies (fail closed, as a Deny policy's error does), never a pass.
 func TestImageValidatingPolicies(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "ivpol.yaml")
@@ -61,8 +62,7 @@ func TestImageValidatingPolicies(t *testing.T) {
 			`images.containers.all(img, verifyImageSignatures(img, [attestors.k1]) > 0) (message: "image signature verification failed")`,
 			`images.containers.all(img, image(img).registry() == 'registry.example') (message: 'registry of ' + object.metadata.name)`,
 		},
-		Unsupported: []string{"not replayed yet: ImageValidatingPolicy decisions are not simulated",
-			"spec.validations[1].expression calls image, registry, of a CEL library kubectl-verify does not replay"},
+		Unsupported: []string{"spec.validations[1].expression calls image, registry, of a CEL library kubectl-verify does not replay"},
 		Source: p + ":1",
 	}
 	if len(list.Policies) != 1 {
@@ -71,7 +71,7 @@ func TestImageValidatingPolicies(t *testing.T) {
 	if diff := cmp.Diff(want, list.Policies[0]); diff != "" {
 		t.Errorf("row (-want +got):\n%s", diff)
 	}
-	if e := list.Engines[0]; !e.Found || !strings.Contains(e.Note, "ImageValidatingPolicies listed, not replayed yet") {
+	if e := list.Engines[0]; !e.Found || !e.Replayed || e.Note != "" {
 		t.Errorf("kyverno engine status = %+v", e)
 	}
 
@@ -90,7 +90,23 @@ func TestImageValidatingPolicies(t *testing.T) {
 
 	pod := filepath.Join(dir, "pod.yaml")
 	write(t, pod, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: registry.example/test/app:1}]}\n")
-	if code, msg := errorOf(t, "", "simulate", "--policy", p, "-f", pod); code != 2 || !strings.Contains(msg, "ImageValidatingPolicy/check-image: not replayed yet") {
-		t.Errorf("simulate with an ImageValidatingPolicy = exit %d %q, want 2: not replayed yet", code, msg)
+	out, stderr, code = run(t, "", "simulate", "--policy", p, "-f", pod, "-o", "json")
+	var rep struct {
+		Results []struct {
+			Decision, Message string
+			Checks            []struct{ Engine, Policy, Rule, Result, Message string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 || len(rep.Results) != 1 {
+		t.Fatalf("simulate with a not replayed ImageValidatingPolicy = exit %d, %v:\n%s\n%s", code, err, out, stderr)
+	}
+	r := rep.Results[0]
+	notReplayed := "kubectl-verify: policy check-image is not replayed: spec.validations[1].expression calls image, registry,"
+	if r.Decision != "deny" || !strings.Contains(r.Message, "denied the request: Policy check-image error: "+notReplayed) ||
+		len(r.Checks) != 1 || r.Checks[0].Result != "error" || !strings.HasPrefix(r.Checks[0].Message, notReplayed) {
+		t.Errorf("result = %+v, want denied with a tool error check", r)
+	}
+	if !strings.Contains(stderr, "ImageValidatingPolicy check-image is not replayed") {
+		t.Errorf("stderr lacks the load warning:\n%s", stderr)
 	}
 }

@@ -352,7 +352,7 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		configMaps, api = in.cluster.configMaps(), in.cluster.api()
 	}
 	rep, rows, err := simulate.Run(ctx, simulate.Config{Progress: counts, KyvernoConfigMaps: configMaps, KyvernoAPI: api,
-		Kyverno: in.policies.Kyverno, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
+		Kyverno: in.policies.Kyverno, ImageValidating: in.policies.ImageValidating, KyvernoConfig: in.kyvernoConfig, Resources: in.resources, DefaultNamespace: ns,
 		Operation: o.Operation, OldObjects: in.old, FromCluster: in.fromCluster, Parallel: o.Parallel, Verifier: ver,
 		NamespaceLabels: in.namespaceLabels, UnknownNamespaces: in.unknownNamespaces, Gaps: in.gaps,
 		Sigstore: in.policies.Sigstore, SigstoreConfig: in.sigstoreConfig, SigstoreTrustRoots: in.policies.SigstoreTrustRoots,

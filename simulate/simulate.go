@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kubectl-verify/kubectl-verify/internal/manifest"
+	"github.com/kubectl-verify/kubectl-verify/policyload/ivpol"
 	kwpol "github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
 	spol "github.com/kubectl-verify/kubectl-verify/policyload/sigstore"
@@ -18,6 +19,7 @@ import (
 	"github.com/kubectl-verify/kubectl-verify/simulate/collect"
 	"github.com/kubectl-verify/kubectl-verify/simulate/engine/kubewarden"
 	"github.com/kubectl-verify/kubectl-verify/simulate/engine/kyverno"
+	ivengine "github.com/kubectl-verify/kubectl-verify/simulate/engine/kyverno/ivpol"
 	"github.com/kubectl-verify/kubectl-verify/simulate/engine/sigstore"
 	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
@@ -27,6 +29,7 @@ import (
 // Verifier is what every engine needs verified (the verify package's Verifier).
 type Verifier interface {
 	kyverno.Verifier
+	ivengine.Verifier
 	sigstore.Verifier
 	kubewarden.Verifier
 }
@@ -50,6 +53,8 @@ type Config struct {
 	Progress      *Progress
 	Kyverno       []*kpol.Policy
 	KyvernoConfig kyverno.Config
+	// ImageValidating are Kyverno's (Namespaced)ImageValidatingPolicies.
+	ImageValidating []*ivpol.Policy
 	// KyvernoConfigMaps reads the ConfigMaps Kyverno rule context entries name; nil when the
 	// run reads no cluster.
 	KyvernoConfigMaps ConfigMapReader
@@ -139,6 +144,7 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 	}
 	engs := engines{
 		kyverno: &kyverno.Engine{Policies: cfg.Kyverno, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig, ConfigMaps: cfg.KyvernoConfigMaps, API: cfg.KyvernoAPI},
+		ivpol:   &ivengine.Engine{Policies: cfg.ImageValidating, Verifier: cfg.Verifier, Config: cfg.KyvernoConfig},
 		sigstore: &sigstore.Engine{Policies: cfg.Sigstore, Config: cfg.SigstoreConfig, TrustRoots: cfg.SigstoreTrustRoots, Verifier: cfg.Verifier,
 			Active: cfg.SigstoreActive},
 		kubewarden: &kubewarden.Engine{Policies: cfg.Kubewarden, Namespace: cfg.KubewardenNamespace, Verifier: cfg.Verifier},
@@ -191,6 +197,7 @@ func Run(ctx context.Context, cfg Config) (*report.SimulationReport, []report.Im
 // engines are the engines one run replays.
 type engines struct {
 	kyverno    *kyverno.Engine
+	ivpol      *ivengine.Engine
 	sigstore   *sigstore.Engine
 	kubewarden *kubewarden.Engine
 }
@@ -251,6 +258,20 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 	if err != nil {
 		return res, nil, err
 	}
+	ivreq := ivengine.Request{Object: obj, Operation: cfg.Operation, OldObject: old, NamespaceLabels: labels}
+	ivout, err := engs.ivpol.Checks(ctx, ivreq)
+	if err != nil {
+		return res, nil, err
+	}
+	out.Checks = append(out.Checks, ivout.Checks...)
+	out.CheckPaths = append(out.CheckPaths, ivout.CheckPaths...)
+	var ivcovered []report.Check
+	for _, paths := range ivout.CheckPaths {
+		for _, p := range paths {
+			ivcovered = append(ivcovered, report.Check{Path: p})
+		}
+	}
+	out.NotChecked = coveredElsewhere(out.NotChecked, ivcovered)
 	sreq := sigstore.Request{Object: obj, Operation: cfg.Operation, OldObject: old, NamespaceLabels: labels, NamespaceUnknown: req.NamespaceUnknown}
 	sout, err := engs.sigstore.Checks(ctx, sreq)
 	if err != nil {
@@ -275,7 +296,10 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 	res.Checks = append(res.Checks, out.Checks...)
 	res.NotChecked = append(res.NotChecked, out.NotChecked...)
 	hooks := func(enforce bool) []admission.Webhook {
-		out := append(engs.kyverno.Webhooks(req, enforce), engs.sigstore.Webhooks(sreq, enforce)...)
+		// Kyverno lists its ImageValidatingPolicy webhooks after its ClusterPolicy ones, in
+		// the same configurations.
+		out := append(engs.kyverno.Webhooks(req, enforce), engs.ivpol.Webhooks(ivreq, enforce)...)
+		out = append(out, engs.sigstore.Webhooks(sreq, enforce)...)
 		return append(out, engs.kubewarden.Webhooks(kreq, enforce)...)
 	}
 	now, err := admission.Run(ctx, obj, hooks(false))

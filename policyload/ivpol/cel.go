@@ -51,3 +51,11 @@ var policyEnv = sync.OnceValues(func() (*cel.Env, error) {
 var refEnv = sync.OnceValues(func() (*cel.Env, error) {
 	return cel.NewEnv(append(common(), cel.Variable("ref", cel.StringType))...)
 })
+
+// PolicyEnv is the environment a policy's expressions compile in: the one Parse checked them
+// with. Its image verification functions carry no implementation: the engine binds them per
+// evaluation (cel.Functions), since they verify against the request's registry and evidence.
+func PolicyEnv() (*cel.Env, error) { return policyEnv() }
+
+// RefEnv is the environment of matchImageReferences expressions.
+func RefEnv() (*cel.Env, error) { return refEnv() }

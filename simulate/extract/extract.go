@@ -102,3 +102,25 @@ func PullSecrets(kind string, obj map[string]any) []string {
 	}
 	return out
 }
+
+// resources are the plural names of the kinds workloads come as.
+var resources = map[string]string{
+	"Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "StatefulSet": "statefulsets",
+	"DaemonSet": "daemonsets", "Job": "jobs", "CronJob": "cronjobs", "ReplicationController": "replicationcontrollers",
+}
+
+// Resource is the API resource a kind is requested as (the plural of its name, as the
+// API server's RESTMapper guesses it for kinds not listed).
+func Resource(kind string) string {
+	if r, ok := resources[kind]; ok {
+		return r
+	}
+	k := strings.ToLower(kind)
+	switch {
+	case strings.HasSuffix(k, "s"):
+		return k + "es"
+	case strings.HasSuffix(k, "y"):
+		return k[:len(k)-1] + "ies"
+	}
+	return k + "s"
+}

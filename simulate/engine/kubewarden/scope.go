@@ -8,6 +8,7 @@ import (
 	k8slabels "k8s.io/apimachinery/pkg/labels"
 
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
+	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
 )
 
 // nameLabel is the label the API server gives every namespace: its name.
@@ -80,7 +81,7 @@ func conditions(p *kpol.Policy, obj map[string]any, req Request) (called bool, f
 	meta, _ := obj["metadata"].(map[string]any)
 	name, _ := meta["name"].(string)
 	kind, _ := obj["kind"].(string)
-	resource := resourceOf(kind)
+	resource := extract.Resource(kind)
 	if group := groupOf(obj); group != "" {
 		resource += "." + group
 	}
@@ -107,7 +108,7 @@ func admissionRequest(obj map[string]any, req Request) map[string]any {
 	}
 	return map[string]any{
 		"kind":        map[string]any{"group": group, "version": version, "kind": kind},
-		"resource":    map[string]any{"group": group, "version": version, "resource": resourceOf(kind)},
+		"resource":    map[string]any{"group": group, "version": version, "resource": extract.Resource(kind)},
 		"requestKind": map[string]any{"group": group, "version": version, "kind": kind},
 		"name":        name, "namespace": ns, "operation": op,
 		"userInfo": map[string]any{"username": ""},
@@ -187,7 +188,7 @@ func rulesMatch(rules []kpol.Rule, req Request) bool {
 	if !ok {
 		group, version = "", apiVersion
 	}
-	resource := resourceOf(kind)
+	resource := extract.Resource(kind)
 	op := req.Operation
 	if op == "" {
 		op = "CREATE"
@@ -214,26 +215,6 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// resources are the plural names of the kinds workloads come as.
-var resources = map[string]string{
-	"Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "StatefulSet": "statefulsets",
-	"DaemonSet": "daemonsets", "Job": "jobs", "CronJob": "cronjobs", "ReplicationController": "replicationcontrollers",
-}
-
-func resourceOf(kind string) string {
-	if r, ok := resources[kind]; ok {
-		return r
-	}
-	k := strings.ToLower(kind)
-	switch {
-	case strings.HasSuffix(k, "s"):
-		return k + "es"
-	case strings.HasSuffix(k, "y"):
-		return k[:len(k)-1] + "ies"
-	}
-	return k + "s"
 }
 
 func stringMap(v any) map[string]string {

@@ -71,3 +71,13 @@ func addDefaultRegistry(name, registry string) string {
 	}
 	return name
 }
+
+// NormalizeImage is the string Kyverno's image info gives an image (ImageInfo.String): the
+// form ImageValidatingPolicy's digest mutation matches and writes (kyverno/ivpol).
+func NormalizeImage(image string, cfg Config) (string, error) {
+	info, err := parseImage(image, cfg)
+	if err != nil {
+		return "", err
+	}
+	return info.String(), nil
+}

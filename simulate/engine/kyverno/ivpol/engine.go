@@ -1,0 +1,475 @@
+// Package ivpol replays Kyverno's ImageValidatingPolicy and NamespacedImageValidatingPolicy
+// (policies.kyverno.io, spec/kyverno.md §8; docs/ivpol-research.md cites the Kyverno 1.19.1
+// source behind each step): matchConstraints, CEL matchConditions and variables, image
+// extractors, matchImageReferences on the strings as written, verifyDigest, the image
+// verification functions bound to the verify package, required evidence, validationActions,
+// the webhooks' texts and names, and the digest mutation.
+package ivpol
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kubectl-verify/kubectl-verify/policyload/ivpol"
+	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/simulate/admission"
+	"github.com/kubectl-verify/kubectl-verify/simulate/engine/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
+	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
+)
+
+// Verifier is what the engine needs from the verify package.
+type Verifier interface {
+	VerifySignature(ctx context.Context, c verify.SignatureCheck) (verify.SignatureResult, error)
+	VerifyAttestations(ctx context.Context, c verify.AttestationCheck) (verify.AttestationResult, error)
+	Digest(ctx context.Context, image string, auth verify.Auth) (string, error)
+}
+
+// Engine replays a set of ImageValidatingPolicies.
+type Engine struct {
+	Policies []*ivpol.Policy
+	Verifier Verifier
+	// Config is Kyverno's configuration: the default registry the digest mutation normalises
+	// images with, and the namespace credentials.secrets are read from.
+	Config kpol.Config
+
+	once     sync.Once
+	variants [][]*variant
+	varErr   error
+	compiled sync.Map // compileKey -> *compiled
+}
+
+type compileKey struct {
+	v   *variant
+	gvr string
+}
+
+// Request is one admission request.
+type Request struct {
+	Object, OldObject map[string]any
+	Operation         string
+	NamespaceLabels   map[string]string
+}
+
+// Output is the engine's checks for one resource, with the container paths each covers.
+type Output struct {
+	Checks     []report.Check
+	CheckPaths [][]string
+}
+
+func (e *Engine) init() {
+	e.once.Do(func() {
+		for _, p := range e.Policies {
+			vs, err := variants(p)
+			if err != nil {
+				e.varErr = fmt.Errorf("%s: autogen: %w", p.Key(), err)
+				return
+			}
+			e.variants = append(e.variants, vs)
+		}
+	})
+}
+
+func (e *Engine) compile(v *variant, r gvr) *compiled {
+	k := compileKey{v, r.String()}
+	if c, ok := e.compiled.Load(k); ok {
+		return c.(*compiled)
+	}
+	c, _ := e.compiled.LoadOrStore(k, compile(v, r.String()))
+	return c.(*compiled)
+}
+
+// request is what the matcher and the expressions see of req.
+type request struct {
+	gvr        gvr
+	name, ns   string
+	op         string
+	obj, old   map[string]any
+	labels     map[string]string
+	oldLabels  map[string]string
+	nsLabels   map[string]string
+	in         *input
+	containers []extract.Container
+}
+
+func (e *Engine) newRequest(req Request, obj map[string]any) *request {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	group, version, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		group, version = "", apiVersion
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	ns, _ := meta["namespace"].(string)
+	op := req.Operation
+	if op == "" {
+		op = kyverno.OperationCreate
+	}
+	r := &request{
+		gvr: gvr{group, version, extract.Resource(kind)}, name: name, ns: ns, op: op, obj: obj, old: req.OldObject,
+		labels: stringMap(meta["labels"]), nsLabels: map[string]string{}, containers: extract.Images(kind, obj),
+	}
+	if req.OldObject != nil {
+		oldMeta, _ := req.OldObject["metadata"].(map[string]any)
+		r.oldLabels = stringMap(oldMeta["labels"])
+	}
+	for k, v := range req.NamespaceLabels {
+		r.nsLabels[k] = v
+	}
+	if _, ok := r.nsLabels["kubernetes.io/metadata.name"]; !ok && ns != "" {
+		r.nsLabels["kubernetes.io/metadata.name"] = ns
+	}
+	var nsObj map[string]any
+	if ns != "" {
+		l := map[string]any{}
+		for k, v := range r.nsLabels {
+			l[k] = v
+		}
+		nsObj = map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns, "labels": l}}
+	}
+	r.in = &input{
+		object: obj, oldObject: req.OldObject, namespaceObject: nsObj,
+		request: map[string]any{
+			"kind":            map[string]any{"group": group, "version": version, "kind": kind},
+			"resource":        map[string]any{"group": group, "version": version, "resource": r.gvr.resource},
+			"requestKind":     map[string]any{"group": group, "version": version, "kind": kind},
+			"requestResource": map[string]any{"group": group, "version": version, "resource": r.gvr.resource},
+			"name":            name, "namespace": ns, "operation": op,
+			"userInfo": map[string]any{"username": ""},
+			"object":   obj, "oldObject": nullable(req.OldObject), "dryRun": true,
+		},
+	}
+	return r
+}
+
+func stringMap(v any) map[string]string {
+	m, _ := v.(map[string]any)
+	out := make(map[string]string, len(m))
+	for k, val := range m {
+		if s, ok := val.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+// auth is the policy's credentials: secrets read from Kyverno's namespace (compiler.go).
+func (e *Engine) auth(p *ivpol.Policy) verify.Auth {
+	if c := p.Spec.Credentials; c != nil && len(c.Secrets) > 0 {
+		return verify.Auth{}.Plus(e.Config.Namespace, c.Secrets)
+	}
+	return verify.Auth{}
+}
+
+// respond evaluates policies against r the way one call of Kyverno's engine does: each
+// matching variant evaluated, one response per policy, then required checked against the
+// evidence every policy of the call gave (engine.go evaluatePolicies, enforceRequired).
+func (e *Engine) respond(ctx context.Context, r *request, policies []int) []*outcome {
+	ev := newEvidence()
+	var outs []*outcome
+	for _, i := range policies {
+		for _, v := range e.variants[i] {
+			if !matches(v.spec.MatchConstraints, r.gvr, r.op, r.name, r.labels, r.oldLabels, r.nsLabels, r.ns != "") {
+				continue
+			}
+			in := *r.in
+			in.auth = e.auth(v.p)
+			if o := e.evaluate(ctx, e.compile(v, r.gvr), &in, ev); o != nil {
+				outs = append(outs, o)
+			}
+		}
+	}
+	for _, o := range outs {
+		if o.result != report.ResultPass {
+			continue
+		}
+		if req := o.v.spec.ValidationConfigurations.Required; req != nil && !*req {
+			continue
+		}
+		for _, img := range o.matched {
+			if ev.verified[img] {
+				continue
+			}
+			o.result, o.image = report.ResultFail, img
+			if ev.attempted[img] {
+				o.message = fmt.Sprintf("image %s failed signature or attestation verification", img)
+			} else {
+				o.message = fmt.Sprintf("image %s is not verified: no policy performed a signature or attestation check on it", img)
+			}
+			break
+		}
+	}
+	return outs
+}
+
+// mode is the check's mode: the strongest of the policy's validationActions.
+func mode(p *ivpol.Policy) string {
+	for _, a := range []string{"Deny", "Warn", "Audit"} {
+		for _, x := range p.Spec.ValidationActions {
+			if x == a {
+				return strings.ToLower(a)
+			}
+		}
+	}
+	return "deny"
+}
+
+// Checks are what `kyverno apply` reports for the resource: every policy evaluated against
+// the object as given (no digest mutation first, so tag-only images fail verifyDigest), with
+// every policy sharing one evidence store, and namespaced policies applying in every
+// namespace (the CLI's predicate is nil).
+func (e *Engine) Checks(ctx context.Context, req Request) (Output, error) {
+	e.init()
+	if e.varErr != nil {
+		return Output{}, e.varErr
+	}
+	if len(e.Policies) == 0 {
+		return Output{}, nil
+	}
+	r := e.newRequest(req, req.Object)
+	all := make([]int, len(e.Policies))
+	for i := range all {
+		all[i] = i
+	}
+	var out Output
+	for _, o := range e.respond(ctx, r, all) {
+		c := report.Check{Engine: "kyverno", Policy: o.v.p.Key(), Rule: o.rule, Result: o.result, Mode: mode(o.v.p), Message: o.message, Image: o.image}
+		var paths []string
+		for _, ct := range r.containers {
+			if o.image != "" && ct.Image == o.image && c.Path == "" {
+				c.Path = ct.Pointer
+			}
+			for _, m := range o.matched {
+				if m == ct.Image {
+					paths = append(paths, ct.Pointer)
+					break
+				}
+			}
+		}
+		out.Checks = append(out.Checks, c)
+		out.CheckPaths = append(out.CheckPaths, paths)
+	}
+	return out, nil
+}
+
+// Webhooks are the admission webhooks Kyverno registers for the policies that see req
+// (pkg/controllers/webhook: ivpol webhooks live in Kyverno's resource webhook
+// configurations, after its ClusterPolicy webhooks): a fine-grained webhook of its own for a
+// policy with matchConditions or a timeout, the shared -fail/-ignore ones for the rest; a
+// mutating one for each where mutateDigest is on. enforce replays every policy as Deny.
+func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
+	e.init()
+	if e.varErr != nil || len(e.Policies) == 0 {
+		return nil
+	}
+	meta, _ := req.Object["metadata"].(map[string]any)
+	ns, _ := meta["namespace"].(string)
+	type group struct {
+		name     string
+		policies []int
+	}
+	var groups []*group
+	basic := map[string]*group{}
+	for _, fine := range []bool{true, false} {
+		for _, fp := range []string{"fail", "ignore"} {
+			for _, kind := range []string{ivpol.KindCluster, ivpol.KindNamespaced} {
+				for i, p := range e.Policies {
+					if p.Kind != kind || failure(p) != fp || fineGrained(p) != fine || !admissionEnabled(p) {
+						continue
+					}
+					// A namespaced policy's webhook selects its own namespace only.
+					if p.Namespace != "" && p.Namespace != ns {
+						continue
+					}
+					if fine {
+						suffix := p.Name
+						if p.Namespace != "" {
+							suffix = p.Namespace + "-" + p.Name
+						}
+						groups = append(groups, &group{name: "-" + fp + "-finegrained-" + suffix, policies: []int{i}})
+						continue
+					}
+					g := basic[fp]
+					if g == nil {
+						g = &group{name: "-" + fp}
+						basic[fp] = g
+						groups = append(groups, g)
+					}
+					g.policies = append(g.policies, i)
+				}
+			}
+		}
+	}
+	var hooks []admission.Webhook
+	for _, g := range groups {
+		var mut []int
+		for _, i := range g.policies {
+			if m := e.Policies[i].Spec.ValidationConfigurations.MutateDigest; m == nil || *m {
+				mut = append(mut, i)
+			}
+		}
+		if len(mut) > 0 {
+			hooks = append(hooks, admission.Webhook{
+				Name: "ivpol.mutate.kyverno.svc" + g.name, Configuration: "kyverno-resource-mutating-webhook-cfg", Mutating: true,
+				Call: func(ctx context.Context, obj map[string]any) admission.Response {
+					return e.mutate(ctx, e.newRequest(req, obj), mut, enforce)
+				},
+			})
+		}
+	}
+	for _, g := range groups {
+		policies := g.policies
+		hooks = append(hooks, admission.Webhook{
+			Name: "ivpol.validate.kyverno.svc" + g.name, Configuration: "kyverno-resource-validating-webhook-cfg",
+			Call: func(ctx context.Context, obj map[string]any) admission.Response {
+				return e.validate(ctx, e.newRequest(req, obj), policies, enforce)
+			},
+		})
+	}
+	return hooks
+}
+
+func failure(p *ivpol.Policy) string {
+	if fp := p.Spec.FailurePolicy; fp != nil && string(*fp) == "Ignore" {
+		return "ignore"
+	}
+	return "fail"
+}
+
+// fineGrained: matchConditions, a timeout or matchPolicy Exact give a policy a webhook of
+// its own (validating.go buildWebhookRules).
+func fineGrained(p *ivpol.Policy) bool {
+	if len(p.Spec.MatchConditions) > 0 {
+		return true
+	}
+	if w := p.Spec.WebhookConfiguration; w != nil && w.TimeoutSeconds != nil {
+		return true
+	}
+	mc := p.Spec.MatchConstraints
+	return mc != nil && mc.MatchPolicy != nil && string(*mc.MatchPolicy) == "Exact"
+}
+
+func admissionEnabled(p *ivpol.Policy) bool {
+	ev := p.Spec.Evaluation
+	return ev == nil || ev.Admission == nil || ev.Admission.Enabled == nil || *ev.Admission.Enabled
+}
+
+func actions(p *ivpol.Policy, enforce bool) (deny, warn bool) {
+	if enforce {
+		return true, false
+	}
+	for _, a := range p.Spec.ValidationActions {
+		switch a {
+		case "Deny":
+			deny = true
+		case "Warn":
+			warn = true
+		}
+	}
+	return deny, warn
+}
+
+// validate is the validating handler (pkg/webhooks/resource/ivpol/handler.go): a failing or
+// erring policy denies under Deny and warns under Warn, as `Policy <name> failed: <msg>` or
+// `Policy <name> error: <msg>`; several denials are joined by "; " (Kyverno's order is a
+// map's: here, the policies' order by name).
+func (e *Engine) validate(ctx context.Context, r *request, policies []int, enforce bool) admission.Response {
+	outs := e.respond(ctx, r, policies)
+	sort.SliceStable(outs, func(i, j int) bool { return outs[i].v.p.Name < outs[j].v.p.Name })
+	resp := admission.Response{Allowed: true}
+	var denials []string
+	for _, o := range outs {
+		var text string
+		switch o.result {
+		case report.ResultFail:
+			text = fmt.Sprintf("Policy %s failed: %s", o.v.p.Name, o.message)
+		case report.ResultError:
+			text = fmt.Sprintf("Policy %s error: %s", o.v.p.Name, o.message)
+		default:
+			continue
+		}
+		deny, warn := actions(o.v.p, enforce)
+		if deny {
+			denials = append(denials, text)
+		}
+		if warn {
+			resp.Warnings = append(resp.Warnings, text)
+		}
+	}
+	if len(denials) > 0 {
+		resp.Allowed, resp.Message = false, strings.Join(denials, "; ")
+	}
+	return resp
+}
+
+// mutate is the digest mutation (policy.go MutateDigest): every image of the pod spec
+// without a digest, in Kyverno's normalised form, that the policy's matchImageReferences
+// select, replaced by that form @ the digest the registry gives. Patches of several
+// policies for one path: the first wins.
+func (e *Engine) mutate(ctx context.Context, r *request, policies []int, enforce bool) admission.Response {
+	resp := admission.Response{Allowed: true}
+	seen := map[string]bool{}
+	var denials []string
+	for _, i := range policies {
+		p := e.Policies[i]
+		for _, v := range e.variants[i] {
+			if !matches(v.spec.MatchConstraints, r.gvr, r.op, r.name, r.labels, r.oldLabels, r.nsLabels, r.ns != "") {
+				continue
+			}
+			c := e.compile(v, r.gvr)
+			if c.err != nil || len(p.NotReplayed) > 0 {
+				continue
+			}
+			if !e.conditionsHold(ctx, c, r) {
+				continue
+			}
+			var errs []string
+			for _, ct := range r.containers {
+				norm, err := kyverno.NormalizeImage(ct.Image, e.Config)
+				if err != nil || strings.Contains(norm, "@") {
+					continue
+				}
+				if ok, err := c.selects(ctx, norm); err != nil || !ok {
+					continue
+				}
+				digest, err := e.Verifier.Digest(ctx, norm, e.auth(p))
+				if err != nil {
+					errs = append(errs, fmt.Sprintf("failed to resolve digest for image %s: %v", norm, err))
+					continue
+				}
+				if seen[ct.Pointer] {
+					continue
+				}
+				seen[ct.Pointer] = true
+				resp.Patch = append(resp.Patch, report.PatchOp{Op: "replace", Path: ct.Pointer, Value: norm + "@" + digest})
+			}
+			if len(errs) > 0 {
+				text := fmt.Sprintf("Policy %s error: failed to update digest: %s", p.Name, strings.Join(errs, "; "))
+				deny, warn := actions(p, enforce)
+				if deny {
+					denials = append(denials, text)
+				}
+				if warn {
+					resp.Warnings = append(resp.Warnings, text)
+				}
+			}
+		}
+	}
+	if len(denials) > 0 {
+		return admission.Response{Allowed: false, Message: strings.Join(denials, "; "), Warnings: resp.Warnings}
+	}
+	return resp
+}
+
+// conditionsHold is matchConditions for the mutating phase: an error counts as a match under
+// Fail (the validating phase then reports it), as no match under Ignore.
+func (e *Engine) conditionsHold(ctx context.Context, c *compiled, r *request) bool {
+	st := &evalState{ctx: ctx, e: e, c: c, ev: newEvidence(), payloads: map[string]map[string]any{}}
+	ok, err := st.conditions(st.vars(r.in))
+	return ok || err != nil
+}

@@ -1,0 +1,284 @@
+package ivpol
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/kubectl-verify/kubectl-verify/policyload/ivpol"
+	"github.com/kubectl-verify/kubectl-verify/simulate/report"
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify"
+)
+
+// evalState is one evaluation of one compiled policy: what the verification functions reach.
+type evalState struct {
+	ctx  context.Context
+	e    *Engine
+	c    *compiled
+	ev   *evidence
+	auth verify.Auth
+	// payloads are the in-toto statements verifyAttestationSignatures verified, by image and
+	// attestation name, for extractPayload.
+	payloads map[string]map[string]any
+	// notReplayed is set when the policy asked for what this tool cannot replay: the result
+	// is then a tool error, never a verdict.
+	notReplayed string
+}
+
+// evidence is Kyverno's request-scoped ImageVerificationResults (spec/kyverno.md §8,
+// docs/ivpol-research.md §4.3): which image strings a verification function checked, and
+// whether one passed. Shared by the policies one webhook call (or one `kyverno apply`
+// resource) evaluates.
+type evidence struct {
+	verified, attempted map[string]bool
+}
+
+func newEvidence() *evidence {
+	return &evidence{verified: map[string]bool{}, attempted: map[string]bool{}}
+}
+
+func (ev *evidence) record(image string, ok bool) {
+	ev.attempted[image] = true
+	ev.verified[image] = ev.verified[image] || ok
+}
+
+func stringArg(v ref.Val) (string, ref.Val) {
+	s, ok := v.(types.String)
+	if !ok {
+		return "", types.NewErr("type conversion error from '%s' to 'string'", v.Type().TypeName())
+	}
+	return string(s), nil
+}
+
+func (st *evalState) notReplayedErr(what string) ref.Val {
+	if st.notReplayed == "" {
+		st.notReplayed = what
+	}
+	return types.NewErr("%s%s", report.ToolErrorPrefix, what)
+}
+
+// verifyImageSignatures counts the attestors that verify image (impl.go
+// verify_image_signature_string_stringarray): 0 without registry access for an image the
+// policy's matchImageReferences do not select; every attestor tried; a failure's reason only
+// logged, so unsigned and signed-by-another-key read the same.
+func (st *evalState) verifyImageSignatures(imageV, attestorsV ref.Val) ref.Val {
+	image, bad := stringArg(imageV)
+	if bad != nil {
+		return bad
+	}
+	attestors, err := attestorsOf(attestorsV)
+	if err != nil {
+		return types.WrapErr(err)
+	}
+	if ok, err := st.c.selects(st.ctx, image); err != nil {
+		return types.WrapErr(err)
+	} else if !ok {
+		return types.Int(0)
+	}
+	if _, err := st.e.Verifier.Digest(st.ctx, image, st.auth); err != nil {
+		return types.NewErr("failed to get imagedata: %v", err)
+	}
+	count := 0
+	for _, a := range attestors {
+		switch {
+		case a.a.Cosign != nil:
+			c, why := st.signatureCheck(a, image)
+			if why != "" {
+				return st.notReplayedErr(why)
+			}
+			if _, err := st.e.Verifier.VerifySignature(st.ctx, c); err == nil {
+				count++
+			}
+		case a.a.Notary != nil:
+			return st.notReplayedErr("attestor " + a.a.Name + ": notary signatures are not verified by kubectl-verify")
+		}
+	}
+	if len(attestors) > 0 {
+		st.ev.record(image, count > 0)
+	}
+	return types.Int(count)
+}
+
+// verifyAttestationSignatures counts the attestors whose in-toto attestation of the named
+// attestation's type verifies (impl.go verify_image_attestations_string_string_stringarray);
+// the statement is kept for extractPayload.
+func (st *evalState) verifyAttestationSignatures(imageV, attestationV, attestorsV ref.Val) ref.Val {
+	image, bad := stringArg(imageV)
+	if bad != nil {
+		return bad
+	}
+	attName, bad := stringArg(attestationV)
+	if bad != nil {
+		return bad
+	}
+	att := st.c.attestation(attName)
+	if att == nil {
+		return types.NewErr("attestation not found in policy: %s", attName)
+	}
+	attestors, err := attestorsOf(attestorsV)
+	if err != nil {
+		return types.WrapErr(err)
+	}
+	if ok, err := st.c.selects(st.ctx, image); err != nil {
+		return types.WrapErr(err)
+	} else if !ok {
+		return types.Int(0)
+	}
+	if _, err := st.e.Verifier.Digest(st.ctx, image, st.auth); err != nil {
+		return types.NewErr("failed to get imagedata: %v", err)
+	}
+	count := 0
+	for _, a := range attestors {
+		switch {
+		case a.a.Notary != nil:
+			if att.InToto != nil {
+				return types.NewErr("notary verifier only supports oci 1.1 referrers as attestations")
+			}
+			return st.notReplayedErr("attestor " + a.a.Name + ": notary attestations are not verified by kubectl-verify")
+		case a.a.Cosign != nil:
+			// The cosign verifier takes in-toto attestations only; a referrer one is a
+			// logged failure (verifier.go "cosgin verifier only supports intoto referrers").
+			if att.InToto == nil {
+				continue
+			}
+			c, why := st.signatureCheck(a, image)
+			if why != "" {
+				return st.notReplayedErr(why)
+			}
+			res, err := st.e.Verifier.VerifyAttestations(st.ctx, verify.AttestationCheck{SignatureCheck: c, Type: att.InToto.Type})
+			if err != nil {
+				continue
+			}
+			for _, s := range res.Statements {
+				if pt, _ := s["predicateType"].(string); pt == att.InToto.Type {
+					st.payloads[image+"\x00"+att.Name] = statement(s)
+					count++
+					break
+				}
+			}
+		}
+	}
+	if len(attestors) > 0 {
+		st.ev.record(image, count > 0)
+	}
+	return types.Int(count)
+}
+
+// statement is the in-toto statement as extractPayload gives it: the verifier's decoding
+// adds "type" for ClusterPolicy conditions, which the statement itself does not carry.
+func statement(s map[string]any) map[string]any {
+	out := make(map[string]any, len(s))
+	for k, v := range s {
+		if k != "type" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// extractPayload is the statement a verifyAttestationSignatures call of this evaluation
+// verified (impl.go payload_string_string).
+func (st *evalState) extractPayload(imageV, attestationV ref.Val) ref.Val {
+	image, bad := stringArg(imageV)
+	if bad != nil {
+		return bad
+	}
+	attName, bad := stringArg(attestationV)
+	if bad != nil {
+		return bad
+	}
+	att := st.c.attestation(attName)
+	if att == nil {
+		return types.NewErr("attestation not found in policy: %s", attName)
+	}
+	if _, err := st.e.Verifier.Digest(st.ctx, image, st.auth); err != nil {
+		return types.NewErr("failed to get imagedata: %v", err)
+	}
+	if att.InToto == nil {
+		return st.notReplayedErr("attestation " + att.Name + ": referrer payloads are not read by kubectl-verify")
+	}
+	s, ok := st.payloads[image+"\x00"+att.Name]
+	if !ok {
+		return types.NewErr("failed to get payload: intoto attestation payload cannot be fetch before verifying intoto attestation")
+	}
+	return types.DefaultTypeAdapter.NativeToValue(s)
+}
+
+// getImageData is the image's reference parts and digest (impl.go get_image_data_string);
+// the manifest and config fields Kyverno also gives are not read.
+func (st *evalState) getImageData(imageV ref.Val) ref.Val {
+	image, bad := stringArg(imageV)
+	if bad != nil {
+		return bad
+	}
+	digest, err := st.e.Verifier.Digest(st.ctx, image, st.auth)
+	if err != nil {
+		return types.NewErr("failed to get imagedata: %v", err)
+	}
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return types.NewErr("failed to get imagedata: %v", err)
+	}
+	data := map[string]any{
+		"image":         image,
+		"resolvedImage": ref.Context().Name() + "@" + digest,
+		"registry":      ref.Context().RegistryStr(),
+		"repository":    ref.Context().RepositoryStr(),
+		"identifier":    ref.Identifier(),
+		"digest":        digest,
+	}
+	if t, ok := ref.(name.Tag); ok {
+		data["tag"] = t.TagStr()
+	}
+	return types.DefaultTypeAdapter.NativeToValue(data)
+}
+
+// signatureCheck is the verify package's question for a cosign attestor (Kyverno's
+// checkOptions, pkg/image/verifiers/ivpol/cosign/opts.go): key, else certificate, else
+// keyless; the transparency log unless ctlog.insecureIgnoreTlog; SCTs for keyless unless
+// insecureIgnoreSCT. why names what of the attestor this tool does not replay.
+func (st *evalState) signatureCheck(a *attestorVal, image string) (c verify.SignatureCheck, why string) {
+	co := a.a.Cosign
+	c = verify.SignatureCheck{Image: image, Auth: st.auth}
+	switch {
+	case co.Key != nil:
+		c.PublicKey, c.HashAlgorithm = a.key, co.Key.HashAlgorithm
+		if c.PublicKey == "" && co.Key.KMS != "" {
+			if !strings.HasPrefix(co.Key.KMS, "k8s://") {
+				return c, fmt.Sprintf("attestor %s: KMS key %s is not read by kubectl-verify", a.a.Name, co.Key.KMS)
+			}
+			c.PublicKey = co.Key.KMS
+		}
+	case co.Certificate != nil:
+		c.Certificate, c.CertificateChain = a.cert, a.certChain
+	case co.Keyless != nil:
+		c.Keyless, c.Roots = true, co.Keyless.Roots
+		for _, id := range co.Keyless.Identities {
+			c.Identities = append(c.Identities, verify.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
+		}
+	default:
+		return c, fmt.Sprintf("attestor %s: a cosign attestor with neither key, certificate nor keyless", a.a.Name)
+	}
+	if len(co.Annotations) > 0 {
+		return c, fmt.Sprintf("attestor %s: signature annotations are not matched by kubectl-verify", a.a.Name)
+	}
+	if co.TUF != nil || co.TrustedRoot != nil {
+		return c, fmt.Sprintf("attestor %s: a TUF repository or trustedRoot of its own is not read by kubectl-verify", a.a.Name)
+	}
+	if s := co.Source; s != nil {
+		c.Repository, c.TagPrefix = s.Repository, s.TagPrefix
+	}
+	log := co.CTLog
+	if log == nil {
+		log = &ivpol.CTLog{}
+	}
+	c.Tlog = !log.InsecureIgnoreTlog
+	c.RekorURL, c.RekorPubKey = log.URL, log.RekorPubKey
+	c.SCT = co.Keyless != nil && !log.InsecureIgnoreSCT
+	c.CTLogPubKey, c.TSACertChain = log.CTLogPubKey, log.TSACertChain
+	return c, ""
+}
