@@ -296,9 +296,12 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 	res.Checks = append(res.Checks, out.Checks...)
 	res.NotChecked = append(res.NotChecked, out.NotChecked...)
 	hooks := func(enforce bool) []admission.Webhook {
-		// Kyverno lists its ImageValidatingPolicy webhooks after its ClusterPolicy ones, in
-		// the same configurations.
+		// Kyverno's ClusterPolicy and ImageValidatingPolicy webhooks share its resource
+		// configurations, whose webhooks it sorts by name (controller.go
+		// buildResource*WebhookConfiguration): ivpol.mutate.kyverno.svc-* is called before
+		// mutate.kyverno.svc-*, and -fail before -ignore.
 		out := append(engs.kyverno.Webhooks(req, enforce), engs.ivpol.Webhooks(ivreq, enforce)...)
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 		out = append(out, engs.sigstore.Webhooks(sreq, enforce)...)
 		return append(out, engs.kubewarden.Webhooks(kreq, enforce)...)
 	}
