@@ -91,8 +91,33 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 	if len(errs) > 0 {
 		return nil, &InvalidError{id, errs.ToAggregate().Error()}
 	}
-	p.NotReplayed = notReplayed
+	p.NotReplayed = append(notReplayed, unsupported(&p.Spec)...)
 	return p, nil
+}
+
+// unsupported names the attestor settings the engine does not replay: each makes the
+// policy's result a kubectl-verify error, never a verdict.
+func unsupported(s *Spec) []string {
+	var out []string
+	for i, a := range s.Attestors {
+		path := fmt.Sprintf("spec.attestors[%d]", i)
+		switch {
+		case a.Notary != nil:
+			out = append(out, path+".notary: notary signatures are not verified by kubectl-verify")
+		case a.Cosign != nil:
+			c := a.Cosign
+			if c.Key != nil && c.Key.KMS != "" && c.Key.Data == "" && c.Key.Expression == "" && !strings.HasPrefix(c.Key.KMS, "k8s://") {
+				out = append(out, path+".cosign.key.kms: KMS keys other than k8s:// are not read by kubectl-verify")
+			}
+			if len(c.Annotations) > 0 {
+				out = append(out, path+".cosign.annotations: signature annotations are not matched by kubectl-verify")
+			}
+			if c.TUF != nil || c.TrustedRoot != nil {
+				out = append(out, path+".cosign: a TUF repository or trustedRoot of its own is not read by kubectl-verify")
+			}
+		}
+	}
+	return out
 }
 
 // schemaErrors are what the CRD's schema refuses (the fields Kyverno's engine relies on).

@@ -212,10 +212,10 @@ validations: [{expression: "images.containers.all(i, verifyImageSignatures(i, [a
 			[]got{{"check", "pass", "success"}}, 1},
 		{"getImageData", `validations: [{expression: "images.containers.all(i, getImageData(i).digest == '` + d1 + `' && getImageData(i).tag == '1' && getImageData(i).repository == 'reg/signed')"}]
 validationConfigurations: {verifyDigest: false, required: false}`, pod("p", nil, []string{signed}, nil), []got{{"check", "pass", "success"}}, 0},
-		{"notary: not replayed, a tool error", `attestors: [{name: k1, notary: {certs: {value: c}}}]`, pod("p", nil, []string{signed}, nil),
-			[]got{{"check", "error", "kubectl-verify: attestor k1: notary signatures are not verified by kubectl-verify"}}, 0},
+		{"notary: not replayed, a load-time tool error", `attestors: [{name: k1, notary: {certs: {value: c}}}]`, pod("p", nil, []string{signed}, nil),
+			[]got{{"check", "error", "kubectl-verify: policy check is not replayed: spec.attestors[0].notary: notary signatures are not verified by kubectl-verify"}}, 0},
 		{"annotations: not replayed, a tool error", `attestors: [{name: k1, cosign: {key: {data: k1}, annotations: {a: b}, ctlog: {insecureIgnoreTlog: true}}}]`, pod("p", nil, []string{signed}, nil),
-			[]got{{"check", "error", "kubectl-verify: attestor k1: signature annotations are not matched by kubectl-verify"}}, 0},
+			[]got{{"check", "error", "kubectl-verify: policy check is not replayed: spec.attestors[0].cosign.annotations: signature annotations are not matched by kubectl-verify"}}, 0},
 		{"a CEL library not replayed: a tool error", `validations: [{expression: "images.containers.all(i, image(i).registry() == 'reg')"}]`, pod("p", nil, []string{signed}, nil),
 			[]got{{"check", "error", "kubectl-verify: policy check is not replayed: spec.validations[0].expression calls image, registry, of a CEL library kubectl-verify does not replay"}}, 0},
 	}
