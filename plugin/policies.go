@@ -559,7 +559,7 @@ func describeImageValidating(p *ivpol.Policy) PolicyRow {
 	s := p.Spec
 	row := PolicyRow{Engine: "kyverno", Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Rule: p.Name,
 		Mode: strings.ToLower(strings.Join(s.ValidationActions, ",")), Images: []string{}, Authorities: []string{},
-		Unsupported: append([]string{}, p.NotReplayed...), Source: p.Source}
+		Unsupported: append([]string{}, p.NotReplayed...), Source: p.Source, Simulated: true}
 	for _, m := range s.MatchImageReferences {
 		if m.Glob != "" {
 			row.Images = append(row.Images, m.Glob)
