@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-verify/kubectl-verify/simulate/verify/verifytest"
 )
 
 // TestPin: pin rewrites only the verified image's value in place (comments, layout and the
@@ -133,5 +135,59 @@ func TestPinAllAndRecursive(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(file); !strings.Contains(string(got), image+"@sha256:") {
 		t.Errorf("not pinned:\n%s", got)
+	}
+}
+
+// TestPinImageValidating: an image an ImageValidatingPolicy passes is pinned, though its check
+// (one for all the images the policy selects) names no digest; an image it fails is not.
+func TestPinImageValidating(t *testing.T) {
+	reg := verifytest.NewRegistry(false)
+	t.Cleanup(reg.Close)
+	key, err := verifytest.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, unsigned := reg.Host+"/iv/app:v1", reg.Host+"/iv/other:v1"
+	for _, ref := range []string{signed, unsigned} {
+		if _, err := verifytest.Push(ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := verifytest.Sign(signed, key); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "ivpol.yaml")
+	write(t, policy, `apiVersion: policies.kyverno.io/v1
+kind: ImageValidatingPolicy
+metadata: {name: check-image}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}
+  matchImageReferences: [{glob: "`+reg.Host+`/*"}]
+  validationConfigurations: {verifyDigest: false}
+  attestors:
+  - name: k1
+    cosign:
+      key:
+        data: |-
+          `+strings.ReplaceAll(strings.TrimSpace(key.PublicPEM), "\n", "\n          ")+`
+      ctlog: {insecureIgnoreTlog: true}
+  validations:
+  - expression: "images.containers.all(i, verifyImageSignatures(i, [attestors.k1]) > 0)"
+    message: not signed
+`)
+	file := filepath.Join(dir, "pods.yaml")
+	manifests := "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec:\n  containers:\n  - {name: app, image: " + signed + "}\n" +
+		"---\napiVersion: v1\nkind: Pod\nmetadata: {name: other, namespace: default}\nspec:\n  containers:\n  - {name: app, image: " + unsigned + "}\n"
+	write(t, file, manifests)
+	out, stderr, code := run(t, "", "pin", "--policy", policy, "-f", file)
+	if code != 1 || !strings.Contains(out, file+": 1 image(s) pinned") || !strings.Contains(stderr, "Pod/other "+unsigned+": verification fail") {
+		t.Fatalf("pin: exit %d\n%s\n%s", code, out, stderr)
+	}
+	got, _ := os.ReadFile(file)
+	if !strings.Contains(string(got), "image: "+signed+"@sha256:") || strings.Contains(string(got), unsigned+"@") {
+		t.Errorf("pinned file:\n%s", got)
 	}
 }

@@ -377,8 +377,10 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "Warning: %s %s/%s: %s\n", r.Resource.Source, r.Resource.Kind, r.Resource.Name, w)
 		}
 	}
-	if o.images || o.pin != nil && o.pin.all {
-		// Images no check covers still get their digest (one request each, shared).
+	if o.images || o.pin != nil {
+		// Images no check covers still get their digest (one request each, shared); so do
+		// images an ImageValidatingPolicy check passes, which names no digest (it is one
+		// check for all the images a policy selects, and Kyverno fetched each: cached).
 		resolveUncovered(ctx, ver, rows, o.Parallel)
 	}
 	if err := o.print(rep, rows); err != nil {
