@@ -61,7 +61,10 @@ func (e *expr) eval(ctx context.Context, vars map[string]any, st *evalState) (re
 	prg := e.prg
 	if prg == nil {
 		var err error
-		prg, err = e.env.Program(e.ast, cel.Functions(st.overloads()...))
+		// cel-go 0.29 binds a function per program only through cel.Functions: its late
+		// bindings have no runtime form yet, and an Env per evaluation costs far more.
+		prg, err = e.env.Program(e.ast, cel.Functions(st.overloads()...)) //nolint:staticcheck // SA1019, see above
+
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +150,7 @@ func (m *lazyMap) Find(k ref.Val) (ref.Val, bool) {
 	return v, true
 }
 func (m *lazyMap) Iterator() traits.Iterator {
-	return types.NewStringList(types.DefaultTypeAdapter, m.names).(traits.Lister).Iterator()
+	return types.NewStringList(types.DefaultTypeAdapter, m.names).Iterator()
 }
 func (m *lazyMap) Size() ref.Val { return types.Int(len(m.names)) }
 

@@ -300,7 +300,7 @@ func TestAutogen(t *testing.T) {
 			"spec": map[string]any{"containers": []any{map[string]any{"name": "c", "image": "reg/signed:1"}}}}}}}}
 	rc := map[string]any{"apiVersion": "v1", "kind": "ReplicationController", "metadata": map[string]any{"name": "rc", "namespace": "default"},
 		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "c", "image": "reg/unsigned:1"}}}}}}
-	labelled := `validations: [{expression: "object.metadata.labels.team == 'a' && object.metadata.namespace == 'default'", message: m}]
+	withLabels := `validations: [{expression: "object.metadata.labels.team == 'a' && object.metadata.namespace == 'default'", message: m}]
 validationConfigurations: {verifyDigest: false, required: false}`
 	tests := []struct {
 		name, mod string
@@ -310,7 +310,7 @@ validationConfigurations: {verifyDigest: false, required: false}`
 		{"deployment", "", deployment, []got{{"check", "fail", "not signed"}}},
 		{"cronjob", "", cronjob, []got{{"check", "pass", "success"}}},
 		{"no ReplicationController variant", "", rc, nil},
-		{"object.metadata becomes the template's, .namespace stays", labelled, deployment, []got{{"check", "pass", "success"}}},
+		{"object.metadata becomes the template's, .namespace stays", withLabels, deployment, []got{{"check", "pass", "success"}}},
 		{"controllers listed", `autogen: {podControllers: {controllers: [cronjobs]}}`, deployment, nil},
 		{"no controllers", `autogen: {podControllers: {controllers: []}}`, cronjob, nil},
 		{"an objectSelector: no autogen", `matchConstraints: {objectSelector: {matchLabels: {team: a}}, resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}`, deployment, nil},

@@ -136,7 +136,7 @@ func protected(rest []byte) bool {
 		return true
 	}
 	b := next[0]
-	return !(b == '_' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9'))
+	return b != '_' && (b < 'a' || b > 'z') && (b < 'A' || b > 'Z') && (b < '0' || b > '9')
 }
 
 // gvr is a request's group/version/resource as the matcher and the built-in extractors see it.
