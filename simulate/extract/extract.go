@@ -103,18 +103,9 @@ func PullSecrets(kind string, obj map[string]any) []string {
 	return out
 }
 
-// resources are the plural names of the kinds workloads come as.
-var resources = map[string]string{
-	"Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "StatefulSet": "statefulsets",
-	"DaemonSet": "daemonsets", "Job": "jobs", "CronJob": "cronjobs", "ReplicationController": "replicationcontrollers",
-}
-
-// Resource is the API resource a kind is requested as (the plural of its name, as the
-// API server's RESTMapper guesses it for kinds not listed).
+// Resource is the API resource a kind is requested as: meta.UnsafeGuessKindToResource, which
+// the built-in workload kinds all follow.
 func Resource(kind string) string {
-	if r, ok := resources[kind]; ok {
-		return r
-	}
 	k := strings.ToLower(kind)
 	switch {
 	case strings.HasSuffix(k, "s"):
@@ -123,4 +114,17 @@ func Resource(kind string) string {
 		return k[:len(k)-1] + "ies"
 	}
 	return k + "s"
+}
+
+// StringMap is the string values of an object's map field (labels, annotations); nil or
+// other values give an empty map.
+func StringMap(v any) map[string]string {
+	m, _ := v.(map[string]any)
+	out := make(map[string]string, len(m))
+	for k, val := range m {
+		if s, ok := val.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
 }

@@ -25,7 +25,7 @@ func (e *Engine) reaches(p *kpol.Policy, req Request) (bool, string) {
 	ns, _ := meta["namespace"].(string)
 	// On UPDATE the API server calls the webhook when the old or the new object is selected.
 	oldMeta, _ := req.OldObject["metadata"].(map[string]any)
-	if !selects(p.ObjectSelector, stringMap(meta["labels"])) && (req.OldObject == nil || !selects(p.ObjectSelector, stringMap(oldMeta["labels"]))) {
+	if !selects(p.ObjectSelector, extract.StringMap(meta["labels"])) && (req.OldObject == nil || !selects(p.ObjectSelector, extract.StringMap(oldMeta["labels"]))) {
 		return false, ""
 	}
 	sel := e.namespaceSelector(p)
@@ -215,17 +215,6 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-func stringMap(v any) map[string]string {
-	m, _ := v.(map[string]any)
-	out := make(map[string]string, len(m))
-	for k, val := range m {
-		if s, ok := val.(string); ok {
-			out[k] = s
-		}
-	}
-	return out
 }
 
 func copyWith(m map[string]string, k, v string) map[string]string {

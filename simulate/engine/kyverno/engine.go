@@ -130,20 +130,9 @@ func toResource(obj map[string]any, op string, nsLabels map[string]string) resou
 	return resource{
 		Group: group, Version: version, Kind: kind,
 		Namespace: str("namespace"), Name: str("name"), GenerateName: str("generateName"),
-		Labels: stringMap(meta["labels"]), Annotations: stringMap(meta["annotations"]),
+		Labels: extract.StringMap(meta["labels"]), Annotations: extract.StringMap(meta["annotations"]),
 		NamespaceLabels: nsLabels, Operation: op,
 	}
-}
-
-func stringMap(v any) map[string]string {
-	m, _ := v.(map[string]any)
-	out := make(map[string]string, len(m))
-	for k, x := range m {
-		if s, ok := x.(string); ok {
-			out[k] = s
-		}
-	}
-	return out
 }
 
 // images is the resource's image map in a fixed order (Kyverno iterates a Go map). One

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kyverno"
+	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
 	"github.com/kubectl-verify/kubectl-verify/simulate/report"
 )
 
@@ -58,7 +59,7 @@ func (e *Engine) previouslyVerified(req Request, obj map[string]any, patched map
 	// The image keeps the name the policy context gave it before any rule ran (the context's
 	// image infos are not rebuilt after a patch), even where the object is pinned by now.
 	image := img.String()
-	switch scopedStatus(stringMap(meta["annotations"]), p, rule.Name, image) {
+	switch scopedStatus(extract.StringMap(meta["annotations"]), p, rule.Name, image) {
 	case statusPass, statusSkip:
 	default:
 		return false

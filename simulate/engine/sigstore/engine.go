@@ -399,7 +399,7 @@ func (e *Engine) matching(image string, ic imageContext) ([]*spol.Policy, error)
 	if i := strings.Index(ic.apiVersion, "/"); i >= 0 {
 		group, version = ic.apiVersion[:i], ic.apiVersion[i+1:]
 	}
-	resource := guessResource(ic.kind)
+	resource := extract.Resource(ic.kind)
 	var out []*spol.Policy
 	var lastErr error
 	for _, p := range e.Policies {
@@ -443,18 +443,6 @@ func (e *Engine) matching(image string, ic imageContext) ([]*spol.Policy, error)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
-}
-
-// guessResource is meta.UnsafeGuessKindToResource for the kinds the webhook handles.
-func guessResource(kind string) string {
-	k := strings.ToLower(kind)
-	switch {
-	case strings.HasSuffix(k, "s"):
-		return k + "es"
-	case strings.HasSuffix(k, "y"):
-		return k[:len(k)-1] + "ies"
-	}
-	return k + "s"
 }
 
 // policyError is one authority's (or the policy's own) error, at the level asFieldError gave

@@ -112,11 +112,11 @@ func (e *Engine) newRequest(req Request, obj map[string]any) *request {
 	}
 	r := &request{
 		gvr: gvr{group, version, extract.Resource(kind)}, name: name, ns: ns, op: op, obj: obj, old: req.OldObject,
-		labels: stringMap(meta["labels"]), nsLabels: map[string]string{}, containers: extract.Images(kind, obj),
+		labels: extract.StringMap(meta["labels"]), nsLabels: map[string]string{}, containers: extract.Images(kind, obj),
 	}
 	if req.OldObject != nil {
 		oldMeta, _ := req.OldObject["metadata"].(map[string]any)
-		r.oldLabels = stringMap(oldMeta["labels"])
+		r.oldLabels = extract.StringMap(oldMeta["labels"])
 	}
 	for k, v := range req.NamespaceLabels {
 		r.nsLabels[k] = v
@@ -145,17 +145,6 @@ func (e *Engine) newRequest(req Request, obj map[string]any) *request {
 		},
 	}
 	return r
-}
-
-func stringMap(v any) map[string]string {
-	m, _ := v.(map[string]any)
-	out := make(map[string]string, len(m))
-	for k, val := range m {
-		if s, ok := val.(string); ok {
-			out[k] = s
-		}
-	}
-	return out
 }
 
 // auth is the policy's credentials: secrets read from Kyverno's namespace (compiler.go).

@@ -61,6 +61,25 @@ func (st *evalState) notReplayedErr(what string) ref.Val {
 	return types.NewErr("%s%s", report.ToolErrorPrefix, what)
 }
 
+// verifying is what both verification functions do before any attestor: read the attestors,
+// answer 0 for an image matchImageReferences do not select, and fetch the image (a registry
+// fault is the expression's error). done, when not nil, is the function's answer.
+func (st *evalState) verifying(image string, attestorsV ref.Val) (attestors []*attestorVal, done ref.Val) {
+	attestors, err := attestorsOf(attestorsV)
+	if err != nil {
+		return nil, types.WrapErr(err)
+	}
+	if ok, err := st.c.selects(st.ctx, image); err != nil {
+		return nil, types.WrapErr(err)
+	} else if !ok {
+		return nil, types.Int(0)
+	}
+	if _, err := st.e.Verifier.Digest(st.ctx, image, st.auth); err != nil {
+		return nil, types.NewErr("failed to get imagedata: %v", err)
+	}
+	return attestors, nil
+}
+
 // verifyImageSignatures counts the attestors that verify image (impl.go
 // verify_image_signature_string_stringarray): 0 without registry access for an image the
 // policy's matchImageReferences do not select; every attestor tried; a failure's reason only
@@ -70,17 +89,9 @@ func (st *evalState) verifyImageSignatures(imageV, attestorsV ref.Val) ref.Val {
 	if bad != nil {
 		return bad
 	}
-	attestors, err := attestorsOf(attestorsV)
-	if err != nil {
-		return types.WrapErr(err)
-	}
-	if ok, err := st.c.selects(st.ctx, image); err != nil {
-		return types.WrapErr(err)
-	} else if !ok {
-		return types.Int(0)
-	}
-	if _, err := st.e.Verifier.Digest(st.ctx, image, st.auth); err != nil {
-		return types.NewErr("failed to get imagedata: %v", err)
+	attestors, done := st.verifying(image, attestorsV)
+	if done != nil {
+		return done
 	}
 	count := 0
 	for _, a := range attestors {
@@ -103,33 +114,35 @@ func (st *evalState) verifyImageSignatures(imageV, attestorsV ref.Val) ref.Val {
 	return types.Int(count)
 }
 
+// imageAttestation reads the image and attestation arguments: the attestation must be one
+// of the policy's.
+func (st *evalState) imageAttestation(imageV, attestationV ref.Val) (string, *ivpol.Attestation, ref.Val) {
+	image, bad := stringArg(imageV)
+	if bad != nil {
+		return "", nil, bad
+	}
+	name, bad := stringArg(attestationV)
+	if bad != nil {
+		return "", nil, bad
+	}
+	att := st.c.attestation(name)
+	if att == nil {
+		return "", nil, types.NewErr("attestation not found in policy: %s", name)
+	}
+	return image, att, nil
+}
+
 // verifyAttestationSignatures counts the attestors whose in-toto attestation of the named
 // attestation's type verifies (impl.go verify_image_attestations_string_string_stringarray);
 // the statement is kept for extractPayload.
 func (st *evalState) verifyAttestationSignatures(imageV, attestationV, attestorsV ref.Val) ref.Val {
-	image, bad := stringArg(imageV)
+	image, att, bad := st.imageAttestation(imageV, attestationV)
 	if bad != nil {
 		return bad
 	}
-	attName, bad := stringArg(attestationV)
-	if bad != nil {
-		return bad
-	}
-	att := st.c.attestation(attName)
-	if att == nil {
-		return types.NewErr("attestation not found in policy: %s", attName)
-	}
-	attestors, err := attestorsOf(attestorsV)
-	if err != nil {
-		return types.WrapErr(err)
-	}
-	if ok, err := st.c.selects(st.ctx, image); err != nil {
-		return types.WrapErr(err)
-	} else if !ok {
-		return types.Int(0)
-	}
-	if _, err := st.e.Verifier.Digest(st.ctx, image, st.auth); err != nil {
-		return types.NewErr("failed to get imagedata: %v", err)
+	attestors, done := st.verifying(image, attestorsV)
+	if done != nil {
+		return done
 	}
 	count := 0
 	for _, a := range attestors {
@@ -189,17 +202,9 @@ func statement(s map[string]any) map[string]any {
 // extractPayload is the statement a verifyAttestationSignatures call of this evaluation
 // verified (impl.go payload_string_string).
 func (st *evalState) extractPayload(imageV, attestationV ref.Val) ref.Val {
-	image, bad := stringArg(imageV)
+	image, att, bad := st.imageAttestation(imageV, attestationV)
 	if bad != nil {
 		return bad
-	}
-	attName, bad := stringArg(attestationV)
-	if bad != nil {
-		return bad
-	}
-	att := st.c.attestation(attName)
-	if att == nil {
-		return types.NewErr("attestation not found in policy: %s", attName)
 	}
 	if _, err := st.e.Verifier.Digest(st.ctx, image, st.auth); err != nil {
 		return types.NewErr("failed to get imagedata: %v", err)
