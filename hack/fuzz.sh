@@ -10,8 +10,10 @@
 # cores hit it. Such a run is told apart from a finding by what Go leaves behind: a finding
 # writes its input to testdata/fuzz/FuzzXxx/ and prints "Failing input written to", and a
 # failing seed prints its own lines under the --- FAIL. A run that left nothing but the bare
-# deadline message is reported as that race and run once more; a second one in a row fails.
-# Drop this when go.mod moves to Go 1.27.
+# deadline message is reported as that race and counted as passed: it strikes once the fuzz
+# time is spent, when anything found would already be written (a rerun would only meet it
+# again: on 2 busy cores it hit 2 of 15 fuzzers in one run). Drop this when go.mod moves to
+# Go 1.27.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -47,22 +49,18 @@ trap 'rm -f "$log"' EXIT
 failed=
 for dir in $(grep -rl --include='*_test.go' '^func Fuzz' cmd plugin policyload simulate internal | xargs -n1 dirname | sort -u); do
 	for f in $(grep -h '^func Fuzz' "$dir"/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do
-		for attempt in 1 2; do
-			echo "== ./$dir $f ($FUZZTIME)"
-			before=$(corpus_state "$dir" "$f")
-			"$GO" test -run '^$' -fuzz "^$f\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "./$dir" 2>&1 | tee "$log"
-			rc=${PIPESTATUS[0]}
-			if [ "$rc" -eq 0 ]; then
-				break
-			fi
-			after=$(corpus_state "$dir" "$f")
-			if [ "$attempt" -eq 1 ] && [ "$before" = "$after" ] && only_deadline "$log" "$f"; then
-				echo "fuzz: ./$dir $f: a bare \"context deadline exceeded\" and no input written: Go's fuzztime race (golang/go#75804); running it again"
-				continue
-			fi
-			failed="$failed ./$dir:$f"
-			break
-		done
+		echo "== ./$dir $f ($FUZZTIME)"
+		before=$(corpus_state "$dir" "$f")
+		"$GO" test -run '^$' -fuzz "^$f\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "./$dir" 2>&1 | tee "$log"
+		if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+			continue
+		fi
+		after=$(corpus_state "$dir" "$f")
+		if [ "$before" = "$after" ] && only_deadline "$log" "$f"; then
+			echo "fuzz: ./$dir $f: a bare \"context deadline exceeded\" and no input written: Go's fuzztime race (golang/go#75804), not a finding"
+			continue
+		fi
+		failed="$failed ./$dir:$f"
 	done
 done
 if [ -n "$failed" ]; then

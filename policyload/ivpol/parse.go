@@ -99,6 +99,9 @@ func Parse(raw []byte, source, defaultNamespace string) (*Policy, error) {
 // policy's result a kubectl-verify error, never a verdict.
 func unsupported(s *Spec) []string {
 	var out []string
+	if ev := s.Evaluation; ev != nil && ev.Mode != "" && ev.Mode != "Kubernetes" {
+		out = append(out, "spec.evaluation.mode: "+ev.Mode+" policies (for JSON payloads) are not replayed by kubectl-verify")
+	}
 	for i, a := range s.Attestors {
 		path := fmt.Sprintf("spec.attestors[%d]", i)
 		switch {

@@ -154,3 +154,40 @@ func TestParseNotReplayed(t *testing.T) {
 		t.Errorf("NotReplayed (-want +got):\n%s", diff)
 	}
 }
+
+// TestParseUnsupported: attestor settings and evaluation modes the engine does not replay are
+// listed, so that the policy's result is a tool error, never a verdict.
+func TestParseUnsupported(t *testing.T) {
+	attestor := "    cosign:\n      key: {data: \"-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----\"}\n      ctlog: {insecureIgnoreTlog: true}\n"
+	tests := []struct {
+		name, from, to string
+		want           []string
+	}{
+		{"nothing", "", "", nil},
+		{"notary", attestor, "    notary: {certs: {value: c}}\n", []string{"spec.attestors[0].notary: notary signatures are not verified by kubectl-verify"}},
+		{"annotations", attestor, attestor + "      annotations: {a: b}\n", []string{"spec.attestors[0].cosign.annotations: signature annotations are not matched by kubectl-verify"}},
+		{"trustedRoot", attestor, attestor + "      trustedRoot: {value: r}\n", []string{"spec.attestors[0].cosign: a TUF repository or trustedRoot of its own is not read by kubectl-verify"}},
+		{"KMS", "key: {data: \"-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----\"}", "key: {kms: \"awskms:///alias/k\"}",
+			[]string{"spec.attestors[0].cosign.key.kms: KMS keys other than k8s:// are not read by kubectl-verify"}},
+		{"k8s:// is read", "key: {data: \"-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----\"}", "key: {kms: \"k8s://kyverno/cosign\"}", nil},
+		{"JSON mode", "  validations:\n", "  evaluation: {mode: JSON}\n  validations:\n", []string{"spec.evaluation.mode: JSON policies (for JSON payloads) are not replayed by kubectl-verify"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := valid
+			if tt.from != "" {
+				if !strings.Contains(doc, tt.from) {
+					t.Fatalf("valid lacks %q", tt.from)
+				}
+				doc = strings.Replace(doc, tt.from, tt.to, 1)
+			}
+			p, err := parse(t, doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, p.NotReplayed); diff != "" {
+				t.Errorf("NotReplayed (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
