@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v3/pkg/cosign"
+	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
@@ -268,4 +270,29 @@ func loadVerifier(pemKey []byte, hash crypto.Hash) (signature.Verifier, error) {
 		return nil, fmt.Errorf("pem to public key: %w", err)
 	}
 	return signature.LoadVerifier(pub, hash)
+}
+
+// HasBundles says whether cosign finds Sigstore bundles for image (cosign.GetBundles: the
+// referrers API or its tag fallback, in repository when that is given), as Kyverno's
+// ImageValidatingPolicy verifier asks before each attestor: with bundles it verifies those
+// alone. A registry error reads as none, as it does there.
+func (v *Verifier) HasBundles(ctx context.Context, image, repository string, a Auth) bool {
+	found, _ := v.hasBundles.Do(ctx, authKey(image+"\x00"+repository, a), func() (bool, error) {
+		ref, err := name.ParseReference(image, v.reg.nameOptions(image)...)
+		if err != nil {
+			return false, nil
+		}
+		ropts, _ := v.remoteFor(ctx, a)
+		opts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
+		if repository != "" {
+			repo, err := name.NewRepository(repository, v.reg.nameOptions(repository)...)
+			if err != nil {
+				return false, nil
+			}
+			opts = append(opts, ociremote.WithTargetRepository(repo))
+		}
+		bundles, _, err := cosign.GetBundles(ctx, ref, opts)
+		return err == nil && len(bundles) > 0, nil
+	})
+	return found
 }

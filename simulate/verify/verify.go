@@ -137,6 +137,7 @@ type Verifier struct {
 	// Each question is answered once per run.
 	signatures memo.Memo[SignatureResult]
 	bundles    memo.Memo[BundleResult]
+	hasBundles memo.Memo[bool]
 	attested   memo.Memo[AttestationResult]
 	intoto     memo.Memo[InTotoResult]
 	configs    memo.Memo[ConfigFilesResult]

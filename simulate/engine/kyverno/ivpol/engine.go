@@ -26,6 +26,8 @@ import (
 type Verifier interface {
 	VerifySignature(ctx context.Context, c verify.SignatureCheck) (verify.SignatureResult, error)
 	VerifyAttestations(ctx context.Context, c verify.AttestationCheck) (verify.AttestationResult, error)
+	VerifyBundles(ctx context.Context, c verify.BundleCheck) (verify.BundleResult, error)
+	HasBundles(ctx context.Context, image, repository string, auth verify.Auth) bool
 	Digest(ctx context.Context, image string, auth verify.Auth) (string, error)
 }
 

@@ -24,9 +24,10 @@ const (
 // fakeVerifier: reg/signed* verifies with the key "k1", reg/attested has a provenance
 // statement, reg/dead is a registry fault.
 type fakeVerifier struct {
-	sigs   []verify.SignatureCheck
-	atts   []verify.AttestationCheck
-	fetchs []string
+	sigs    []verify.SignatureCheck
+	atts    []verify.AttestationCheck
+	bundles []verify.BundleCheck
+	fetchs  []string
 }
 
 func (f *fakeVerifier) VerifySignature(_ context.Context, c verify.SignatureCheck) (verify.SignatureResult, error) {
@@ -46,6 +47,18 @@ func (f *fakeVerifier) VerifyAttestations(_ context.Context, c verify.Attestatio
 		}}, nil
 	}
 	return verify.AttestationResult{}, &verify.FailedError{Err: errors.New("no matching attestations")}
+}
+
+func (f *fakeVerifier) HasBundles(_ context.Context, image, _ string, _ verify.Auth) bool {
+	return strings.Contains(image, "reg/bundle")
+}
+
+func (f *fakeVerifier) VerifyBundles(_ context.Context, c verify.BundleCheck) (verify.BundleResult, error) {
+	f.bundles = append(f.bundles, c)
+	if strings.Contains(c.Image, "reg/bundle") && c.PublicKey == "k1" {
+		return verify.BundleResult{Digest: d1}, nil
+	}
+	return verify.BundleResult{}, &verify.FailedError{Err: errors.New("sigstore bundle verification failed: no matching signatures found")}
 }
 
 func (f *fakeVerifier) Digest(_ context.Context, image string, _ verify.Auth) (string, error) {
@@ -208,6 +221,9 @@ validations: [{expression: "variables.bad == 1"}]`, pod("p", nil, []string{signe
 		{"every attestor is tried: the count is how many verified", `attestors: [{name: k1, cosign: {key: {data: k1}, ctlog: {insecureIgnoreTlog: true}}}, {name: k2, cosign: {key: {data: k2}, ctlog: {insecureIgnoreTlog: true}}}]
 validations: [{expression: "images.containers.all(i, verifyImageSignatures(i, [attestors.k2, attestors.k1]) == 2)", message: not both}]`,
 			pod("p", nil, []string{signed}, nil), []got{{"check", "fail", "not both"}}, 2},
+		{"Sigstore bundles: verified alone", "", pod("p", nil, []string{"reg/bundle:1"}, nil), []got{{"check", "pass", "success"}}, 0},
+		{"Sigstore bundles by another key", `attestors: [{name: k1, cosign: {key: {data: k2}, ctlog: {insecureIgnoreTlog: true}}}]`, pod("p", nil, []string{"reg/bundle:1"}, nil),
+			[]got{{"check", "fail", "not signed"}}, 0},
 		{"a key from CEL", `attestors: [{name: k1, cosign: {key: {expression: "'k' + '1'"}, ctlog: {insecureIgnoreTlog: true}}}]`, pod("p", nil, []string{signed}, nil),
 			[]got{{"check", "pass", "success"}}, 1},
 		{"getImageData", `validations: [{expression: "images.containers.all(i, getImageData(i).digest == '` + d1 + `' && getImageData(i).tag == '1' && getImageData(i).repository == 'reg/signed')"}]

@@ -101,7 +101,11 @@ func (st *evalState) verifyImageSignatures(imageV, attestorsV ref.Val) ref.Val {
 			if why != "" {
 				return st.notReplayedErr(why)
 			}
-			if _, err := st.e.Verifier.VerifySignature(st.ctx, c); err == nil {
+			ok, why := st.verifySignature(a, c)
+			if why != "" {
+				return st.notReplayedErr(why)
+			}
+			if ok {
 				count++
 			}
 		case a.a.Notary != nil:
@@ -130,6 +134,31 @@ func (st *evalState) imageAttestation(imageV, attestationV ref.Val) (string, *iv
 		return "", nil, types.NewErr("attestation not found in policy: %s", name)
 	}
 	return image, att, nil
+}
+
+// verifySignature is one cosign attestor's signature check (verifier.go VerifyImageSignature):
+// where cosign finds Sigstore bundles (cosign v3's default format) only those are verified,
+// else the legacy .sig signatures. why names what is not replayed.
+func (st *evalState) verifySignature(a *attestorVal, c verify.SignatureCheck) (ok bool, why string) {
+	if !st.e.Verifier.HasBundles(st.ctx, c.Image, c.Repository, st.auth) {
+		_, err := st.e.Verifier.VerifySignature(st.ctx, c)
+		return err == nil, ""
+	}
+	if c.Repository != "" || c.TagPrefix != "" || c.Certificate != "" || c.CertificateChain != "" {
+		return false, "attestor " + a.a.Name + ": Sigstore bundles in a signature repository, or by a certificate, are not verified by kubectl-verify"
+	}
+	b := verify.BundleCheck{Image: c.Image, PublicKey: c.PublicKey, HashAlgorithm: c.HashAlgorithm, Tlog: c.Tlog, SCT: c.SCT, Auth: c.Auth}
+	if !c.Keyless {
+		_, err := st.e.Verifier.VerifyBundles(st.ctx, b)
+		return err == nil, ""
+	}
+	for _, id := range c.Identities {
+		b.Subject, b.SubjectRegExp, b.Issuer, b.IssuerRegExp = id.Subject, id.SubjectRegExp, id.Issuer, id.IssuerRegExp
+		if _, err := st.e.Verifier.VerifyBundles(st.ctx, b); err == nil {
+			return true, ""
+		}
+	}
+	return false, ""
 }
 
 // verifyAttestationSignatures counts the attestors whose in-toto attestation of the named
@@ -161,6 +190,9 @@ func (st *evalState) verifyAttestationSignatures(imageV, attestationV, attestors
 			c, why := st.signatureCheck(a, image)
 			if why != "" {
 				return st.notReplayedErr(why)
+			}
+			if st.e.Verifier.HasBundles(st.ctx, image, c.Repository, st.auth) {
+				return st.notReplayedErr("attestor " + a.a.Name + ": attestations in Sigstore bundles are not verified by kubectl-verify for ImageValidatingPolicies")
 			}
 			// Unlike signatures, an attestation passes only with cosign's bundle verified
 			// (verifier.go VerifyAttestationSignature: "cosign bundle verification
