@@ -70,6 +70,10 @@ func (v *countingVerifier) VerifyBundles(context.Context, verify.BundleCheck) (v
 	return verify.BundleResult{}, errors.New("not asked")
 }
 
+func (v *countingVerifier) HasBundles(context.Context, string, string, verify.Auth) bool {
+	return false
+}
+
 func (v *countingVerifier) Digest(context.Context, string, verify.Auth) (string, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
