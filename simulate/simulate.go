@@ -258,7 +258,7 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 	if err != nil {
 		return res, nil, err
 	}
-	ivreq := ivengine.Request{Object: obj, Operation: cfg.Operation, OldObject: old, NamespaceLabels: labels}
+	ivreq := ivengine.Request{Object: obj, Operation: cfg.Operation, OldObject: old, NamespaceLabels: labels, NamespaceUnknown: req.NamespaceUnknown}
 	ivout, err := engs.ivpol.Checks(ctx, ivreq)
 	if err != nil {
 		return res, nil, err

@@ -135,7 +135,7 @@ func (e *Engine) notChecked(req Request, images []imageInfo, covered map[string]
 // Webhooks are the Kyverno webhooks that would see the request; enforce resolves every rule
 // to Enforce (the "if enforced" replay).
 func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
-	if e.skippedByConfig(req) {
+	if SkippedByConfig(e.Config, req) {
 		return nil
 	}
 	var ignore, fail []*kpol.Policy
@@ -172,11 +172,12 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 	return hooks
 }
 
-// skippedByConfig: resourceFilters and the webhooks' namespaceSelector keep a request from
-// Kyverno's webhooks altogether (pkg/config ToFilter; the webhook configuration).
-func (e *Engine) skippedByConfig(req Request) bool {
+// SkippedByConfig says whether resourceFilters or the webhooks' namespaceSelector keep a
+// request from Kyverno's webhooks altogether (pkg/config ToFilter; the webhook configuration), its
+// ImageValidatingPolicy webhooks too (webhooks/server.go WithFilter).
+func SkippedByConfig(cfg Config, req Request) bool {
 	res := toResource(req.Object, req.Operation, req.NamespaceLabels)
-	for _, f := range e.Config.ResourceFilters {
+	for _, f := range cfg.ResourceFilters {
 		if match(f.Group, res.Group) && match(f.Version, res.Version) && match(f.Kind, res.Kind) && match(f.Subresource, "") {
 			if match(f.Namespace, res.Namespace) && match(f.Name, res.Name) {
 				return true
@@ -186,7 +187,7 @@ func (e *Engine) skippedByConfig(req Request) bool {
 			}
 		}
 	}
-	if sel := e.Config.WebhookNamespaceSelector; sel != nil && res.Namespace != "" && !selectorMatches(sel, req.NamespaceLabels) {
+	if sel := cfg.WebhookNamespaceSelector; sel != nil && res.Namespace != "" && !selectorMatches(sel, req.NamespaceLabels) {
 		return true
 	}
 	return false

@@ -55,6 +55,9 @@ type Request struct {
 	Object, OldObject map[string]any
 	Operation         string
 	NamespaceLabels   map[string]string
+	// NamespaceUnknown says why the namespace's labels could not be read ("" when they
+	// were): a namespaceSelector that asks for more than the name cannot be decided.
+	NamespaceUnknown string
 }
 
 // Output is the engine's checks for one resource, with the container paths each covers.
@@ -96,6 +99,7 @@ type request struct {
 	nsLabels   map[string]string
 	in         *input
 	containers []extract.Container
+	nsUnknown  string
 }
 
 func (e *Engine) newRequest(req Request, obj map[string]any) *request {
@@ -115,6 +119,7 @@ func (e *Engine) newRequest(req Request, obj map[string]any) *request {
 	r := &request{
 		gvr: gvr{group, version, extract.Resource(kind)}, name: name, ns: ns, op: op, obj: obj, old: req.OldObject,
 		labels: extract.StringMap(meta["labels"]), nsLabels: map[string]string{}, containers: extract.Images(kind, obj),
+		nsUnknown: req.NamespaceUnknown,
 	}
 	if req.OldObject != nil {
 		oldMeta, _ := req.OldObject["metadata"].(map[string]any)
@@ -123,8 +128,8 @@ func (e *Engine) newRequest(req Request, obj map[string]any) *request {
 	for k, v := range req.NamespaceLabels {
 		r.nsLabels[k] = v
 	}
-	if _, ok := r.nsLabels["kubernetes.io/metadata.name"]; !ok && ns != "" {
-		r.nsLabels["kubernetes.io/metadata.name"] = ns
+	if _, ok := r.nsLabels[nameLabel]; !ok && ns != "" {
+		r.nsLabels[nameLabel] = ns
 	}
 	var nsObj map[string]any
 	if ns != "" {
@@ -166,6 +171,10 @@ func (e *Engine) respond(ctx context.Context, r *request, policies []int) []*out
 	for _, i := range policies {
 		for _, v := range e.variants[i] {
 			if !matches(v.spec.MatchConstraints, r.gvr, r.op, r.name, r.labels, r.oldLabels, r.nsLabels, r.ns != "") {
+				if r.undecided(v) {
+					outs = append(outs, &outcome{v: v, rule: v.p.Name, result: report.ResultError, tool: true,
+						message: report.ToolErrorPrefix + "whether policy " + v.p.Key() + " sees namespace " + r.ns + " is unknown: its labels could not be read: " + r.nsUnknown})
+				}
 				continue
 			}
 			in := *r.in
@@ -196,6 +205,32 @@ func (e *Engine) respond(ctx context.Context, r *request, policies []int) []*out
 		}
 	}
 	return outs
+}
+
+// nameLabel is the label the API server gives every namespace: its name.
+const nameLabel = "kubernetes.io/metadata.name"
+
+// undecided: v's namespaceSelector asks for labels of a namespace that could not be read, and
+// the rest of its match would hold.
+func (r *request) undecided(v *variant) bool {
+	mc := v.spec.MatchConstraints
+	if r.nsUnknown == "" || r.ns == "" || mc == nil || mc.NamespaceSelector == nil {
+		return false
+	}
+	sel := mc.NamespaceSelector
+	names := true
+	for k := range sel.MatchLabels {
+		names = names && k == nameLabel
+	}
+	for _, x := range sel.MatchExpressions {
+		names = names && x.Key == nameLabel
+	}
+	if names {
+		return false
+	}
+	all := *mc
+	all.NamespaceSelector = nil
+	return matches(&all, r.gvr, r.op, r.name, r.labels, r.oldLabels, r.nsLabels, true)
 }
 
 // mode is the check's mode: the strongest of the policy's validationActions.
@@ -256,6 +291,9 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Output, error) {
 func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 	e.init()
 	if e.varErr != nil || len(e.Policies) == 0 {
+		return nil
+	}
+	if kyverno.SkippedByConfig(e.Config, kyverno.Request{Object: req.Object, Operation: req.Operation, NamespaceLabels: req.NamespaceLabels}) {
 		return nil
 	}
 	meta, _ := req.Object["metadata"].(map[string]any)

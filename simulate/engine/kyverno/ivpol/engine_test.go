@@ -397,6 +397,8 @@ func TestWebhooks(t *testing.T) {
 			nil, answer{Allowed: true, Patch: []report.PatchOp{}}},
 		{"admission disabled", []string{"evaluation: {admission: {enabled: false}}"}, unsigned, false,
 			nil, answer{Allowed: true, Patch: []report.PatchOp{}}},
+		{"Kyverno's resourceFilters", []string{"metadata: {name: filtered}"}, unsigned, false,
+			nil, answer{Allowed: true, Patch: []report.PatchOp{}}},
 		{"two policies, one call: denials joined", []string{"metadata: {name: b}", "metadata: {name: a}\nvalidations: [{expression: 'false'}]"}, unsigned, false,
 			[]string{"ivpol.mutate.kyverno.svc-fail", "ivpol.validate.kyverno.svc-fail"},
 			answer{Message: `admission webhook "ivpol.validate.kyverno.svc-fail" denied the request: Policy a failed: CEL expression validation failed at index 0; Policy b failed: not signed`, Patch: []report.PatchOp{}}},
@@ -413,7 +415,11 @@ func TestWebhooks(t *testing.T) {
 			for _, m := range tt.mods {
 				policies = append(policies, parsePolicy(t, m))
 			}
-			e := &Engine{Policies: policies, Verifier: &fakeVerifier{}, Config: kpol.DefaultConfig()}
+			cfg := kpol.DefaultConfig()
+			if policies[0].Name == "filtered" {
+				cfg.ResourceFilters = []kpol.ConfigFilter{{Group: "*", Version: "*", Kind: "Pod", Subresource: "*", Namespace: "default", Name: "*"}}
+			}
+			e := &Engine{Policies: policies, Verifier: &fakeVerifier{}, Config: cfg}
 			req := Request{Object: tt.obj, Operation: "CREATE", NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": "default"}}
 			hooks := e.Webhooks(req, tt.enforce)
 			var names []string
@@ -447,5 +453,45 @@ func BenchmarkChecks(b *testing.B) {
 		if _, err := e.Checks(ctx, Request{Object: obj, Operation: "CREATE"}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestNamespaces: the namespaceSelector reads the namespace's labels (its name label always
+// there), and expressions see namespaceObject and request.
+func TestNamespaces(t *testing.T) {
+	tests := []struct {
+		name, mod string
+		labels    map[string]string
+		unknown   string
+		want      []got
+	}{
+		{"labels unknown: a tool error, never a miss", `matchConstraints: {namespaceSelector: {matchLabels: {env: prod}}, resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}`,
+			nil, "forbidden", []got{{"check", "error", "kubectl-verify: whether policy check sees namespace default is unknown: its labels could not be read: forbidden"}}},
+		{"labels unknown, the name enough", `matchConstraints: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: other}}, resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}`,
+			nil, "forbidden", nil},
+		{"selected", `matchConstraints: {namespaceSelector: {matchLabels: {env: prod}}, resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}`,
+			map[string]string{"env": "prod"}, "", []got{{"check", "fail", "not signed"}}},
+		{"not selected", `matchConstraints: {namespaceSelector: {matchLabels: {env: prod}}, resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}`,
+			map[string]string{"env": "dev"}, "", nil},
+		{"by name label", `matchConstraints: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: default}}, resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}`,
+			nil, "", []got{{"check", "fail", "not signed"}}},
+		{"namespaceObject and request", `matchConditions: [{name: c, expression: "namespaceObject.metadata.labels.env == 'prod' && request.operation == 'CREATE' && request.namespace == 'default' && oldObject == null"}]`,
+			map[string]string{"env": "prod"}, "", []got{{"check", "fail", "not signed"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Engine{Policies: []*ivpol.Policy{parsePolicy(t, tt.mod)}, Verifier: &fakeVerifier{}, Config: kpol.DefaultConfig()}
+			out, err := e.Checks(context.Background(), Request{Object: pod("p", nil, []string{"reg/unsigned:1"}, nil), Operation: "CREATE", NamespaceLabels: tt.labels, NamespaceUnknown: tt.unknown})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g []got
+			for _, c := range out.Checks {
+				g = append(g, got{c.Rule, c.Result, c.Message})
+			}
+			if diff := cmp.Diff(tt.want, g); diff != "" {
+				t.Errorf("checks (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
