@@ -23,6 +23,10 @@ type compiled struct {
 	variables   []namedExpr
 	validations []validationExpr
 	attestors   []attestorExprs
+	// The names the variables, attestors and attestations maps hold (attestations maps each
+	// name to itself, as Kyverno's does).
+	variableNames, attestorNames []string
+	attestationNames             map[string]string
 }
 
 type refMatcher struct {
@@ -128,6 +132,7 @@ func compile(v *variant, gvr string) *compiled {
 			return fail(fmt.Sprintf("spec.variables[%d].expression", i), err)
 		}
 		c.variables = append(c.variables, namedExpr{m.Name, e})
+		c.variableNames = append(c.variableNames, m.Name)
 	}
 	for i := range s.Attestors {
 		a := &s.Attestors[i]
@@ -158,6 +163,11 @@ func compile(v *variant, gvr string) *compiled {
 			return fail(fmt.Sprintf("spec.attestors[%d]", i), err)
 		}
 		c.attestors = append(c.attestors, ae)
+		c.attestorNames = append(c.attestorNames, a.Name)
+	}
+	c.attestationNames = map[string]string{}
+	for _, a := range s.Attestations {
+		c.attestationNames[a.Name] = a.Name
 	}
 	for i, val := range s.Validations {
 		e, err := compileExpr(env, val.Expression)

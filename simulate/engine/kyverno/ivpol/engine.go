@@ -93,7 +93,6 @@ type request struct {
 	gvr        gvr
 	name, ns   string
 	op         string
-	obj, old   map[string]any
 	labels     map[string]string
 	oldLabels  map[string]string
 	nsLabels   map[string]string
@@ -117,7 +116,7 @@ func (e *Engine) newRequest(req Request, obj map[string]any) *request {
 		op = kyverno.OperationCreate
 	}
 	r := &request{
-		gvr: gvr{group, version, extract.Resource(kind)}, name: name, ns: ns, op: op, obj: obj, old: req.OldObject,
+		gvr: gvr{group, version, extract.Resource(kind)}, name: name, ns: ns, op: op,
 		labels: extract.StringMap(meta["labels"]), nsLabels: map[string]string{}, containers: extract.Images(kind, obj),
 		nsUnknown: req.NamespaceUnknown,
 	}
@@ -170,9 +169,9 @@ func (e *Engine) respond(ctx context.Context, r *request, policies []int) []*out
 	var outs []*outcome
 	for _, i := range policies {
 		for _, v := range e.variants[i] {
-			if !matches(v.spec.MatchConstraints, r.gvr, r.op, r.name, r.labels, r.oldLabels, r.nsLabels, r.ns != "") {
+			if !r.matches(v.spec.MatchConstraints) {
 				if r.undecided(v) {
-					outs = append(outs, &outcome{v: v, rule: v.p.Name, result: report.ResultError, tool: true,
+					outs = append(outs, &outcome{v: v, rule: v.p.Name, result: report.ResultError,
 						message: report.ToolErrorPrefix + "whether policy " + v.p.Key() + " sees namespace " + r.ns + " is unknown: its labels could not be read: " + r.nsUnknown})
 				}
 				continue
@@ -230,7 +229,7 @@ func (r *request) undecided(v *variant) bool {
 	}
 	all := *mc
 	all.NamespaceSelector = nil
-	return matches(&all, r.gvr, r.op, r.name, r.labels, r.oldLabels, r.nsLabels, true)
+	return r.matches(&all)
 }
 
 // mode is the check's mode: the strongest of the policy's validationActions.
@@ -447,7 +446,7 @@ func (e *Engine) mutate(ctx context.Context, r *request, policies []int, enforce
 	for _, i := range policies {
 		p := e.Policies[i]
 		for _, v := range e.variants[i] {
-			if !matches(v.spec.MatchConstraints, r.gvr, r.op, r.name, r.labels, r.oldLabels, r.nsLabels, r.ns != "") {
+			if !r.matches(v.spec.MatchConstraints) {
 				continue
 			}
 			c := e.compile(v, r.gvr)

@@ -26,13 +26,11 @@ type input struct {
 // or "evaluation" for a compile or evaluation error.
 type outcome struct {
 	v                     *variant
-	c                     *compiled
 	rule, result, message string
 	// image names the image a digest or required failure is about.
 	image string
 	// matched are the images the policy's matchImageReferences selected, for required.
 	matched []string
-	tool    bool
 }
 
 const ruleEvaluation = "evaluation"
@@ -47,13 +45,13 @@ func nullable(m map[string]any) any {
 // evaluate is compiledPolicy.Evaluate (pkg/image/verification/evaluator/policy.go): nil when
 // the policy gives no response (a matchCondition false, or failing under Ignore).
 func (e *Engine) evaluate(ctx context.Context, c *compiled, in *input, ev *evidence) *outcome {
-	out := &outcome{v: c.v, c: c, rule: c.v.p.Name}
+	out := &outcome{v: c.v, rule: c.v.p.Name}
 	evalErr := func(err error) *outcome {
 		out.rule, out.result, out.message = ruleEvaluation, report.ResultError, "failed to evaluate policy: "+err.Error()
 		return out
 	}
 	if len(c.v.p.NotReplayed) > 0 {
-		out.result, out.tool = report.ResultError, true
+		out.result = report.ResultError
 		out.message = report.ToolErrorPrefix + "policy " + c.v.p.Key() + " is not replayed: " + strings.Join(c.v.p.NotReplayed, "; ")
 		return out
 	}
@@ -115,16 +113,8 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, in *input, ev *evide
 	}
 
 	vars["images"] = images
-	attMap := map[string]string{}
-	for _, a := range c.v.spec.Attestations {
-		attMap[a.Name] = a.Name
-	}
-	vars["attestations"] = attMap
-	attNames := make([]string, len(c.attestors))
-	for i, a := range c.attestors {
-		attNames[i] = a.a.Name
-	}
-	vars["attestors"] = newLazyMap(attNames, func(n string) ref.Val {
+	vars["attestations"] = c.attestationNames
+	vars["attestors"] = newLazyMap(c.attestorNames, func(n string) ref.Val {
 		for _, a := range c.attestors {
 			if a.a.Name == n {
 				return st.attestor(a, vars)
@@ -136,7 +126,7 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, in *input, ev *evide
 	for i, v := range c.validations {
 		val, err := v.e.eval(ctx, vars, st)
 		if st.notReplayed != "" {
-			out.result, out.message, out.tool = report.ResultError, report.ToolErrorPrefix+st.notReplayed, true
+			out.result, out.message = report.ResultError, report.ToolErrorPrefix+st.notReplayed
 			return out
 		}
 		if err != nil {
@@ -180,11 +170,7 @@ func (st *evalState) vars(in *input) map[string]any {
 		"object": nullable(in.object), "oldObject": nullable(in.oldObject), "request": in.request,
 		"namespaceObject": nullable(in.namespaceObject), "resource": types.NullValue,
 	}
-	names := make([]string, len(c.variables))
-	for i, v := range c.variables {
-		names[i] = v.name
-	}
-	vars["variables"] = newLazyMap(names, func(n string) ref.Val {
+	vars["variables"] = newLazyMap(c.variableNames, func(n string) ref.Val {
 		for _, v := range c.variables {
 			if v.name == n {
 				val, err := v.e.eval(st.ctx, vars, st)

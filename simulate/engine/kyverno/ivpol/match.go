@@ -145,22 +145,23 @@ type gvr struct{ group, version, resource string }
 func (g gvr) String() string { return g.group + "/" + g.version + "/" + g.resource }
 
 // matches is the validating admission policy matcher Kyverno uses (pkg/cel/matching): the
-// resource rules, then the exclusions, the namespace selector and the object selector. No
-// matchConstraints matches everything.
-func matches(mc *admissionregistrationv1.MatchResources, r gvr, op, name string, objLabels, oldLabels, nsLabels map[string]string, namespaced bool) bool {
+// resource rules, then the exclusions, the namespace selector and the object selector (the
+// old object's labels count on UPDATE). No matchConstraints matches everything.
+func (r *request) matches(mc *admissionregistrationv1.MatchResources) bool {
 	if mc == nil {
 		return true
 	}
-	if !anyRule(mc.ResourceRules, r, op, name, namespaced) {
+	namespaced := r.ns != ""
+	if !anyRule(mc.ResourceRules, r.gvr, r.op, r.name, namespaced) {
 		return false
 	}
-	if anyRule(mc.ExcludeResourceRules, r, op, name, namespaced) {
+	if anyRule(mc.ExcludeResourceRules, r.gvr, r.op, r.name, namespaced) {
 		return false
 	}
-	if namespaced && !selects(mc.NamespaceSelector, nsLabels) {
+	if namespaced && !selects(mc.NamespaceSelector, r.nsLabels) {
 		return false
 	}
-	return selects(mc.ObjectSelector, objLabels) || (oldLabels != nil && selects(mc.ObjectSelector, oldLabels))
+	return selects(mc.ObjectSelector, r.labels) || (r.oldLabels != nil && selects(mc.ObjectSelector, r.oldLabels))
 }
 
 func anyRule(rules []admissionregistrationv1.NamedRuleWithOperations, r gvr, op, name string, namespaced bool) bool {
