@@ -3,7 +3,6 @@ package ivpol
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -95,21 +94,19 @@ func (st *evalState) verifyImageSignatures(imageV, attestorsV ref.Val) ref.Val {
 	}
 	count := 0
 	for _, a := range attestors {
-		switch {
-		case a.a.Cosign != nil:
-			c, why := st.signatureCheck(a, image)
-			if why != "" {
-				return st.notReplayedErr(why)
-			}
-			ok, why := st.verifySignature(a, c)
-			if why != "" {
-				return st.notReplayedErr(why)
-			}
-			if ok {
-				count++
-			}
-		case a.a.Notary != nil:
-			return st.notReplayedErr("attestor " + a.a.Name + ": notary signatures are not verified by kubectl-verify")
+		if a.a.Cosign == nil {
+			continue
+		}
+		c, why := st.signatureCheck(a, image)
+		if why != "" {
+			return st.notReplayedErr(why)
+		}
+		ok, why := st.verifySignature(a, c)
+		if why != "" {
+			return st.notReplayedErr(why)
+		}
+		if ok {
+			count++
 		}
 	}
 	if len(attestors) > 0 {
@@ -175,41 +172,33 @@ func (st *evalState) verifyAttestationSignatures(imageV, attestationV, attestors
 	}
 	count := 0
 	for _, a := range attestors {
-		switch {
-		case a.a.Notary != nil:
-			if att.InToto != nil {
-				return types.NewErr("notary verifier only supports oci 1.1 referrers as attestations")
-			}
-			return st.notReplayedErr("attestor " + a.a.Name + ": notary attestations are not verified by kubectl-verify")
-		case a.a.Cosign != nil:
-			// The cosign verifier takes in-toto attestations only; a referrer one is a
-			// logged failure (verifier.go "cosgin verifier only supports intoto referrers").
-			if att.InToto == nil {
-				continue
-			}
-			c, why := st.signatureCheck(a, image)
-			if why != "" {
-				return st.notReplayedErr(why)
-			}
-			if st.e.Verifier.HasBundles(st.ctx, image, c.Repository, st.auth) {
-				return st.notReplayedErr("attestor " + a.a.Name + ": attestations in Sigstore bundles are not verified by kubectl-verify for ImageValidatingPolicies")
-			}
-			// Unlike signatures, an attestation passes only with cosign's bundle verified
-			// (verifier.go VerifyAttestationSignature: "cosign bundle verification
-			// failed"): insecureIgnoreTlog skips the bundle, so nothing ever verifies.
-			if !c.Tlog {
-				continue
-			}
-			res, err := st.e.Verifier.VerifyAttestations(st.ctx, verify.AttestationCheck{SignatureCheck: c, Type: att.InToto.Type})
-			if err != nil {
-				continue
-			}
-			for _, s := range res.Statements {
-				if pt, _ := s["predicateType"].(string); pt == att.InToto.Type {
-					st.payloads[image+"\x00"+att.Name] = statement(s)
-					count++
-					break
-				}
+		// The cosign verifier takes in-toto attestations only; a referrer one is a logged
+		// failure (verifier.go "cosgin verifier only supports intoto referrers").
+		if a.a.Cosign == nil || att.InToto == nil {
+			continue
+		}
+		c, why := st.signatureCheck(a, image)
+		if why != "" {
+			return st.notReplayedErr(why)
+		}
+		if st.e.Verifier.HasBundles(st.ctx, image, c.Repository, st.auth) {
+			return st.notReplayedErr("attestor " + a.a.Name + ": attestations in Sigstore bundles are not verified by kubectl-verify for ImageValidatingPolicies")
+		}
+		// Unlike signatures, an attestation passes only with cosign's bundle verified
+		// (verifier.go VerifyAttestationSignature: "cosign bundle verification failed"):
+		// insecureIgnoreTlog skips the bundle, so nothing ever verifies.
+		if !c.Tlog {
+			continue
+		}
+		res, err := st.e.Verifier.VerifyAttestations(st.ctx, verify.AttestationCheck{SignatureCheck: c, Type: att.InToto.Type})
+		if err != nil {
+			continue
+		}
+		for _, s := range res.Statements {
+			if pt, _ := s["predicateType"].(string); pt == att.InToto.Type {
+				st.payloads[image+"\x00"+att.Name] = statement(s)
+				count++
+				break
 			}
 		}
 	}
@@ -283,17 +272,16 @@ func (st *evalState) getImageData(imageV ref.Val) ref.Val {
 // signatureCheck is the verify package's question for a cosign attestor (Kyverno's
 // checkOptions, pkg/image/verifiers/ivpol/cosign/opts.go): key, else certificate, else
 // keyless; the transparency log unless ctlog.insecureIgnoreTlog; SCTs for keyless unless
-// insecureIgnoreSCT. why names what of the attestor this tool does not replay.
+// insecureIgnoreSCT. why names what of the attestor this tool does not replay (what Parse
+// lists as not replayed never gets here: annotations, TUF, other KMS keys, notary).
 func (st *evalState) signatureCheck(a *attestorVal, image string) (c verify.SignatureCheck, why string) {
 	co := a.a.Cosign
 	c = verify.SignatureCheck{Image: image, Auth: st.auth}
 	switch {
 	case co.Key != nil:
 		c.PublicKey, c.HashAlgorithm = a.key, co.Key.HashAlgorithm
-		if c.PublicKey == "" && co.Key.KMS != "" {
-			if !strings.HasPrefix(co.Key.KMS, "k8s://") {
-				return c, fmt.Sprintf("attestor %s: KMS key %s is not read by kubectl-verify", a.a.Name, co.Key.KMS)
-			}
+		if c.PublicKey == "" {
+			// Only k8s:// references get here: other KMS keys are not replayed (Parse).
 			c.PublicKey = co.Key.KMS
 		}
 	case co.Certificate != nil:
@@ -305,12 +293,6 @@ func (st *evalState) signatureCheck(a *attestorVal, image string) (c verify.Sign
 		}
 	default:
 		return c, fmt.Sprintf("attestor %s: a cosign attestor with neither key, certificate nor keyless", a.a.Name)
-	}
-	if len(co.Annotations) > 0 {
-		return c, fmt.Sprintf("attestor %s: signature annotations are not matched by kubectl-verify", a.a.Name)
-	}
-	if co.TUF != nil || co.TrustedRoot != nil {
-		return c, fmt.Sprintf("attestor %s: a TUF repository or trustedRoot of its own is not read by kubectl-verify", a.a.Name)
 	}
 	if s := co.Source; s != nil {
 		c.Repository, c.TagPrefix = s.Repository, s.TagPrefix
