@@ -271,7 +271,10 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 			ivcovered = append(ivcovered, report.Check{Path: p})
 		}
 	}
-	out.NotChecked = coveredElsewhere(out.NotChecked, ivcovered)
+	for _, n := range ivout.NotChecked {
+		ivcovered = append(ivcovered, report.Check{Path: n.Path})
+	}
+	out.NotChecked = append(coveredElsewhere(out.NotChecked, ivcovered), ivout.NotChecked...)
 	sreq := sigstore.Request{Object: obj, Operation: cfg.Operation, OldObject: old, NamespaceLabels: labels, NamespaceUnknown: req.NamespaceUnknown}
 	sout, err := engs.sigstore.Checks(ctx, sreq)
 	if err != nil {
@@ -329,7 +332,8 @@ func evaluate(ctx context.Context, engs engines, cfg Config, o manifest.Object, 
 }
 
 // coveredElsewhere drops the entries no engine's policy applies to (engine "") for images
-// another engine's checks cover: they are checked after all.
+// another engine's checks cover (they are checked after all), or that another engine's
+// policy applies to without selecting them (its entry says so).
 func coveredElsewhere(nc []report.NotChecked, checks []report.Check) []report.NotChecked {
 	covered := map[string]bool{}
 	for _, c := range checks {

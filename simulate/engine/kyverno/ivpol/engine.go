@@ -60,10 +60,12 @@ type Request struct {
 	NamespaceUnknown string
 }
 
-// Output is the engine's checks for one resource, with the container paths each covers.
+// Output is the engine's checks for one resource, with the container paths each covers, and
+// the images of the resource that the policies evaluating it left unselected.
 type Output struct {
 	Checks     []report.Check
 	CheckPaths [][]string
+	NotChecked []report.NotChecked
 }
 
 func (e *Engine) init() {
@@ -262,7 +264,9 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Output, error) {
 		all[i] = i
 	}
 	var out Output
-	for _, o := range e.respond(ctx, r, all) {
+	covered := map[string]bool{}
+	outs := e.respond(ctx, r, all)
+	for _, o := range outs {
 		c := report.Check{Engine: "kyverno", Policy: o.v.p.Key(), Rule: o.rule, Result: o.result, Mode: mode(o.v.p), Message: o.message, Image: o.image}
 		var paths []string
 		for _, ct := range r.containers {
@@ -278,6 +282,24 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Output, error) {
 		}
 		out.Checks = append(out.Checks, c)
 		out.CheckPaths = append(out.CheckPaths, paths)
+		for _, p := range paths {
+			covered[p] = true
+		}
+	}
+	// An image no policy selected, of a resource a policy evaluated through its images (a
+	// pass or a fail, not an error that may come before them): image-not-selected, naming
+	// the first such policy.
+	for _, ct := range r.containers {
+		if covered[ct.Pointer] {
+			continue
+		}
+		for _, o := range outs {
+			if o.result == report.ResultPass || o.result == report.ResultFail {
+				out.NotChecked = append(out.NotChecked, report.NotChecked{Engine: "kyverno", Policy: o.v.p.Key(), Rule: o.rule,
+					Image: ct.Image, Path: ct.Pointer, Reason: report.ReasonImageNotSelected})
+				break
+			}
+		}
 	}
 	return out, nil
 }

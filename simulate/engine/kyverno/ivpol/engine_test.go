@@ -456,6 +456,23 @@ func BenchmarkChecks(b *testing.B) {
 	}
 }
 
+// TestNotSelected: an image no policy selects, in a resource a policy evaluated, is
+// image-not-selected; one a policy selects is covered by its check.
+func TestNotSelected(t *testing.T) {
+	e := &Engine{Policies: []*ivpol.Policy{parsePolicy(t, "")}, Verifier: &fakeVerifier{}, Config: kpol.DefaultConfig()}
+	out, err := e.Checks(context.Background(), Request{Object: pod("p", nil, []string{"reg/signed:1", "other/app:1"}, nil), Operation: "CREATE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []report.NotChecked{{Engine: "kyverno", Policy: "check", Rule: "check", Image: "other/app:1", Path: "/spec/containers/1/image", Reason: report.ReasonImageNotSelected}}
+	if diff := cmp.Diff(want, out.NotChecked); diff != "" {
+		t.Errorf("notChecked (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([][]string{{"/spec/containers/0/image"}}, out.CheckPaths); diff != "" {
+		t.Errorf("check paths (-want +got):\n%s", diff)
+	}
+}
+
 // TestNamespaces: the namespaceSelector reads the namespace's labels (its name label always
 // there), and expressions see namespaceObject and request.
 func TestNamespaces(t *testing.T) {
