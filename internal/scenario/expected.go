@@ -15,6 +15,9 @@ type Expected struct {
 	// Differential false turns off the comparison with `kyverno apply -p` for the whole
 	// scenario (default true).
 	Differential *bool `json:"differential,omitempty"`
+	// KyvernoApply false keeps `kyverno apply` from running at all, where it never answers
+	// (Kyverno's own deadlock); the admission controller is still compared (default true).
+	KyvernoApply *bool `json:"kyvernoApply,omitempty"`
 	// Summary compares only the keys it lists (e.g. {denied: 1}).
 	Summary map[string]int `json:"summary,omitempty"`
 	// Results is the exact set of results, keyed by resource.
@@ -25,6 +28,11 @@ type Expected struct {
 
 // DifferentialEnabled reports whether the scenario is compared with `kyverno apply -p`.
 func (e Expected) DifferentialEnabled() bool { return e.Differential == nil || *e.Differential }
+
+// KyvernoApplyRuns reports whether `kyverno apply` is run on the scenario.
+func (e Expected) KyvernoApplyRuns() bool {
+	return e.DifferentialEnabled() && (e.KyvernoApply == nil || *e.KyvernoApply)
+}
 
 // ExpectedResult is one entry of Expected.Results.
 type ExpectedResult struct {

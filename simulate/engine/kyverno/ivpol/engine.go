@@ -166,9 +166,8 @@ func (e *Engine) auth(p *ivpol.Policy) verify.Auth {
 // respond evaluates policies against r the way one call of Kyverno's engine does: each
 // matching variant evaluated, one response per policy, then required checked against the
 // evidence every policy of the call gave (engine.go evaluatePolicies, enforceRequired).
-func (e *Engine) respond(ctx context.Context, r *request, policies []int) []*outcome {
-	ev := newEvidence()
-	var outs []*outcome
+func (e *Engine) respond(ctx context.Context, r *request, policies []int) (outs []*outcome, deadlocked bool) {
+	ev, ic := newEvidence(), newImageContext()
 	for _, i := range policies {
 		for _, v := range e.variants[i] {
 			if !r.matches(v.spec.MatchConstraints) {
@@ -180,8 +179,11 @@ func (e *Engine) respond(ctx context.Context, r *request, policies []int) []*out
 			}
 			in := *r.in
 			in.auth = e.auth(v.p)
-			if o := e.evaluate(ctx, e.compile(v, r.gvr), &in, ev); o != nil {
+			if o := e.evaluate(ctx, e.compile(v, r.gvr), &in, ev, ic); o != nil {
 				outs = append(outs, o)
+			}
+			if ic.deadlocked {
+				return outs, true
 			}
 		}
 	}
@@ -205,7 +207,7 @@ func (e *Engine) respond(ctx context.Context, r *request, policies []int) []*out
 			break
 		}
 	}
-	return outs
+	return outs, false
 }
 
 // nameLabel is the label the API server gives every namespace: its name.
@@ -265,7 +267,14 @@ func (e *Engine) Checks(ctx context.Context, req Request) (Output, error) {
 	}
 	var out Output
 	covered := map[string]bool{}
-	outs := e.respond(ctx, r, all)
+	outs, deadlocked := e.respond(ctx, r, all)
+	if deadlocked {
+		// `kyverno apply` never answers: no verdict to report, for any policy of the call.
+		for _, o := range outs {
+			o.rule, o.result, o.image = o.v.p.Name, report.ResultError, ""
+			o.message = report.ToolErrorPrefix + "kyverno apply never answers for this resource: Kyverno 1.19.1's image cache deadlocks when an image it cached is followed by one it has not (docs/divergences.md)"
+		}
+	}
 	for _, o := range outs {
 		c := report.Check{Engine: "kyverno", Policy: o.v.p.Key(), Rule: o.rule, Result: o.result, Mode: mode(o.v.p), Message: o.message, Image: o.image}
 		var paths []string
@@ -319,10 +328,6 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 	}
 	meta, _ := req.Object["metadata"].(map[string]any)
 	ns, _ := meta["namespace"].(string)
-	type group struct {
-		name     string
-		policies []int
-	}
 	var groups []*group
 	basic := map[string]*group{}
 	for _, fine := range []bool{true, false} {
@@ -341,13 +346,18 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 						if p.Namespace != "" {
 							suffix = p.Namespace + "-" + p.Name
 						}
-						groups = append(groups, &group{name: "-" + fp + "-finegrained-" + suffix, policies: []int{i}})
+						g := &group{name: "-" + fp + "-finegrained-" + suffix, kind: kind, fail: fp == "fail", policies: []int{i}}
+						if w := p.Spec.WebhookConfiguration; w != nil && w.TimeoutSeconds != nil {
+							g.timeout = *w.TimeoutSeconds
+						}
+						groups = append(groups, g)
 						continue
 					}
-					g := basic[fp]
+					// Cluster and namespaced policies share the webhook names, not the calls.
+					g := basic[fp+kind]
 					if g == nil {
-						g = &group{name: "-" + fp}
-						basic[fp] = g
+						g = &group{name: "-" + fp, kind: kind, fail: fp == "fail"}
+						basic[fp+kind] = g
 						groups = append(groups, g)
 					}
 					g.policies = append(g.policies, i)
@@ -367,21 +377,59 @@ func (e *Engine) Webhooks(req Request, enforce bool) []admission.Webhook {
 			hooks = append(hooks, admission.Webhook{
 				Name: "ivpol.mutate.kyverno.svc" + g.name, Configuration: "kyverno-resource-mutating-webhook-cfg", Mutating: true,
 				Call: func(ctx context.Context, obj map[string]any) admission.Response {
-					return e.mutate(ctx, e.newRequest(req, obj), mut, enforce)
+					return e.mutate(ctx, e.newRequest(req, obj), g.with(mut), enforce)
 				},
 			})
 		}
 	}
 	for _, g := range groups {
-		policies := g.policies
 		hooks = append(hooks, admission.Webhook{
 			Name: "ivpol.validate.kyverno.svc" + g.name, Configuration: "kyverno-resource-validating-webhook-cfg",
 			Call: func(ctx context.Context, obj map[string]any) admission.Response {
-				return e.validate(ctx, e.newRequest(req, obj), policies, enforce)
+				return e.validate(ctx, e.newRequest(req, obj), g, enforce)
 			},
 		})
 	}
 	return hooks
+}
+
+// group is one ivpol webhook: its policies are evaluated in one call of Kyverno's engine.
+type group struct {
+	name     string // after ivpol.validate|mutate.kyverno.svc
+	kind     string
+	fail     bool
+	timeout  int32 // the policy's timeoutSeconds, 0 for Kyverno's default
+	policies []int
+}
+
+func (g *group) with(policies []int) *group {
+	c := *g
+	c.policies = policies
+	return &c
+}
+
+// timedOut is what the API server answers when the webhook never does: under failurePolicy
+// Fail it refuses the request with the call's error (the URL is Kyverno's service, as the
+// Helm chart names it); under Ignore it goes on.
+func (e *Engine) timedOut(g *group, webhook, op string) admission.Response {
+	if !g.fail {
+		return admission.Response{Allowed: true}
+	}
+	var names []string
+	for _, i := range g.policies {
+		names = append(names, e.Policies[i].Name)
+	}
+	sort.Strings(names)
+	prefix := "/ivpol/"
+	if g.kind == ivpol.KindNamespaced {
+		prefix = "/nivpol/"
+	}
+	timeout := g.timeout
+	if timeout == 0 {
+		timeout = 10
+	}
+	return admission.Response{Status: fmt.Sprintf("Internal error occurred: failed calling webhook %q: failed to call webhook: Post \"https://kyverno-svc.%s.svc:443%s%s/%s?timeout=%ds\": context deadline exceeded",
+		webhook, e.Config.Namespace, prefix, op, strings.Join(names, "/"), timeout)}
 }
 
 func failure(p *ivpol.Policy) string {
@@ -428,8 +476,11 @@ func actions(p *ivpol.Policy, enforce bool) (deny, warn bool) {
 // erring policy denies under Deny and warns under Warn, as `Policy <name> failed: <msg>` or
 // `Policy <name> error: <msg>`; several denials are joined by "; " (Kyverno's order is a
 // map's: here, the policies' order by name).
-func (e *Engine) validate(ctx context.Context, r *request, policies []int, enforce bool) admission.Response {
-	outs := e.respond(ctx, r, policies)
+func (e *Engine) validate(ctx context.Context, r *request, g *group, enforce bool) admission.Response {
+	outs, deadlocked := e.respond(ctx, r, g.policies)
+	if deadlocked {
+		return e.timedOut(g, "ivpol.validate.kyverno.svc"+g.name, "validate")
+	}
 	sort.SliceStable(outs, func(i, j int) bool { return outs[i].v.p.Name < outs[j].v.p.Name })
 	resp := admission.Response{Allowed: true}
 	var denials []string
@@ -461,11 +512,12 @@ func (e *Engine) validate(ctx context.Context, r *request, policies []int, enfor
 // without a digest, in Kyverno's normalised form, that the policy's matchImageReferences
 // select, replaced by that form @ the digest the registry gives. Patches of several
 // policies for one path: the first wins.
-func (e *Engine) mutate(ctx context.Context, r *request, policies []int, enforce bool) admission.Response {
+func (e *Engine) mutate(ctx context.Context, r *request, g *group, enforce bool) admission.Response {
 	resp := admission.Response{Allowed: true}
+	ic := newImageContext()
 	seen := map[string]bool{}
 	var denials []string
-	for _, i := range policies {
+	for _, i := range g.policies {
 		p := e.Policies[i]
 		for _, v := range e.variants[i] {
 			if !r.matches(v.spec.MatchConstraints) {
@@ -475,7 +527,7 @@ func (e *Engine) mutate(ctx context.Context, r *request, policies []int, enforce
 			if c.err != nil || len(p.NotReplayed) > 0 {
 				continue
 			}
-			if !e.conditionsHold(ctx, c, r) {
+			if !e.conditionsHold(ctx, c, r, ic) {
 				continue
 			}
 			var errs []string
@@ -487,7 +539,10 @@ func (e *Engine) mutate(ctx context.Context, r *request, policies []int, enforce
 				if ok, err := c.selects(ctx, norm); err != nil || !ok {
 					continue
 				}
-				digest, err := e.Verifier.Digest(ctx, norm, e.auth(p))
+				digest, err := ic.get(ctx, e.Verifier, norm, e.auth(p))
+				if ic.deadlocked {
+					return e.timedOut(g, "ivpol.mutate.kyverno.svc"+g.name, "mutate")
+				}
 				if err != nil {
 					errs = append(errs, fmt.Sprintf("failed to resolve digest for image %s: %v", norm, err))
 					continue
@@ -518,8 +573,8 @@ func (e *Engine) mutate(ctx context.Context, r *request, policies []int, enforce
 
 // conditionsHold is matchConditions for the mutating phase: an error counts as a match under
 // Fail (the validating phase then reports it), as no match under Ignore.
-func (e *Engine) conditionsHold(ctx context.Context, c *compiled, r *request) bool {
-	st := &evalState{ctx: ctx, e: e, c: c, ev: newEvidence(), payloads: map[string]map[string]any{}}
+func (e *Engine) conditionsHold(ctx context.Context, c *compiled, r *request, ic *imageContext) bool {
+	st := &evalState{ctx: ctx, e: e, c: c, ev: newEvidence(), ic: ic, payloads: map[string]map[string]any{}}
 	ok, err := st.conditions(st.vars(r.in))
 	return ok || err != nil
 }

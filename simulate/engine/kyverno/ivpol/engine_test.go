@@ -512,3 +512,75 @@ func TestNamespaces(t *testing.T) {
 		})
 	}
 }
+
+// TestDeadlock: Kyverno's image cache leaks a read lock on every hit, so a miss after a hit
+// in one call never returns: the CLI's checks become tool errors, the webhook times out.
+func TestDeadlock(t *testing.T) {
+	a := parsePolicy(t, `metadata: {name: a}
+matchImageReferences: [{glob: "reg/signed-a*"}]`)
+	b := parsePolicy(t, `metadata: {name: b}
+matchImageReferences: [{glob: "reg/signed-b*"}]`)
+	obj := pod("p", nil, []string{"reg/signed-a:1", "reg/signed-b:1"}, nil)
+	tests := []struct {
+		name     string
+		policies []*ivpol.Policy
+		fp       string
+		want     []got
+		answer   answer
+	}{
+		{"one policy, two images: every fetch before any hit", []*ivpol.Policy{parsePolicy(t, `matchImageReferences: [{glob: "reg/signed*"}]`)}, "",
+			[]got{{"check", "pass", "success"}}, answer{Allowed: true, Patch: []report.PatchOp{}}},
+		{"two policies, an image each: the second fetch follows a hit", []*ivpol.Policy{a, b}, "",
+			[]got{
+				{"a", "error", "kubectl-verify: kyverno apply never answers for this resource: Kyverno 1.19.1's image cache deadlocks when an image it cached is followed by one it has not (docs/divergences.md)"},
+				{"b", "error", "kubectl-verify: kyverno apply never answers for this resource: Kyverno 1.19.1's image cache deadlocks when an image it cached is followed by one it has not (docs/divergences.md)"},
+			},
+			answer{Message: `Internal error occurred: failed calling webhook "ivpol.validate.kyverno.svc-fail": failed to call webhook: Post "https://kyverno-svc.kyverno.svc:443/ivpol/validate/a/b?timeout=10s": context deadline exceeded`, Patch: []report.PatchOp{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Engine{Policies: tt.policies, Verifier: &fakeVerifier{}, Config: kpol.DefaultConfig()}
+			if diff := cmp.Diff(tt.want, checks(t, e, obj)); diff != "" {
+				t.Errorf("checks (-want +got):\n%s", diff)
+			}
+			out, err := admission.Run(context.Background(), obj, e.Webhooks(Request{Object: obj, Operation: "CREATE"}, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.answer, answer{out.Allowed, out.Message, out.Warnings, out.Patch}); diff != "" {
+				t.Errorf("answer (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestImageContext: a failed fetch takes no lock, a hit leaks a read lock, and the first miss
+// after one blocks for good.
+func TestImageContext(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeVerifier{}
+	ic := newImageContext()
+	for i, step := range []struct {
+		image string
+		want  string // "", "fault" or "deadlock"
+	}{
+		{"reg/a:1", ""}, {"reg/b:1", ""},
+		{"reg/dead:1", "fault"},
+		{"reg/a:1", ""}, // a hit: its read lock is never released
+		{"reg/a:1", ""}, // read locks still come
+		{"reg/c:1", "deadlock"},
+		{"reg/a:1", "deadlock"},
+	} {
+		_, err := ic.get(ctx, f, step.image, verify.Auth{})
+		got := ""
+		switch {
+		case errors.Is(err, errDeadlock):
+			got = "deadlock"
+		case err != nil:
+			got = "fault"
+		}
+		if got != step.want {
+			t.Errorf("step %d: get(%s) = %q (%v), want %q", i, step.image, got, err, step.want)
+		}
+	}
+}

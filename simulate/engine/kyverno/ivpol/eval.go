@@ -44,7 +44,7 @@ func nullable(m map[string]any) any {
 
 // evaluate is compiledPolicy.Evaluate (pkg/image/verification/evaluator/policy.go): nil when
 // the policy gives no response (a matchCondition false, or failing under Ignore).
-func (e *Engine) evaluate(ctx context.Context, c *compiled, in *input, ev *evidence) *outcome {
+func (e *Engine) evaluate(ctx context.Context, c *compiled, in *input, ev *evidence, ic *imageContext) *outcome {
 	out := &outcome{v: c.v, rule: c.v.p.Name}
 	evalErr := func(err error) *outcome {
 		out.rule, out.result, out.message = ruleEvaluation, report.ResultError, "failed to evaluate policy: "+err.Error()
@@ -59,7 +59,7 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, in *input, ev *evide
 		out.rule, out.result, out.message = ruleEvaluation, report.ResultError, "failed to compile policy: "+c.err.Error()
 		return out
 	}
-	st := &evalState{ctx: ctx, e: e, c: c, ev: ev, auth: in.auth, payloads: map[string]map[string]any{}}
+	st := &evalState{ctx: ctx, e: e, c: c, ev: ev, ic: ic, auth: in.auth, payloads: map[string]map[string]any{}}
 	vars := st.vars(in)
 	if ok, err := st.conditions(vars); err != nil {
 		return evalErr(err)
@@ -107,7 +107,7 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, in *input, ev *evide
 	// Kyverno fetches every selected image before any validation: a registry fault is the
 	// policy's error, never a verdict.
 	for _, img := range imgList {
-		if _, err := e.Verifier.Digest(ctx, img, in.auth); err != nil {
+		if _, err := ic.get(ctx, e.Verifier, img, in.auth); err != nil {
 			return evalErr(err)
 		}
 	}

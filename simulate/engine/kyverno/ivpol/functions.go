@@ -19,6 +19,7 @@ type evalState struct {
 	e    *Engine
 	c    *compiled
 	ev   *evidence
+	ic   *imageContext
 	auth verify.Auth
 	// payloads are the in-toto statements verifyAttestationSignatures verified, by image and
 	// attestation name, for extractPayload.
@@ -73,7 +74,7 @@ func (st *evalState) verifying(image string, attestorsV ref.Val) (attestors []*a
 	} else if !ok {
 		return nil, types.Int(0)
 	}
-	if _, err := st.e.Verifier.Digest(st.ctx, image, st.auth); err != nil {
+	if _, err := st.ic.get(st.ctx, st.e.Verifier, image, st.auth); err != nil {
 		return nil, types.NewErr("failed to get imagedata: %v", err)
 	}
 	return attestors, nil
@@ -227,7 +228,7 @@ func (st *evalState) extractPayload(imageV, attestationV ref.Val) ref.Val {
 	if bad != nil {
 		return bad
 	}
-	if _, err := st.e.Verifier.Digest(st.ctx, image, st.auth); err != nil {
+	if _, err := st.ic.get(st.ctx, st.e.Verifier, image, st.auth); err != nil {
 		return types.NewErr("failed to get imagedata: %v", err)
 	}
 	if att.InToto == nil {
@@ -247,7 +248,7 @@ func (st *evalState) getImageData(imageV ref.Val) ref.Val {
 	if bad != nil {
 		return bad
 	}
-	digest, err := st.e.Verifier.Digest(st.ctx, image, st.auth)
+	digest, err := st.ic.get(st.ctx, st.e.Verifier, image, st.auth)
 	if err != nil {
 		return types.NewErr("failed to get imagedata: %v", err)
 	}
