@@ -530,7 +530,8 @@ func (e *Engine) mutate(ctx context.Context, r *request, g *group, enforce bool)
 			if !e.conditionsHold(ctx, c, r, ic) {
 				continue
 			}
-			var errs []string
+			type pin struct{ ct, norm string }
+			var pins []pin
 			for _, ct := range r.containers {
 				norm, err := kyverno.NormalizeImage(ct.Image, e.Config)
 				if err != nil || strings.Contains(norm, "@") {
@@ -539,6 +540,25 @@ func (e *Engine) mutate(ctx context.Context, r *request, g *group, enforce bool)
 				if ok, err := c.selects(ctx, norm); err != nil || !ok {
 					continue
 				}
+				pins = append(pins, pin{ct.Pointer, norm})
+			}
+			// Kyverno walks its containers here in a map's order, so whether its image cache
+			// deadlocks (imagecontext.go) can change from one request to the next: we take
+			// the order that answers, each image not cached yet first, then the repeats.
+			var firsts, rest []pin
+			taken := map[string]bool{}
+			for _, pn := range pins {
+				if !ic.cached[pn.norm] && !taken[pn.norm] {
+					taken[pn.norm] = true
+					firsts = append(firsts, pn)
+				} else {
+					rest = append(rest, pn)
+				}
+			}
+			pins = append(firsts, rest...)
+			var errs []string
+			for _, pn := range pins {
+				norm := pn.norm
 				digest, err := ic.get(ctx, e.Verifier, norm, e.auth(p))
 				if ic.deadlocked {
 					return e.timedOut(g, "ivpol.mutate.kyverno.svc"+g.name, "mutate")
@@ -547,11 +567,11 @@ func (e *Engine) mutate(ctx context.Context, r *request, g *group, enforce bool)
 					errs = append(errs, fmt.Sprintf("failed to resolve digest for image %s: %v", norm, err))
 					continue
 				}
-				if seen[ct.Pointer] {
+				if seen[pn.ct] {
 					continue
 				}
-				seen[ct.Pointer] = true
-				resp.Patch = append(resp.Patch, report.PatchOp{Op: "replace", Path: ct.Pointer, Value: norm + "@" + digest})
+				seen[pn.ct] = true
+				resp.Patch = append(resp.Patch, report.PatchOp{Op: "replace", Path: pn.ct, Value: norm + "@" + digest})
 			}
 			if len(errs) > 0 {
 				text := fmt.Sprintf("Policy %s error: failed to update digest: %s", p.Name, strings.Join(errs, "; "))

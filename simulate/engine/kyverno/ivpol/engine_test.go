@@ -521,29 +521,32 @@ matchImageReferences: [{glob: "reg/signed-a*"}]`)
 	b := parsePolicy(t, `metadata: {name: b}
 matchImageReferences: [{glob: "reg/signed-b*"}]`)
 	obj := pod("p", nil, []string{"reg/signed-a:1", "reg/signed-b:1"}, nil)
+	repeated := pod("p", nil, []string{"reg/signed-a:1", "reg/signed-a:1", "reg/signed-b:1"}, nil)
+	never := "kubectl-verify: kyverno apply never answers for this resource: Kyverno 1.19.1's image cache deadlocks when an image it cached is followed by one it has not (docs/divergences.md)"
 	tests := []struct {
 		name     string
 		policies []*ivpol.Policy
-		fp       string
+		obj      map[string]any
 		want     []got
 		answer   answer
 	}{
-		{"one policy, two images: every fetch before any hit", []*ivpol.Policy{parsePolicy(t, `matchImageReferences: [{glob: "reg/signed*"}]`)}, "",
+		{"one policy, two images: every fetch before any hit", []*ivpol.Policy{parsePolicy(t, `matchImageReferences: [{glob: "reg/signed*"}]`)}, obj,
 			[]got{{"check", "pass", "success"}}, answer{Allowed: true, Patch: []report.PatchOp{}}},
-		{"two policies, an image each: the second fetch follows a hit", []*ivpol.Policy{a, b}, "",
-			[]got{
-				{"a", "error", "kubectl-verify: kyverno apply never answers for this resource: Kyverno 1.19.1's image cache deadlocks when an image it cached is followed by one it has not (docs/divergences.md)"},
-				{"b", "error", "kubectl-verify: kyverno apply never answers for this resource: Kyverno 1.19.1's image cache deadlocks when an image it cached is followed by one it has not (docs/divergences.md)"},
-			},
+		{"one policy, an image repeated then another: the prefetch blocks; the mutation, in the order that answers, does not",
+			[]*ivpol.Policy{parsePolicy(t, `matchImageReferences: [{glob: "*reg/signed*"}]`)}, repeated,
+			[]got{{"check", "error", never}},
+			answer{Message: `Internal error occurred: failed calling webhook "ivpol.validate.kyverno.svc-fail": failed to call webhook: Post "https://kyverno-svc.kyverno.svc:443/ivpol/validate/check?timeout=10s": context deadline exceeded`, Patch: []report.PatchOp{}}},
+		{"two policies, an image each: the second fetch follows a hit", []*ivpol.Policy{a, b}, obj,
+			[]got{{"a", "error", never}, {"b", "error", never}},
 			answer{Message: `Internal error occurred: failed calling webhook "ivpol.validate.kyverno.svc-fail": failed to call webhook: Post "https://kyverno-svc.kyverno.svc:443/ivpol/validate/a/b?timeout=10s": context deadline exceeded`, Patch: []report.PatchOp{}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &Engine{Policies: tt.policies, Verifier: &fakeVerifier{}, Config: kpol.DefaultConfig()}
-			if diff := cmp.Diff(tt.want, checks(t, e, obj)); diff != "" {
+			if diff := cmp.Diff(tt.want, checks(t, e, tt.obj)); diff != "" {
 				t.Errorf("checks (-want +got):\n%s", diff)
 			}
-			out, err := admission.Run(context.Background(), obj, e.Webhooks(Request{Object: obj, Operation: "CREATE"}, false))
+			out, err := admission.Run(context.Background(), tt.obj, e.Webhooks(Request{Object: tt.obj, Operation: "CREATE"}, false))
 			if err != nil {
 				t.Fatal(err)
 			}
