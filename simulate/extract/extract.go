@@ -128,3 +128,14 @@ func StringMap(v any) map[string]string {
 	}
 	return out
 }
+
+// GroupVersionKind is an object's API group ("" for the core group), version and kind.
+func GroupVersionKind(obj map[string]any) (group, version, kind string) {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ = obj["kind"].(string)
+	group, version, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		group, version = "", apiVersion
+	}
+	return group, version, kind
+}

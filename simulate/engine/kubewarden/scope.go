@@ -8,6 +8,7 @@ import (
 	k8slabels "k8s.io/apimachinery/pkg/labels"
 
 	kpol "github.com/kubectl-verify/kubectl-verify/policyload/kubewarden"
+	"github.com/kubectl-verify/kubectl-verify/simulate/admission"
 	"github.com/kubectl-verify/kubectl-verify/simulate/extract"
 )
 
@@ -93,35 +94,11 @@ func conditions(p *kpol.Policy, obj map[string]any, req Request) (called bool, f
 
 // admissionRequest is the request variable of a condition: the AdmissionRequest's fields.
 func admissionRequest(obj map[string]any, req Request) map[string]any {
-	apiVersion, _ := obj["apiVersion"].(string)
-	kind, _ := obj["kind"].(string)
-	group, version, ok := strings.Cut(apiVersion, "/")
-	if !ok {
-		group, version = "", apiVersion
-	}
-	meta, _ := obj["metadata"].(map[string]any)
-	name, _ := meta["name"].(string)
-	ns, _ := meta["namespace"].(string)
-	op := req.Operation
-	if op == "" {
-		op = "CREATE"
-	}
-	return map[string]any{
-		"kind":        map[string]any{"group": group, "version": version, "kind": kind},
-		"resource":    map[string]any{"group": group, "version": version, "resource": extract.Resource(kind)},
-		"requestKind": map[string]any{"group": group, "version": version, "kind": kind},
-		"name":        name, "namespace": ns, "operation": op,
-		"userInfo": map[string]any{"username": ""},
-		"dryRun":   true,
-	}
+	return admission.RequestVariable(obj, req.Operation)
 }
 
 func groupOf(obj map[string]any) string {
-	apiVersion, _ := obj["apiVersion"].(string)
-	group, _, ok := strings.Cut(apiVersion, "/")
-	if !ok {
-		return ""
-	}
+	group, _, _ := extract.GroupVersionKind(obj)
 	return group
 }
 
@@ -182,12 +159,7 @@ func selects(sel *kpol.LabelSelector, labels map[string]string) bool {
 // rulesMatch is the webhook's rules against the request: group, version, resource (no
 // subresource) and operation, "*" matching anything.
 func rulesMatch(rules []kpol.Rule, req Request) bool {
-	apiVersion, _ := req.Object["apiVersion"].(string)
-	kind, _ := req.Object["kind"].(string)
-	group, version, ok := strings.Cut(apiVersion, "/")
-	if !ok {
-		group, version = "", apiVersion
-	}
+	group, version, kind := extract.GroupVersionKind(req.Object)
 	resource := extract.Resource(kind)
 	op := req.Operation
 	if op == "" {

@@ -119,12 +119,7 @@ type Request struct {
 }
 
 func toResource(obj map[string]any, op string, nsLabels map[string]string) resource {
-	apiVersion, _ := obj["apiVersion"].(string)
-	group, version, ok := strings.Cut(apiVersion, "/")
-	if !ok {
-		group, version = "", apiVersion
-	}
-	kind, _ := obj["kind"].(string)
+	group, version, kind := extract.GroupVersionKind(obj)
 	meta, _ := obj["metadata"].(map[string]any)
 	str := func(k string) string { s, _ := meta[k].(string); return s }
 	return resource{

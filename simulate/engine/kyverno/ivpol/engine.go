@@ -104,12 +104,7 @@ type request struct {
 }
 
 func (e *Engine) newRequest(req Request, obj map[string]any) *request {
-	apiVersion, _ := obj["apiVersion"].(string)
-	kind, _ := obj["kind"].(string)
-	group, version, ok := strings.Cut(apiVersion, "/")
-	if !ok {
-		group, version = "", apiVersion
-	}
+	group, version, kind := extract.GroupVersionKind(obj)
 	meta, _ := obj["metadata"].(map[string]any)
 	name, _ := meta["name"].(string)
 	ns, _ := meta["namespace"].(string)
@@ -140,18 +135,11 @@ func (e *Engine) newRequest(req Request, obj map[string]any) *request {
 		}
 		nsObj = map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns, "labels": l}}
 	}
-	r.in = &input{
-		object: obj, oldObject: req.OldObject, namespaceObject: nsObj,
-		request: map[string]any{
-			"kind":            map[string]any{"group": group, "version": version, "kind": kind},
-			"resource":        map[string]any{"group": group, "version": version, "resource": r.gvr.resource},
-			"requestKind":     map[string]any{"group": group, "version": version, "kind": kind},
-			"requestResource": map[string]any{"group": group, "version": version, "resource": r.gvr.resource},
-			"name":            name, "namespace": ns, "operation": op,
-			"userInfo": map[string]any{"username": ""},
-			"object":   obj, "oldObject": nullable(req.OldObject), "dryRun": true,
-		},
-	}
+	// Kyverno hands its expressions the whole AdmissionRequest, objects included.
+	request := admission.RequestVariable(obj, op)
+	request["requestResource"] = request["resource"]
+	request["object"], request["oldObject"] = obj, nullable(req.OldObject)
+	r.in = &input{object: obj, oldObject: req.OldObject, namespaceObject: nsObj, request: request}
 	return r
 }
 
